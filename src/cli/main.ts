@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+/**
+ * `llm-resilience <command>`: commands are data (name, summary, module); each module is loaded
+ * only when its command runs, so importing this file has no side effects beyond `main()`.
+ */
+import { pathToFileURL } from 'node:url';
+
+export interface CliCommand {
+  readonly name: string;
+  readonly summary: string;
+  /** Loads the command's module on demand. */
+  readonly load: () => Promise<{ run(argv: readonly string[]): Promise<number> }>;
+}
+
+export const commands: readonly CliCommand[] = [
+  {
+    name: 'demo',
+    summary: 'pace a burst of calls through a limiter (the default when no command is given)',
+    load: () => import('./commands/demo.js'),
+  },
+];
+
+export function usage(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    'Usage: llm-resilience <command> [options]',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run `llm-resilience <command> --help` for the options of one command.',
+  ].join('\n');
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [name = 'demo', ...rest] = argv;
+  if (name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return 0;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    console.error(`Unknown command "${name}".\n\n${usage()}`);
+    return 2;
+  }
+  const module = await command.load();
+  return module.run(rest);
+}
+
+const invokedDirectly = process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(error instanceof Error ? error.message : error);
+      process.exitCode = 1;
+    },
+  );
+}

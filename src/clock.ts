@@ -1,0 +1,52 @@
+/**
+ * Time source for every policy and limiter. Inject a `ManualClock` (from
+ * `llm-resilience/testing`) to test time-dependent behaviour without sleeping.
+ */
+export interface Clock {
+  /** Current time in milliseconds since the Unix epoch; may be fractional. */
+  now(): number;
+  /**
+   * Runs `callback` once `delayMs` have passed on this clock and returns a function that cancels
+   * it. Optional: clocks without it are served by the platform's `setTimeout`.
+   */
+  schedule?(callback: () => void, delayMs: number): () => void;
+}
+
+/**
+ * The process clock: the wall-clock epoch at start-up plus a monotonic offset, so it never steps
+ * backwards when NTP adjusts the system time.
+ */
+export const systemClock: Clock = {
+  now: () => performance.timeOrigin + performance.now(),
+};
+
+/** Schedules `callback` on `clock`, falling back to an unref'd platform timer. */
+export function scheduleOn(clock: Clock, callback: () => void, delayMs: number): () => void {
+  if (clock.schedule) return clock.schedule(callback, delayMs);
+  const timer = setTimeout(callback, Math.max(0, delayMs));
+  return () => clearTimeout(timer);
+}
+
+/**
+ * Resolves after `delayMs` on `clock`; rejects at once with the signal's reason when `signal`
+ * aborts (before or during the wait). Never leaves a timer behind.
+ */
+export function sleep(clock: Clock, delayMs: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  if (delayMs <= 0) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      cancel();
+      reject(signal?.reason);
+    };
+    const cancel = scheduleOn(
+      clock,
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      delayMs,
+    );
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

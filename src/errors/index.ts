@@ -1,0 +1,12 @@
+export {
+  CostExceedsCapacityError,
+  isCostExceedsCapacityError,
+} from './cost-exceeds-capacity-error.js';
+export { InvalidConfigError, isInvalidConfigError } from './invalid-config-error.js';
+export {
+  InvalidLimiterConfigError,
+  isInvalidLimiterConfigError,
+} from './invalid-limiter-config-error.js';
+export { isLimiterUnavailableError, LimiterUnavailableError } from './limiter-unavailable-error.js';
+export { isLlmResilienceError, LlmResilienceError } from './llm-resilience-error.js';
+export { isRateLimitExceededError, RateLimitExceededError } from './rate-limit-exceeded-error.js';
