@@ -1,0 +1,68 @@
+/**
+ * The two algorithms behind one interface, so a store can run either without knowing which.
+ * Both are pure; see gcra.ts and token-bucket.ts for the math and the reasons.
+ */
+import {
+  type GcraState,
+  gcraCharge,
+  gcraFreeUs,
+  gcraGrant,
+  gcraHold,
+  gcraRefund,
+  gcraWait,
+  initialGcraState,
+} from './gcra.js';
+import {
+  initialTokenBucketState,
+  type TokenBucketState,
+  tokenBucketCharge,
+  tokenBucketFreeUs,
+  tokenBucketGrant,
+  tokenBucketHold,
+  tokenBucketRefund,
+  tokenBucketWait,
+} from './token-bucket.js';
+
+export type AlgorithmName = 'gcra' | 'token-bucket';
+
+/** Operations over one key's state; every argument and result is in integer µs. */
+export interface AlgorithmOps<S> {
+  readonly initial: S;
+  wait(state: S, nowUs: number, costUs: number, capacityUs: number): number;
+  grant(state: S, nowUs: number, startUs: number, costUs: number, capacityUs: number): S;
+  refund(state: S, nowUs: number, refundUs: number, grantSeq: number, capacityUs: number): S;
+  charge(state: S, nowUs: number, extraUs: number, capacityUs: number): S;
+  hold(state: S, nowUs: number, untilUs: number, capacityUs: number): S;
+  freeUs(state: S, nowUs: number, capacityUs: number): number;
+  seq(state: S): number;
+  queueUntil(state: S): number;
+}
+
+const gcraOps: AlgorithmOps<GcraState> = {
+  initial: initialGcraState,
+  wait: gcraWait,
+  grant: (s, now, start, cost) => gcraGrant(s, now, start, cost),
+  refund: (s, now, refund, seq) => gcraRefund(s, now, refund, seq),
+  charge: (s, now, extra) => gcraCharge(s, now, extra),
+  hold: (s, _now, until, cap) => gcraHold(s, until, cap),
+  freeUs: gcraFreeUs,
+  seq: (s) => s.seq,
+  queueUntil: (s) => s.queueUntil,
+};
+
+const tokenBucketOps: AlgorithmOps<TokenBucketState> = {
+  initial: initialTokenBucketState,
+  wait: tokenBucketWait,
+  grant: tokenBucketGrant,
+  refund: tokenBucketRefund,
+  charge: tokenBucketCharge,
+  hold: tokenBucketHold,
+  freeUs: tokenBucketFreeUs,
+  seq: (s) => s.seq,
+  queueUntil: (s) => s.queueUntil,
+};
+
+export const algorithms: { readonly [K in AlgorithmName]: AlgorithmOps<unknown> } = {
+  gcra: gcraOps as AlgorithmOps<unknown>,
+  'token-bucket': tokenBucketOps as AlgorithmOps<unknown>,
+};

@@ -1,0 +1,87 @@
+import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
+import { Limiter, type LimiterBaseOptions, LimiterGroup } from './limiter.js';
+import { makeRate } from './rate.js';
+
+export interface GcraOptions extends LimiterBaseOptions {
+  /** Units admitted per period (requests, or tokens). A positive integer. */
+  limit: number;
+  /** Length of the period in ms (e.g. 60_000 for "per minute"); whole µs. */
+  periodMs: number;
+  /**
+   * Units admissible at one instant; a cost above it is refused with
+   * `CostExceedsCapacityError`. Smaller values smooth traffic, `limit` matches a provider's
+   * bucket (which starts full).
+   * @default limit
+   */
+  burst?: number;
+}
+
+/**
+ * A GCRA limiter: `limit` units per `periodMs`, spread evenly (one unit every periodMs/limit),
+ * with up to `burst` units at once.
+ */
+export function gcra(options: GcraOptions): Limiter {
+  const { limit, periodMs } = options;
+  requirePositive('limit', limit);
+  requirePositive('periodMs', periodMs);
+  const periodUs = periodMs * 1000;
+  if (!Number.isSafeInteger(periodUs)) {
+    throw new InvalidLimiterConfigError('periodMs', 'a whole number of microseconds', periodMs);
+  }
+  if (!Number.isSafeInteger(limit)) {
+    throw new InvalidLimiterConfigError('limit', 'a positive integer', limit);
+  }
+  const burst = options.burst ?? limit;
+  if (!Number.isSafeInteger(burst) || burst < 1) {
+    throw new InvalidLimiterConfigError('burst', 'an integer >= 1', burst);
+  }
+  return new Limiter('gcra', makeRate(limit, periodUs, burst), options);
+}
+
+export interface TokenBucketOptions extends LimiterBaseOptions {
+  /** Tokens the bucket holds when full; also the largest admissible cost. A positive integer. */
+  capacity: number;
+  /** Tokens added per second, continuously. A positive number (fractions down to 1e-6). */
+  refillPerSecond: number;
+}
+
+/** A token bucket of `capacity` tokens refilled continuously at `refillPerSecond`. */
+export function tokenBucket(options: TokenBucketOptions): Limiter {
+  const { capacity, refillPerSecond } = options;
+  if (!Number.isSafeInteger(capacity) || capacity < 1) {
+    throw new InvalidLimiterConfigError('capacity', 'an integer >= 1', capacity);
+  }
+  requirePositive('refillPerSecond', refillPerSecond);
+  // refillPerSecond as the exact ratio limit / periodUs, rounding the rate down (never faster).
+  let scale = 1;
+  while (scale < 1e6 && !Number.isInteger(refillPerSecond * scale)) scale *= 10;
+  const limit = Math.floor(refillPerSecond * scale);
+  if (limit < 1) {
+    throw new InvalidLimiterConfigError('refillPerSecond', 'a number >= 0.000001', refillPerSecond);
+  }
+  const divisor = gcd(limit, 1_000_000 * scale);
+  return new Limiter(
+    'token-bucket',
+    makeRate(limit / divisor, (1_000_000 * scale) / divisor, capacity),
+    options,
+  );
+}
+
+/**
+ * Several limiters acquired all-or-nothing: `acquire([1, inputTokens, maxTokens])` charges each
+ * its own cost at one start time, or nothing at all.
+ */
+export function limiterGroup(limiters: readonly Limiter[]): LimiterGroup {
+  return new LimiterGroup(limiters);
+}
+
+function requirePositive(option: string, value: number): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidLimiterConfigError(option, 'a positive finite number', value);
+  }
+}
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
+}

@@ -1,0 +1,27 @@
+export type { AlgorithmName } from './algorithms.js';
+export {
+  type GcraOptions,
+  gcra,
+  limiterGroup,
+  type TokenBucketOptions,
+  tokenBucket,
+} from './factories.js';
+export {
+  type AcquireOptions,
+  type Acquirer,
+  type Cost,
+  type Decision,
+  Limiter,
+  type LimiterBaseOptions,
+  LimiterGroup,
+  type LimiterSnapshot,
+  Permit,
+} from './limiter.js';
+export { MemoryStore } from './memory-store.js';
+export {
+  RateLimitPolicy,
+  type RateLimitPolicyOptions,
+  rateLimitPolicy,
+  type ThrottleEvent,
+} from './rate-limit-policy.js';
+export type { Grant, LimiterSpec, Look, ReserveOutcome, Store } from './store.js';

@@ -1,0 +1,328 @@
+import { type Clock, systemClock } from '../clock.js';
+import { CostExceedsCapacityError } from '../errors/cost-exceeds-capacity-error.js';
+import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
+import { RateLimitExceededError } from '../errors/rate-limit-exceeded-error.js';
+import type { AlgorithmName } from './algorithms.js';
+import { MemoryStore } from './memory-store.js';
+import { costUs, type Rate, requireCost, unitsIn } from './rate.js';
+import type { Grant, LimiterSpec, ReserveOutcome, Store } from './store.js';
+import { WakeQueue } from './wake-queue.js';
+
+/** Options of `acquire`. */
+export interface AcquireOptions {
+  /** Aborting rejects the wait at once with the signal's reason and gives the reservation back. */
+  signal?: AbortSignal;
+  /**
+   * Longest acceptable wait, in ms. A slot further away is not reserved: `RateLimitExceededError`
+   * is thrown at once and nothing is consumed.
+   * @default Infinity (a reservation's wait is always finite)
+   */
+  maxWaitMs?: number;
+}
+
+/** Outcome of `tryAcquire`: a value, never an exception, for "not now". */
+export interface Decision {
+  readonly allowed: boolean;
+  /** ms until this cost could be admitted at once (0 when allowed). */
+  readonly retryAfterMs: number;
+  /** Units still admissible at once after this decision (of the binding limiter, in a group). */
+  readonly remaining: number;
+  /** ms until the limiter (the binding one, in a group) is full again. */
+  readonly resetAfterMs: number;
+  /** Present when allowed: settle or cancel what was taken. */
+  readonly permit?: Permit;
+}
+
+/** What one limiter looks like now. JSON-safe. */
+export interface LimiterSnapshot {
+  readonly key: string;
+  readonly name: string;
+  readonly algorithm: AlgorithmName;
+  /** Units per period. */
+  readonly limit: number;
+  readonly periodMs: number;
+  /** Units admissible at one instant. */
+  readonly burst: number;
+  /** Units admissible at once now (0 while reservations run ahead). */
+  readonly available: number;
+  /** ms until one unit is admissible at once. */
+  readonly retryAfterMs: number;
+  /** ms until the limiter is full again. */
+  readonly resetAfterMs: number;
+}
+
+/** Costs for a single limiter (a number) or a group (one per member, or one for all). */
+export type Cost = number | readonly number[];
+
+/** What `rateLimitPolicy` and users call: a single limiter or a group. */
+export interface Acquirer {
+  /** Reserves the earliest slot for `cost` and resolves when it starts. */
+  acquire(cost?: Cost, options?: AcquireOptions): Promise<Permit>;
+  /** Takes `cost` if it is admissible at once; never waits. */
+  tryAcquire(cost?: Cost): Promise<Decision>;
+  /** The limiters, outermost first (one for a single limiter). */
+  readonly limiters: readonly Limiter[];
+}
+
+/** A reservation that was granted. Settle or cancel it at most once; later calls do nothing. */
+export class Permit {
+  private open = true;
+
+  /** @internal */
+  constructor(
+    private readonly members: readonly Limiter[],
+    private readonly grants: readonly Grant[],
+    /** Costs reserved, one per limiter. */
+    readonly costs: readonly number[],
+    /** ms the caller was told to wait for its slot. */
+    readonly waitedMs: number,
+    /** Key of the limiter that set the wait (the first one when none waited). */
+    readonly bindingKey: string,
+  ) {}
+
+  /**
+   * Replaces the reserved cost with the real one once known (for example output tokens from the
+   * response's usage): refunds or charges the difference. A number applies to every limiter.
+   */
+  async settle(actual: Cost): Promise<void> {
+    const actuals = normaliseCosts(actual, this.members.length, 'actualCost');
+    if (!this.open) return;
+    this.open = false;
+    await Promise.all(
+      this.members.map((limiter, i) => {
+        const grant = this.grants[i]!;
+        const delta = costUs(limiter.rate, actuals[i]!) - grant.costUs;
+        if (delta < 0) return limiter.store.refund(limiter.spec, grant, -delta, limiter.nowUs());
+        if (delta > 0) return limiter.store.charge(limiter.spec, delta, limiter.nowUs());
+        return undefined;
+      }),
+    );
+  }
+
+  /** Gives the whole reservation back (the call was not made). */
+  async cancel(): Promise<void> {
+    if (!this.open) return;
+    this.open = false;
+    await Promise.all(
+      this.members.map((limiter, i) => {
+        const grant = this.grants[i]!;
+        return limiter.store.refund(limiter.spec, grant, grant.costUs, limiter.nowUs());
+      }),
+    );
+  }
+}
+
+/** Construction options shared by every limiter. */
+export interface LimiterBaseOptions {
+  /** Budget name; keys sharing a store and a name share the budget. */
+  key: string;
+  /** Short label for snapshots and events (e.g. 'rpm', 'itpm'). @default the key */
+  name?: string;
+  /** Where the state lives. @default a MemoryStore private to this limiter */
+  store?: Store;
+  /** Time source. @default systemClock */
+  clock?: Clock;
+}
+
+/**
+ * One rate limit on one key. Build it with `gcra()` or `tokenBucket()`; the algorithm only
+ * changes how the state is encoded, the admission rule is the same.
+ */
+export class Limiter implements Acquirer {
+  readonly key: string;
+  readonly name: string;
+  readonly store: Store;
+  readonly clock: Clock;
+  /** @internal */
+  readonly spec: LimiterSpec;
+  readonly limiters: readonly Limiter[];
+  private readonly group: LimiterGroup;
+
+  /** @internal use gcra() or tokenBucket() */
+  constructor(
+    algorithm: AlgorithmName,
+    readonly rate: Rate,
+    options: LimiterBaseOptions,
+  ) {
+    if (typeof options.key !== 'string' || options.key.length === 0) {
+      throw new InvalidLimiterConfigError('key', 'a non-empty string', options.key);
+    }
+    this.key = options.key;
+    this.name = options.name ?? options.key;
+    this.store = options.store ?? new MemoryStore();
+    this.clock = options.clock ?? systemClock;
+    this.spec = { key: this.key, algorithm, rate };
+    this.limiters = [this];
+    this.group = new LimiterGroup(this.limiters);
+  }
+
+  get algorithm(): AlgorithmName {
+    return this.spec.algorithm;
+  }
+
+  acquire(cost: Cost = 1, options?: AcquireOptions): Promise<Permit> {
+    return this.group.acquire(cost, options);
+  }
+
+  tryAcquire(cost: Cost = 1): Promise<Decision> {
+    return this.group.tryAcquire(cost);
+  }
+
+  /**
+   * No slot on this key starts before `untilMs` (clock time); the limiter refills from empty
+   * from then on. For a provider's 429 with Retry-After, or rate-limit headers at 0.
+   */
+  async hold(untilMs: number): Promise<void> {
+    await this.holdFor(untilMs - this.clock.now());
+  }
+
+  /** Like `hold`, with a delay from now in ms. */
+  async holdFor(delayMs: number): Promise<void> {
+    if (!Number.isFinite(delayMs)) {
+      throw new InvalidLimiterConfigError('delayMs', 'a finite number of ms', delayMs);
+    }
+    if (delayMs <= 0) return;
+    await this.store.hold(this.spec, Math.ceil(delayMs * 1000), this.nowUs());
+  }
+
+  async inspect(): Promise<LimiterSnapshot> {
+    const { freeUs } = await this.store.look(this.spec, this.nowUs());
+    const { rate } = this;
+    return {
+      key: this.key,
+      name: this.name,
+      algorithm: this.algorithm,
+      limit: rate.limit,
+      periodMs: rate.periodUs / 1000,
+      burst: rate.burst,
+      available: unitsIn(rate, freeUs),
+      retryAfterMs: Math.max(0, costUs(rate, 1) - freeUs) / 1000,
+      resetAfterMs: (rate.capacityUs - Math.min(freeUs, rate.capacityUs)) / 1000,
+    };
+  }
+
+  /** @internal the clock in whole µs */
+  nowUs(): number {
+    return Math.floor(this.clock.now() * 1000);
+  }
+}
+
+/**
+ * Several limiters acquired all-or-nothing (RPM, input and output tokens; tenant and global):
+ * either every member is charged, at the same start time, or none is. The wait is the longest
+ * of the members'. All members must share one store, which is what makes it atomic.
+ */
+export class LimiterGroup implements Acquirer {
+  readonly store: Store;
+  readonly clock: Clock;
+  private readonly specs: readonly LimiterSpec[];
+  private readonly queue: WakeQueue;
+
+  constructor(readonly limiters: readonly Limiter[]) {
+    if (limiters.length === 0) {
+      throw new InvalidLimiterConfigError('limiters', 'at least one limiter', 0);
+    }
+    const first = limiters[0]!;
+    this.store = first.store;
+    this.clock = first.clock;
+    const keys = new Set<string>();
+    for (const limiter of limiters) {
+      if (limiter.store !== this.store) {
+        throw new InvalidLimiterConfigError(
+          'limiters',
+          'limiters that share one store (the group is acquired atomically there)',
+          limiter.key,
+        );
+      }
+      if (keys.has(`${limiter.algorithm}:${limiter.key}`)) {
+        throw new InvalidLimiterConfigError('limiters', 'distinct keys', limiter.key);
+      }
+      keys.add(`${limiter.algorithm}:${limiter.key}`);
+    }
+    this.specs = limiters.map((l) => l.spec);
+    this.queue = new WakeQueue(this.clock);
+  }
+
+  async acquire(cost: Cost = 1, options: AcquireOptions = {}): Promise<Permit> {
+    const { signal } = options;
+    const maxWaitMs = options.maxWaitMs ?? Number.POSITIVE_INFINITY;
+    if (Number.isNaN(maxWaitMs) || maxWaitMs < 0) {
+      throw new InvalidLimiterConfigError('maxWaitMs', 'a number >= 0', maxWaitMs);
+    }
+    const costs = this.checkedCosts(cost);
+    signal?.throwIfAborted();
+    const maxWaitUs =
+      maxWaitMs === Number.POSITIVE_INFINITY
+        ? Number.MAX_SAFE_INTEGER
+        : Math.floor(maxWaitMs * 1000);
+    const outcome = await this.reserve(costs, maxWaitUs);
+    const answeredMs = this.clock.now();
+    if (!outcome.granted) {
+      throw new RateLimitExceededError(
+        this.limiters[outcome.index]!.key,
+        outcome.waitUs / 1000,
+        maxWaitMs,
+      );
+    }
+    const binding = this.limiters[outcome.index]!.key;
+    const permit = new Permit(this.limiters, outcome.grants, costs, outcome.waitUs / 1000, binding);
+    try {
+      signal?.throwIfAborted();
+      // The wait is measured from when the store answered; a slow round trip only makes it later.
+      if (outcome.waitUs > 0)
+        await this.queue.waitUntil(answeredMs + outcome.waitUs / 1000, signal);
+    } catch (reason) {
+      await permit.cancel();
+      throw reason;
+    }
+    return permit;
+  }
+
+  async tryAcquire(cost: Cost = 1): Promise<Decision> {
+    const costs = this.checkedCosts(cost);
+    const outcome = await this.reserve(costs, 0);
+    const { rate } = this.limiters[outcome.index]!;
+    const remaining = unitsIn(rate, outcome.freeUs);
+    const resetAfterMs = (rate.capacityUs - Math.min(outcome.freeUs, rate.capacityUs)) / 1000;
+    if (!outcome.granted) {
+      return { allowed: false, retryAfterMs: outcome.waitUs / 1000, remaining, resetAfterMs };
+    }
+    const permit = new Permit(this.limiters, outcome.grants, costs, 0, this.limiters[0]!.key);
+    return { allowed: true, retryAfterMs: 0, remaining, resetAfterMs, permit };
+  }
+
+  /** Snapshots of every member. */
+  inspect(): Promise<LimiterSnapshot[]> {
+    return Promise.all(this.limiters.map((l) => l.inspect()));
+  }
+
+  private reserve(costs: readonly number[], maxWaitUs: number): Promise<ReserveOutcome> {
+    const costsUs = costs.map((c, i) => costUs(this.limiters[i]!.rate, c));
+    return this.store.reserve(this.specs, costsUs, maxWaitUs, this.limiters[0]!.nowUs());
+  }
+
+  private checkedCosts(cost: Cost): number[] {
+    const costs = normaliseCosts(cost, this.limiters.length, 'cost');
+    costs.forEach((c, i) => {
+      const limiter = this.limiters[i]!;
+      if (c > limiter.rate.burst)
+        throw new CostExceedsCapacityError(limiter.key, c, limiter.rate.burst);
+    });
+    return costs;
+  }
+}
+
+function normaliseCosts(cost: Cost, members: number, option: string): number[] {
+  const costs = typeof cost === 'number' ? new Array<number>(members).fill(cost) : [...cost];
+  if (costs.length !== members) {
+    throw new InvalidLimiterConfigError(option, `one cost per limiter (${members})`, costs.length);
+  }
+  for (const c of costs) {
+    try {
+      requireCost(c);
+    } catch {
+      throw new InvalidLimiterConfigError(option, 'a non-negative integer', c);
+    }
+  }
+  return costs;
+}

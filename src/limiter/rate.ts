@@ -1,0 +1,82 @@
+/**
+ * Exact integer rate arithmetic shared by the GCRA and token-bucket math and mirrored by the Lua
+ * scripts. A rate is `limit` units per `periodUs` microseconds; one unit occupies periodUs/limit
+ * µs of schedule, which is rarely a whole number, so every charge is rounded *up* to whole µs.
+ * Rounding up can only under-admit (by under 1 µs of schedule per admission), never over-admit,
+ * and keeps every state an integer so memory and Redis agree bit for bit.
+ */
+import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
+
+/** Validated, precomputed parameters of one rate. All fields are safe integers. */
+export interface Rate {
+  /** Units per period. */
+  readonly limit: number;
+  /** Period in microseconds. */
+  readonly periodUs: number;
+  /** Units admissible at one instant. */
+  readonly burst: number;
+  /** Schedule span of `burst` units, in µs: `costUs(burst)`. */
+  readonly capacityUs: number;
+  /** floor(periodUs / limit), kept for the split multiplication in `costUs`. */
+  readonly quotientUs: number;
+  /** periodUs mod limit. */
+  readonly remainderUs: number;
+}
+
+const MAX = Number.MAX_SAFE_INTEGER;
+
+/** Validates and precomputes a rate; throws `InvalidLimiterConfigError` naming the field. */
+export function makeRate(limit: number, periodUs: number, burst: number): Rate {
+  requirePositiveInteger('limit', limit);
+  requirePositiveInteger('period', periodUs);
+  requirePositiveInteger('burst', burst);
+  const quotientUs = Math.floor(periodUs / limit);
+  const remainderUs = periodUs - quotientUs * limit;
+  // Every intermediate product of costUs(c <= burst) and of available() must stay exact.
+  if (burst * quotientUs + burst * remainderUs > MAX / 4 || burst * limit > MAX / 4) {
+    throw new InvalidLimiterConfigError(
+      'burst',
+      'burst × period (µs) below 2^51 so the arithmetic stays exact; use a shorter period',
+      burst,
+    );
+  }
+  const rate = { limit, periodUs, burst, quotientUs, remainderUs, capacityUs: 0 };
+  rate.capacityUs = costUs(rate, burst);
+  return rate;
+}
+
+/** µs of schedule that `cost` units occupy: ceil(cost × periodUs / limit), exactly. */
+export function costUs(rate: Omit<Rate, 'capacityUs'>, cost: number): number {
+  return cost * rate.quotientUs + ceilDiv(cost * rate.remainderUs, rate.limit);
+}
+
+/** Largest whole number of units whose `costUs` fits in `us` µs of schedule. */
+export function unitsIn(rate: Rate, us: number): number {
+  if (us <= 0) return 0;
+  // costUs(c) <= us  <=>  c × periodUs <= us × limit  <=>  c <= floor(us × limit / periodUs)
+  return floorDiv(us * rate.limit, rate.periodUs);
+}
+
+/** ceil(a / b) for non-negative safe integers, exact (no float division rounding). */
+export function ceilDiv(a: number, b: number): number {
+  const r = a % b;
+  return (a - r) / b + (r > 0 ? 1 : 0);
+}
+
+/** floor(a / b) for non-negative safe integers, exact. */
+export function floorDiv(a: number, b: number): number {
+  return (a - (a % b)) / b;
+}
+
+/** Validates a cost: a non-negative safe integer. */
+export function requireCost(cost: number): void {
+  if (!Number.isSafeInteger(cost) || cost < 0) {
+    throw new InvalidLimiterConfigError('cost', 'a non-negative integer', cost);
+  }
+}
+
+function requirePositiveInteger(field: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidLimiterConfigError(field, 'a positive integer', value);
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The contract between limiters and where their state lives (one process or Redis). Stores take
+ * costs already converted to µs of schedule; the limiter owns units, options and waiting.
+ */
+import type { AlgorithmName } from './algorithms.js';
+import type { Rate } from './rate.js';
+
+/** What a store needs to know about one limiter. */
+export interface LimiterSpec {
+  readonly key: string;
+  readonly algorithm: AlgorithmName;
+  readonly rate: Rate;
+}
+
+/** One member's share of a granted reservation; needed to give it back or settle it. */
+export interface Grant {
+  /** Sequence number of the grant on its key (-1 when nothing was charged). */
+  readonly seq: number;
+  /** µs of schedule charged. */
+  readonly costUs: number;
+}
+
+export type ReserveOutcome =
+  | {
+      readonly granted: true;
+      /** µs the caller must wait before starting; every member is charged at that start. */
+      readonly waitUs: number;
+      readonly grants: readonly Grant[];
+      /** Index of the member with the longest wait (0 when none waited). */
+      readonly index: number;
+      /** µs of schedule free on that member after the grant. */
+      readonly freeUs: number;
+    }
+  | {
+      readonly granted: false;
+      /** µs the caller would have had to wait. */
+      readonly waitUs: number;
+      /** Index of the member with the longest wait. */
+      readonly index: number;
+      /** µs of schedule free on that member. */
+      readonly freeUs: number;
+    };
+
+export interface Look {
+  /** µs of schedule free now; negative while reservations run ahead. */
+  readonly freeUs: number;
+}
+
+/**
+ * A place for limiter state. `nowUs` is the caller's clock; a store with a clock of its own
+ * (Redis `TIME`) ignores it, which is what keeps skewed workers from over-admitting.
+ */
+export interface Store {
+  /**
+   * All-or-nothing reservation: each member with a cost above 0 is charged its cost at
+   * now + the longest wait of all members, unless that wait exceeds `maxWaitUs`, in which case
+   * nothing is charged. Members with cost 0 only take part in the wait.
+   */
+  reserve(
+    specs: readonly LimiterSpec[],
+    costsUs: readonly number[],
+    maxWaitUs: number,
+    nowUs: number,
+  ): Promise<ReserveOutcome>;
+  /** Gives back `refundUs` of a grant (cancel, or settle below the reservation). */
+  refund(spec: LimiterSpec, grant: Grant, refundUs: number, nowUs: number): Promise<void>;
+  /** Charges `extraUs` beyond a grant (settle above the reservation). */
+  charge(spec: LimiterSpec, extraUs: number, nowUs: number): Promise<void>;
+  /** No grant on this key starts within `delayUs` from the store's now. */
+  hold(spec: LimiterSpec, delayUs: number, nowUs: number): Promise<void>;
+  /** Reads a key without changing it. */
+  look(spec: LimiterSpec, nowUs: number): Promise<Look>;
+}
