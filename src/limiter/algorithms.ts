@@ -35,19 +35,17 @@ export interface AlgorithmOps<S> {
   hold(state: S, nowUs: number, untilUs: number, capacityUs: number): S;
   freeUs(state: S, nowUs: number, capacityUs: number): number;
   seq(state: S): number;
-  queueUntil(state: S): number;
 }
 
 const gcraOps: AlgorithmOps<GcraState> = {
   initial: initialGcraState,
   wait: gcraWait,
   grant: (s, now, start, cost) => gcraGrant(s, now, start, cost),
-  refund: (s, now, refund, seq) => gcraRefund(s, now, refund, seq),
+  refund: (s, _now, refund, seq) => gcraRefund(s, refund, seq),
   charge: (s, now, extra) => gcraCharge(s, now, extra),
-  hold: (s, _now, until, cap) => gcraHold(s, until, cap),
+  hold: gcraHold,
   freeUs: gcraFreeUs,
   seq: (s) => s.seq,
-  queueUntil: (s) => s.queueUntil,
 };
 
 const tokenBucketOps: AlgorithmOps<TokenBucketState> = {
@@ -59,7 +57,6 @@ const tokenBucketOps: AlgorithmOps<TokenBucketState> = {
   hold: tokenBucketHold,
   freeUs: tokenBucketFreeUs,
   seq: (s) => s.seq,
-  queueUntil: (s) => s.queueUntil,
 };
 
 export const algorithms: { readonly [K in AlgorithmName]: AlgorithmOps<unknown> } = {

@@ -12,11 +12,9 @@ export interface GcraState {
   readonly tat: number;
   /** Sequence number of the latest grant; a permit whose seq matches is the tail. */
   readonly seq: number;
-  /** Start time of the latest grant that had to wait (µs); while it is in the future, a queue exists. */
-  readonly queueUntil: number;
 }
 
-export const initialGcraState: GcraState = { tat: 0, seq: 0, queueUntil: 0 };
+export const initialGcraState: GcraState = { tat: 0, seq: 0 };
 
 /** µs until a charge of `costUs` could start (0 = at once). */
 export function gcraWait(
@@ -42,7 +40,6 @@ export function gcraGrant(
   return {
     tat: Math.max(state.tat, startUs) + costUs,
     seq: nextSeq(state.seq, nowUs),
-    queueUntil: startUs > nowUs ? Math.max(state.queueUntil, startUs) : state.queueUntil,
   };
 }
 
@@ -55,26 +52,16 @@ export function nextSeq(seq: number, nowUs: number): number {
 }
 
 /**
- * Gives back `refundUs` of a grant (a cancelled reservation or a settle below the reserved cost).
+ * Gives back `refundUs` of a grant (a cancelled reservation, or a settle below the reserved cost).
  *
- * - The latest grant (its `seq` is the state's) is undone exactly: the next caller gets its slot.
- * - Otherwise, while a queue exists (a granted start still in the future) nothing is given back:
- *   the queued slots are promised, and moving the end of the schedule back would let a newcomer
- *   start on top of them. Once every start is past, the refund is credited up to a full bucket.
- *
- * This keeps the conformance bound with every call counted at its settled cost.
+ * Only the latest grant (its `seq` is the state's) is given back, and then exactly: the next
+ * caller gets its slot. A call counts at its settled cost from the moment it started, so a refund
+ * to an earlier grant would free capacity in the past, under calls that have since been granted
+ * on top of it; crediting it now would let more through than the limit. It is dropped instead.
  */
-export function gcraRefund(
-  state: GcraState,
-  nowUs: number,
-  refundUs: number,
-  grantSeq: number,
-): GcraState {
-  if (grantSeq === state.seq) {
-    return { ...state, tat: Math.max(state.tat - refundUs, 0) };
-  }
-  if (state.queueUntil > nowUs) return state;
-  return { ...state, tat: Math.max(state.tat - refundUs, nowUs) };
+export function gcraRefund(state: GcraState, refundUs: number, grantSeq: number): GcraState {
+  if (grantSeq !== state.seq) return state;
+  return { ...state, tat: Math.max(state.tat - refundUs, 0) };
 }
 
 /** Charges `extraUs` more than was reserved (a settle above the reservation): debt later waits repay. */
@@ -86,8 +73,14 @@ export function gcraCharge(state: GcraState, nowUs: number, extraUs: number): Gc
  * Pushes the schedule so that no grant starts before `untilUs`, and the bucket refills from empty
  * from then on (what a provider's 429 with Retry-After asks for, without a storm at `untilUs`).
  */
-export function gcraHold(state: GcraState, untilUs: number, capacityUs: number): GcraState {
-  return { ...state, tat: Math.max(state.tat, untilUs + capacityUs) };
+export function gcraHold(
+  state: GcraState,
+  nowUs: number,
+  untilUs: number,
+  capacityUs: number,
+): GcraState {
+  // Counts as the latest event, so that no earlier grant's refund can pull the schedule back.
+  return { tat: Math.max(state.tat, untilUs + capacityUs), seq: nextSeq(state.seq, nowUs) };
 }
 
 /** µs of schedule still free at `nowUs` (negative when reservations run ahead). */

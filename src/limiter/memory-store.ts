@@ -100,15 +100,13 @@ export class MemoryStore implements Store {
     this.states.set(stateKey(spec), { spec, state: f(ops(spec), this.get(spec)) });
   }
 
-  /** Drops keys that are full again and have no queue: they equal a fresh key. */
+  /** Drops keys that are full again: they behave as a fresh key (`nextSeq` keeps old permits apart). */
   private sweep(nowUs: number): void {
     this.untilSweep = SWEEP_EVERY;
     if (this.states.size < SWEEP_EVERY) return;
     for (const [key, { spec, state }] of this.states) {
       const algo = ops(spec);
-      const idle =
-        algo.queueUntil(state) <= nowUs &&
-        algo.freeUs(state, nowUs, spec.rate.capacityUs) >= spec.rate.capacityUs;
+      const idle = algo.freeUs(state, nowUs, spec.rate.capacityUs) >= spec.rate.capacityUs;
       if (idle) this.states.delete(key);
     }
   }

@@ -14,15 +14,12 @@ export interface TokenBucketState {
   readonly last: number;
   /** Sequence number of the latest grant. */
   readonly seq: number;
-  /** Start time of the latest grant that had to wait (µs). */
-  readonly queueUntil: number;
 }
 
 export const initialTokenBucketState: TokenBucketState = {
   level: 0,
   last: 0,
   seq: 0,
-  queueUntil: 0,
 };
 
 /** Bucket level at `nowUs` after refill, capped at the capacity. */
@@ -61,11 +58,10 @@ export function tokenBucketGrant(
     level: atStart - costUs - (startUs - nowUs),
     last: nowUs,
     seq: nextSeq(state.seq, nowUs),
-    queueUntil: startUs > nowUs ? Math.max(state.queueUntil, startUs) : state.queueUntil,
   };
 }
 
-/** Gives tokens back; same rules as `gcraRefund` (see there for why). */
+/** Gives tokens back to the latest grant only; see `gcraRefund` for why. */
 export function tokenBucketRefund(
   state: TokenBucketState,
   nowUs: number,
@@ -73,14 +69,9 @@ export function tokenBucketRefund(
   grantSeq: number,
   capacityUs: number,
 ): TokenBucketState {
-  const level = tokenBucketLevel(state, nowUs, capacityUs);
-  if (grantSeq === state.seq) {
-    // Exact undo of the latest grant. Above-capacity credit would be lost at the next refill
-    // cap, which is what undoing a grant made from a full bucket means.
-    return { ...state, level: level + refundUs, last: nowUs };
-  }
-  if (state.queueUntil > nowUs) return { ...state, level, last: nowUs };
-  return { ...state, level: Math.min(capacityUs, level + refundUs), last: nowUs };
+  if (grantSeq !== state.seq) return state;
+  // Credit above capacity is cut at the next refill, as undoing a grant from a full bucket is.
+  return { ...state, level: tokenBucketLevel(state, nowUs, capacityUs) + refundUs, last: nowUs };
 }
 
 /** Takes `extraUs` more tokens than were reserved (debt). */
@@ -103,7 +94,7 @@ export function tokenBucketHold(
   const level = tokenBucketLevel(state, nowUs, capacityUs);
   // Level at `untilUs` must be <= 0: level + (until - now) <= 0.
   const held = Math.min(level, -(untilUs - nowUs));
-  return { ...state, level: held, last: nowUs };
+  return { level: held, last: nowUs, seq: nextSeq(state.seq, nowUs) };
 }
 
 /** Tokens (µs of refill) in the bucket at `nowUs`; negative while reservations run ahead. */

@@ -1,0 +1,319 @@
+/**
+ * Property tests of the limiter math (issue #2): conformance, GCRA ≡ token bucket, refunds and
+ * charges keep the bound, FIFO, and inspect() agreeing with tryAcquire().
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type AlgorithmName, algorithms } from '../../src/limiter/algorithms.js';
+import { MemoryStore } from '../../src/limiter/memory-store.js';
+import { costUs, makeRate, type Rate } from '../../src/limiter/rate.js';
+import type { Grant, LimiterSpec } from '../../src/limiter/store.js';
+
+const RUNS = 1500;
+
+/** A rate with a non-integer emission interval most of the time. */
+const rateArb = fc
+  .record({
+    limit: fc.integer({ min: 1, max: 5000 }),
+    periodUs: fc.integer({ min: 1, max: 120_000_000 }),
+    burstShare: fc.double({ min: 0, max: 1, noNaN: true }),
+  })
+  .map(({ limit, periodUs, burstShare }) =>
+    makeRate(limit, periodUs, Math.max(1, Math.round(burstShare * Math.min(limit, 2000)))),
+  );
+
+interface Arrival {
+  readonly dtShare: number;
+  readonly costShare: number;
+  readonly maxWaitShare: number;
+}
+
+const arrivalsArb = fc.array(
+  fc.record({
+    dtShare: fc.double({ min: 0, max: 1, noNaN: true }),
+    costShare: fc.double({ min: 0, max: 1, noNaN: true }),
+    maxWaitShare: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 1, noNaN: true })),
+  }),
+  { minLength: 1, maxLength: 60 },
+);
+
+const algorithmArb = fc.constantFrom<AlgorithmName>('gcra', 'token-bucket');
+
+function cost(rate: Rate, share: number): number {
+  return Math.max(1, Math.round(share * rate.burst));
+}
+
+/** Arrival gaps spread over a few emission intervals, so both bursts and idle periods occur. */
+function gap(rate: Rate, share: number): number {
+  return Math.floor(share * share * 3 * rate.capacityUs);
+}
+
+interface Admitted {
+  readonly startUs: number;
+  readonly units: number;
+  readonly us: number;
+}
+
+/**
+ * The bound of issue #2, exactly: for every window [a, b] of start times, the admitted cost in
+ * it is at most burst + (b - a)/T. In integer µs: Σ costUs <= capacityUs + (b - a), and in units
+ * (no rounding at all): Σ units × period <= (capacityUs + (b - a)) × limit.
+ */
+function checkConformance(rate: Rate, admitted: readonly Admitted[], slackUs = 0): void {
+  const sorted = [...admitted].sort((x, y) => x.startUs - y.startUs);
+  for (let i = 0; i < sorted.length; i++) {
+    let us = 0;
+    let units = 0n;
+    for (let j = i; j < sorted.length; j++) {
+      us += sorted[j]!.us;
+      units += BigInt(sorted[j]!.units);
+      const window = sorted[j]!.startUs - sorted[i]!.startUs;
+      expect(us).toBeLessThanOrEqual(rate.capacityUs + window + slackUs);
+      expect(units * BigInt(rate.periodUs)).toBeLessThanOrEqual(
+        BigInt(rate.capacityUs + window + slackUs) * BigInt(rate.limit),
+      );
+    }
+  }
+}
+
+describe('limiter math (property tests)', () => {
+  it('conformance: tryAcquire and reservations never admit beyond burst + w/T', async () => {
+    await fc.assert(
+      fc.asyncProperty(rateArb, algorithmArb, arrivalsArb, async (rate, algorithm, arrivals) => {
+        const store = new MemoryStore();
+        const spec: LimiterSpec = { key: 'k', algorithm, rate };
+        let now = 1_000_000;
+        const admitted: Admitted[] = [];
+        for (const a of arrivals) {
+          now += gap(rate, a.dtShare);
+          const units = cost(rate, a.costShare);
+          const us = costUs(rate, units);
+          const maxWaitUs = Math.floor(a.maxWaitShare * 2 * rate.capacityUs);
+          const outcome = store.reserveSync([spec], [us], maxWaitUs, now);
+          if (outcome.granted) admitted.push({ startUs: now + outcome.waitUs, units, us });
+        }
+        checkConformance(rate, admitted);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('GCRA and token bucket with equal parameters decide the same on every operation', () => {
+    const opArb = fc.oneof(
+      fc.record({ kind: fc.constant('reserve' as const), a: arrivalsArb.map((x) => x[0]!) }),
+      fc.record({
+        kind: fc.constant('refund' as const),
+        pick: fc.nat(),
+        share: fc.double({ min: 0, max: 1, noNaN: true }),
+      }),
+      fc.record({
+        kind: fc.constant('charge' as const),
+        share: fc.double({ min: 0, max: 1, noNaN: true }),
+      }),
+      fc.record({
+        kind: fc.constant('hold' as const),
+        share: fc.double({ min: 0, max: 1, noNaN: true }),
+      }),
+    );
+    fc.assert(
+      fc.property(rateArb, fc.array(opArb, { minLength: 1, maxLength: 80 }), (rate, ops) => {
+        const g = algorithms.gcra;
+        const t = algorithms['token-bucket'];
+        let gs = g.initial;
+        let ts = t.initial;
+        let now = 5_000_000;
+        const grants: Array<{ seq: number; us: number }> = [];
+        const cap = rate.capacityUs;
+        for (const op of ops) {
+          if (op.kind === 'reserve') {
+            now += gap(rate, op.a.dtShare);
+            const us = costUs(rate, cost(rate, op.a.costShare));
+            const gw = g.wait(gs, now, us, cap);
+            expect(t.wait(ts, now, us, cap)).toBe(gw);
+            if (gw <= Math.floor(op.a.maxWaitShare * 2 * cap)) {
+              gs = g.grant(gs, now, now + gw, us, cap);
+              ts = t.grant(ts, now, now + gw, us, cap);
+              grants.push({ seq: g.seq(gs), us });
+            }
+          } else if (op.kind === 'refund' && grants.length > 0) {
+            const grant = grants[op.pick % grants.length]!;
+            const r = Math.floor(op.share * grant.us);
+            gs = g.refund(gs, now, r, grant.seq, cap);
+            ts = t.refund(ts, now, r, grant.seq, cap);
+          } else if (op.kind === 'charge') {
+            const x = Math.floor(op.share * cap);
+            gs = g.charge(gs, now, x, cap);
+            ts = t.charge(ts, now, x, cap);
+          } else if (op.kind === 'hold') {
+            const until = now + Math.floor(op.share * 2 * cap);
+            gs = g.hold(gs, now, until, cap);
+            ts = t.hold(ts, now, until, cap);
+          }
+          expect(t.freeUs(ts, now, cap)).toBe(g.freeUs(gs, now, cap));
+          expect(t.seq(ts)).toBe(g.seq(gs));
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('any interleaving of acquire / cancel / settle / abort keeps the bound at settled cost, and FIFO', async () => {
+    const opArb = fc.oneof(
+      {
+        weight: 5,
+        arbitrary: fc.record({
+          kind: fc.constant('acquire' as const),
+          a: arrivalsArb.map((x) => x[0]!),
+        }),
+      },
+      { weight: 2, arbitrary: fc.record({ kind: fc.constant('cancel' as const), pick: fc.nat() }) },
+      {
+        weight: 3,
+        arbitrary: fc.record({
+          kind: fc.constant('settle' as const),
+          pick: fc.nat(),
+          share: fc.double({ min: 0, max: 1.5, noNaN: true }),
+        }),
+      },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        rateArb,
+        algorithmArb,
+        fc.array(opArb, { minLength: 1, maxLength: 60 }),
+        fc.boolean(),
+        async (rate, algorithm, ops, allowCharges) => {
+          const store = new MemoryStore();
+          const spec: LimiterSpec = { key: 'k', algorithm, rate };
+          let now = 1_000_000;
+          interface Call {
+            startUs: number;
+            reservedUs: number;
+            units: number;
+            grant: Grant;
+            settledUs: number;
+            settledUnits: number;
+            open: boolean;
+            cancelledBeforeStart: boolean;
+          }
+          const calls: Call[] = [];
+          let charged = 0;
+          for (const op of ops) {
+            if (op.kind === 'acquire') {
+              now += gap(rate, op.a.dtShare);
+              const units = cost(rate, op.a.costShare);
+              const us = costUs(rate, units);
+              const outcome = store.reserveSync([spec], [us], Number.MAX_SAFE_INTEGER, now);
+              if (!outcome.granted) throw new Error('unbounded wait refused');
+              calls.push({
+                startUs: now + outcome.waitUs,
+                reservedUs: us,
+                units,
+                grant: outcome.grants[0]!,
+                settledUs: us,
+                settledUnits: units,
+                open: true,
+                cancelledBeforeStart: false,
+              });
+            } else if (calls.length > 0) {
+              const call = calls[op.pick % calls.length]!;
+              if (!call.open) continue;
+              call.open = false;
+              if (op.kind === 'cancel') {
+                // A cancel before the start is an abort: the call never runs. After the start it
+                // is a call that cost nothing.
+                if (call.startUs > now) call.cancelledBeforeStart = true;
+                call.settledUs = 0;
+                call.settledUnits = 0;
+                await store.refund(spec, call.grant, call.reservedUs, now);
+              } else {
+                if (call.startUs > now) {
+                  call.open = true; // settle comes after the call ran
+                  continue;
+                }
+                const share = allowCharges ? op.share : Math.min(1, op.share);
+                const units = Math.round(share * call.units);
+                const us = costUs(rate, units);
+                call.settledUnits = units;
+                call.settledUs = us;
+                if (us < call.reservedUs)
+                  await store.refund(spec, call.grant, call.reservedUs - us, now);
+                if (us > call.reservedUs) {
+                  charged += us - call.reservedUs;
+                  await store.charge(spec, us - call.reservedUs, now);
+                }
+              }
+            }
+          }
+          const ran = calls.filter((c) => !c.cancelledBeforeStart);
+          // FIFO: among calls that ran, start times follow the order of their grants.
+          for (let i = 1; i < ran.length; i++)
+            expect(ran[i]!.startUs).toBeGreaterThanOrEqual(ran[i - 1]!.startUs);
+          checkConformance(
+            rate,
+            ran.map((c) => ({ startUs: c.startUs, units: c.settledUnits, us: c.settledUs })),
+            charged,
+          );
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('inspect figures agree with what the next tryAcquire decides', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        rateArb,
+        algorithmArb,
+        arrivalsArb,
+        fc.nat(),
+        async (rate, algorithm, arrivals, probeDt) => {
+          const store = new MemoryStore();
+          const spec: LimiterSpec = { key: 'k', algorithm, rate };
+          let now = 1_000_000;
+          for (const a of arrivals) {
+            now += gap(rate, a.dtShare);
+            store.reserveSync(
+              [spec],
+              [costUs(rate, cost(rate, a.costShare))],
+              Math.floor(a.maxWaitShare * rate.capacityUs),
+              now,
+            );
+          }
+          now += probeDt % (rate.capacityUs + 1);
+          const { freeUs } = await store.look(spec, now);
+          const available = freeUs <= 0 ? 0 : Math.floor((freeUs * rate.limit) / rate.periodUs);
+          const retryAfterUs = Math.max(0, costUs(rate, 1) - freeUs);
+          // `available` units fit, one more does not (within burst); retryAfter is exactly the wait.
+          if (available >= 1 && available <= rate.burst) {
+            expect(
+              algorithms[algorithm].wait(
+                stateOf(store, spec),
+                now,
+                costUs(rate, available),
+                rate.capacityUs,
+              ),
+            ).toBe(0);
+          }
+          if (available + 1 <= rate.burst) {
+            expect(
+              algorithms[algorithm].wait(
+                stateOf(store, spec),
+                now,
+                costUs(rate, available + 1),
+                rate.capacityUs,
+              ),
+            ).toBeGreaterThan(0);
+          }
+          const probe = store.reserveSync([spec], [costUs(rate, 1)], 0, now);
+          expect(probe.granted ? 0 : probe.waitUs).toBe(retryAfterUs);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+function stateOf(store: MemoryStore, spec: LimiterSpec): unknown {
+  return (store as unknown as { get(spec: LimiterSpec): unknown }).get(spec);
+}
