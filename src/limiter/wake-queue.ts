@@ -78,9 +78,8 @@ export class WakeQueue {
       return;
     }
     this.armedAt = head.atMs;
-    const delay = head.atMs - this.clock.now();
-    // Platform timers round to whole ms; ask for the ceiling so they rarely fire early.
-    this.disarm = scheduleOn(this.clock, this.fire, Math.max(0, Math.ceil(delay)));
+    // Platform timers are ms-granular and may fire a fraction early: `fire` re-arms for the rest.
+    this.disarm = scheduleOn(this.clock, this.fire, Math.max(0, head.atMs - this.clock.now()));
   }
 
   private push(w: Waiter): void {
