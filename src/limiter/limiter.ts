@@ -4,7 +4,7 @@ import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-erro
 import { RateLimitExceededError } from '../errors/rate-limit-exceeded-error.js';
 import type { AlgorithmName } from './algorithms.js';
 import { MemoryStore } from './memory-store.js';
-import { costUs, type Rate, requireCost, unitsIn } from './rate.js';
+import { costUs, type Rate, unitsIn } from './rate.js';
 import type { Grant, LimiterSpec, ReserveOutcome, Store } from './store.js';
 import { WakeQueue } from './wake-queue.js';
 
@@ -76,6 +76,8 @@ export class Permit {
     readonly costs: readonly number[],
     /** ms the caller was told to wait for its slot. */
     readonly waitedMs: number,
+    /** Clock time (ms) at which the slot starts. */
+    readonly startsAt: number,
     /** Key of the limiter that set the wait (the first one when none waited). */
     readonly bindingKey: string,
   ) {}
@@ -255,22 +257,18 @@ export class LimiterGroup implements Acquirer {
       maxWaitMs === Number.POSITIVE_INFINITY
         ? Number.MAX_SAFE_INTEGER
         : Math.floor(maxWaitMs * 1000);
-    const outcome = await this.reserve(costs, maxWaitUs);
+    const outcome = this.reserveNow(costs, maxWaitUs) ?? (await this.reserve(costs, maxWaitUs));
+    // The wait counts from when the store answered: a slow round trip can only make it later.
     const answeredMs = this.clock.now();
     if (!outcome.granted) {
-      throw new RateLimitExceededError(
-        this.limiters[outcome.index]!.key,
-        outcome.waitUs / 1000,
-        maxWaitMs,
-      );
+      const { key } = this.limiters[outcome.index]!;
+      throw new RateLimitExceededError(key, outcome.waitUs / 1000, maxWaitMs);
     }
-    const binding = this.limiters[outcome.index]!.key;
-    const permit = new Permit(this.limiters, outcome.grants, costs, outcome.waitUs / 1000, binding);
+    const permit = this.permit(outcome, costs, answeredMs);
+    if (outcome.waitUs === 0 && !signal?.aborted) return permit;
     try {
       signal?.throwIfAborted();
-      // The wait is measured from when the store answered; a slow round trip only makes it later.
-      if (outcome.waitUs > 0)
-        await this.queue.waitUntil(answeredMs + outcome.waitUs / 1000, signal);
+      await this.queue.waitUntil(permit.startsAt, signal);
     } catch (reason) {
       await permit.cancel();
       throw reason;
@@ -278,17 +276,16 @@ export class LimiterGroup implements Acquirer {
     return permit;
   }
 
-  async tryAcquire(cost: Cost = 1): Promise<Decision> {
-    const costs = this.checkedCosts(cost);
-    const outcome = await this.reserve(costs, 0);
-    const { rate } = this.limiters[outcome.index]!;
-    const remaining = unitsIn(rate, outcome.freeUs);
-    const resetAfterMs = (rate.capacityUs - Math.min(outcome.freeUs, rate.capacityUs)) / 1000;
-    if (!outcome.granted) {
-      return { allowed: false, retryAfterMs: outcome.waitUs / 1000, remaining, resetAfterMs };
+  tryAcquire(cost: Cost = 1): Promise<Decision> {
+    let costs: number[];
+    try {
+      costs = this.checkedCosts(cost);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const permit = new Permit(this.limiters, outcome.grants, costs, 0, this.limiters[0]!.key);
-    return { allowed: true, retryAfterMs: 0, remaining, resetAfterMs, permit };
+    const outcome = this.reserveNow(costs, 0);
+    if (outcome) return Promise.resolve(this.decide(outcome, costs));
+    return this.reserve(costs, 0).then((o) => this.decide(o, costs));
   }
 
   /** Snapshots of every member. */
@@ -296,18 +293,66 @@ export class LimiterGroup implements Acquirer {
     return Promise.all(this.limiters.map((l) => l.inspect()));
   }
 
+  private decide(outcome: ReserveOutcome, costs: readonly number[]): Decision {
+    const { rate } = this.limiters[outcome.index]!;
+    const remaining = unitsIn(rate, outcome.freeUs);
+    const resetAfterMs = (rate.capacityUs - Math.min(outcome.freeUs, rate.capacityUs)) / 1000;
+    if (!outcome.granted) {
+      return { allowed: false, retryAfterMs: outcome.waitUs / 1000, remaining, resetAfterMs };
+    }
+    const permit = this.permit(outcome, costs, this.clock.now());
+    return { allowed: true, retryAfterMs: 0, remaining, resetAfterMs, permit };
+  }
+
+  private permit(
+    outcome: Extract<ReserveOutcome, { granted: true }>,
+    costs: readonly number[],
+    answeredMs: number,
+  ): Permit {
+    const waitedMs = outcome.waitUs / 1000;
+    const bindingKey = this.limiters[outcome.index]!.key;
+    return new Permit(
+      this.limiters,
+      outcome.grants,
+      costs,
+      waitedMs,
+      answeredMs + waitedMs,
+      bindingKey,
+    );
+  }
+
+  private costsUs(costs: readonly number[]): number[] {
+    const out = new Array<number>(costs.length);
+    for (let i = 0; i < costs.length; i++) out[i] = costUs(this.limiters[i]!.rate, costs[i]!);
+    return out;
+  }
+
+  /** The in-process store answers synchronously: no promise on the hot path. */
+  private reserveNow(costs: readonly number[], maxWaitUs: number): ReserveOutcome | undefined {
+    if (!(this.store instanceof MemoryStore)) return undefined;
+    return this.store.reserveSync(
+      this.specs,
+      this.costsUs(costs),
+      maxWaitUs,
+      this.limiters[0]!.nowUs(),
+    );
+  }
+
   private reserve(costs: readonly number[], maxWaitUs: number): Promise<ReserveOutcome> {
-    const costsUs = costs.map((c, i) => costUs(this.limiters[i]!.rate, c));
-    return this.store.reserve(this.specs, costsUs, maxWaitUs, this.limiters[0]!.nowUs());
+    return this.store.reserve(
+      this.specs,
+      this.costsUs(costs),
+      maxWaitUs,
+      this.limiters[0]!.nowUs(),
+    );
   }
 
   private checkedCosts(cost: Cost): number[] {
     const costs = normaliseCosts(cost, this.limiters.length, 'cost');
-    costs.forEach((c, i) => {
-      const limiter = this.limiters[i]!;
-      if (c > limiter.rate.burst)
-        throw new CostExceedsCapacityError(limiter.key, c, limiter.rate.burst);
-    });
+    for (let i = 0; i < costs.length; i++) {
+      const { rate, key } = this.limiters[i]!;
+      if (costs[i]! > rate.burst) throw new CostExceedsCapacityError(key, costs[i]!, rate.burst);
+    }
     return costs;
   }
 }
@@ -318,9 +363,7 @@ function normaliseCosts(cost: Cost, members: number, option: string): number[] {
     throw new InvalidLimiterConfigError(option, `one cost per limiter (${members})`, costs.length);
   }
   for (const c of costs) {
-    try {
-      requireCost(c);
-    } catch {
+    if (!Number.isSafeInteger(c) || c < 0) {
       throw new InvalidLimiterConfigError(option, 'a non-negative integer', c);
     }
   }

@@ -32,17 +32,17 @@ export function makeRate(limit: number, periodUs: number, burst: number): Rate {
   requirePositiveInteger('burst', burst);
   const quotientUs = Math.floor(periodUs / limit);
   const remainderUs = periodUs - quotientUs * limit;
-  // Every intermediate product of costUs(c <= burst) and of available() must stay exact.
-  if (burst * quotientUs + burst * remainderUs > MAX / 4 || burst * limit > MAX / 4) {
+  // Every intermediate product of costUs(c <= burst) and unitsIn(us <= capacity) must stay an
+  // exact integer; a quarter of the safe range leaves room for schedules running ahead.
+  const capacityUs = burst * quotientUs + ceilDiv(burst * remainderUs, limit);
+  if (burst * remainderUs > MAX / 4 || capacityUs * limit > MAX / 4 || capacityUs > MAX / 4) {
     throw new InvalidLimiterConfigError(
       'burst',
-      'burst × period (µs) below 2^51 so the arithmetic stays exact; use a shorter period',
+      `burst × period (µs) below ${Math.floor(MAX / 4)} so the arithmetic stays exact; use a shorter period`,
       burst,
     );
   }
-  const rate = { limit, periodUs, burst, quotientUs, remainderUs, capacityUs: 0 };
-  rate.capacityUs = costUs(rate, burst);
-  return rate;
+  return { limit, periodUs, burst, quotientUs, remainderUs, capacityUs };
 }
 
 /** µs of schedule that `cost` units occupy: ceil(cost × periodUs / limit), exactly. */

@@ -1,0 +1,152 @@
+/**
+ * `npm run bench:limiter`: in-memory limiter speed and wake-up accuracy beside p-throttle and
+ * rate-limiter-flexible, measured in the same run. Prints a table and writes
+ * bench-results/limiter.json. Figures, not assertions: tests never time anything.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import pThrottle from 'p-throttle';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { systemClock } from '../src/clock.js';
+import { gcra, MemoryStore, tokenBucket } from '../src/index.js';
+
+const OPS = Number(process.env.BENCH_OPS ?? 500_000);
+const WAITERS = 1000;
+
+const ROUNDS = 3;
+
+/** Median ops/s over ROUNDS rounds of OPS sequential awaited calls. */
+async function opsPerSecond(
+  name: string,
+  op: (i: number) => Promise<unknown> | unknown,
+): Promise<number> {
+  for (let i = 0; i < 50_000; i++) await op(i); // warm-up
+  const rates: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const started = performance.now();
+    for (let i = 0; i < OPS; i++) await op(i);
+    rates.push(OPS / ((performance.now() - started) / 1000));
+  }
+  const rate = percentile(rates, 50);
+  console.log(`  ${name.padEnd(48)} ${Math.round(rate).toLocaleString('en').padStart(12)} ops/s`);
+  return rate;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function ourLateness(key = 'lateness'): Promise<number[]> {
+  // 1000 waiters, one slot per ms: how late does each start after its promised time?
+  const limiter = gcra({ key, limit: 1000, periodMs: 1000, burst: 1 });
+  const lateness = await Promise.all(
+    Array.from({ length: WAITERS }, () =>
+      limiter.acquire(1).then((permit) => systemClock.now() - permit.startsAt),
+    ),
+  );
+  return lateness.map((l) => Math.max(0, l));
+}
+
+async function pThrottleLateness(): Promise<number[]> {
+  const throttle = pThrottle({ limit: 1, interval: 1, strict: true });
+  const started = systemClock.now();
+  const times: number[] = [];
+  const run = throttle(() => {
+    times.push(systemClock.now());
+  });
+  await Promise.all(Array.from({ length: WAITERS }, () => run()));
+  // p-throttle promises no per-call time; the ideal evenly spaced schedule is one call per ms.
+  return times.map((t, i) => Math.max(0, t - (started + i)));
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `limiter benchmark: node ${process.version}, ${os.cpus().length} cores, ${OPS.toLocaleString('en')} ops per case\n`,
+  );
+  console.log('Throughput (no waiting: the limit is far above the rate):');
+  const huge = { limit: 100_000_000, periodMs: 1000 };
+  const store = new MemoryStore();
+  const ours = gcra({ key: 'bench', ...huge, store });
+  const ourTryAcquire = await opsPerSecond('llm-resilience gcra tryAcquire', () =>
+    ours.tryAcquire(1),
+  );
+  const bucket = tokenBucket({
+    key: 'bench-tb',
+    capacity: 100_000_000,
+    refillPerSecond: 100_000_000,
+    store,
+  });
+  const ourBucket = await opsPerSecond('llm-resilience tokenBucket tryAcquire', () =>
+    bucket.tryAcquire(1),
+  );
+  const ourAcquire = await opsPerSecond('llm-resilience gcra acquire', () => ours.acquire(1));
+  const spec = ours.spec;
+  const ourStore = await opsPerSecond('llm-resilience MemoryStore.reserveSync (core)', () =>
+    store.reserveSync([spec], [1], 0, Math.floor(systemClock.now() * 1000)),
+  );
+  const flexible = new RateLimiterMemory({ points: 1_000_000_000, duration: 1 });
+  const flexConsume = await opsPerSecond('rate-limiter-flexible RateLimiterMemory.consume', () =>
+    flexible.consume('bench', 1),
+  );
+  const throttled = pThrottle({ limit: 1_000_000_000, interval: 1000 })(() => undefined);
+  const pThrottleCalls = await opsPerSecond('p-throttle throttled call', () => throttled());
+
+  console.log(
+    `\nWake-up lateness of ${WAITERS} waiters at one slot per ms (ms after the promised time):`,
+  );
+  await ourLateness('warm-up'); // JIT warm-up of the same path; discarded
+  await pThrottleLateness();
+  const ourLate = await ourLateness();
+  const theirLate = await pThrottleLateness();
+  const row = (name: string, l: number[]) =>
+    console.log(
+      `  ${name.padEnd(44)} p50 ${percentile(l, 50).toFixed(3)}  p99 ${percentile(l, 99).toFixed(3)}  max ${Math.max(...l).toFixed(3)}`,
+    );
+  row('llm-resilience gcra acquire', ourLate);
+  row('p-throttle (strict, vs even spacing)', theirLate);
+
+  const result = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    opsPerRound: OPS,
+    rounds: ROUNDS,
+    throughput: {
+      gcraTryAcquire: ourTryAcquire,
+      tokenBucketTryAcquire: ourBucket,
+      gcraAcquire: ourAcquire,
+      memoryStoreReserveSync: ourStore,
+      rateLimiterFlexibleConsume: flexConsume,
+      pThrottleCall: pThrottleCalls,
+    },
+    ratios: {
+      tryAcquireVsRateLimiterFlexible: ourTryAcquire / flexConsume,
+      acquireVsPThrottle: ourAcquire / pThrottleCalls,
+    },
+    latenessMs: {
+      ours: {
+        p50: percentile(ourLate, 50),
+        p99: percentile(ourLate, 99),
+        max: Math.max(...ourLate),
+      },
+      pThrottle: {
+        p50: percentile(theirLate, 50),
+        p99: percentile(theirLate, 99),
+        max: Math.max(...theirLate),
+      },
+    },
+    goals: { tryAcquirePerSecond: 2_000_000, p99LatenessMs: 5 },
+  };
+  console.log(
+    `\nRatios: tryAcquire ${result.ratios.tryAcquireVsRateLimiterFlexible.toFixed(2)}x rate-limiter-flexible; acquire ${result.ratios.acquireVsPThrottle.toFixed(2)}x p-throttle`,
+  );
+  console.log(
+    `Goals: tryAcquire >= 2M/s: ${ourTryAcquire >= 2e6 ? 'met' : 'NOT met'}; p99 lateness < 5 ms: ${result.latenessMs.ours.p99 < 5 ? 'met' : 'NOT met'}`,
+  );
+  mkdirSync('bench-results', { recursive: true });
+  writeFileSync('bench-results/limiter.json', `${JSON.stringify(result, null, 2)}\n`);
+  console.log('Wrote bench-results/limiter.json');
+}
+
+await main();
