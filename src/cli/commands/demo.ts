@@ -32,7 +32,8 @@ export function parseDemoArgs(argv: readonly string[]): DemoOptions | 'help' {
   if (values.help) return 'help';
   const int = (name: string, raw: string, min: number): number => {
     const n = Number(raw);
-    if (!Number.isSafeInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got "${raw}"`);
+    if (!Number.isSafeInteger(n) || n < min)
+      throw new Error(`--${name} must be an integer >= ${min}, got "${raw}"`);
     return n;
   };
   return {
@@ -57,11 +58,26 @@ export async function run(argv: readonly string[]): Promise<number> {
   }
   const { calls, workers, rps, burst, tokensPerSecond } = options;
   const store = new MemoryStore();
-  const requests = gcra({ key: 'demo:rps', name: 'requests', limit: rps, periodMs: 1000, burst, store });
-  const tokens = tokenBucket({ key: 'demo:tps', name: 'tokens', capacity: tokensPerSecond, refillPerSecond: tokensPerSecond, store });
+  const requests = gcra({
+    key: 'demo:rps',
+    name: 'requests',
+    limit: rps,
+    periodMs: 1000,
+    burst,
+    store,
+  });
+  const tokens = tokenBucket({
+    key: 'demo:tps',
+    name: 'tokens',
+    capacity: tokensPerSecond,
+    refillPerSecond: tokensPerSecond,
+    store,
+  });
   const budget = limiterGroup([requests, tokens]);
 
-  console.log(`${calls} calls from ${workers} workers; limits: ${rps} requests/s (burst ${burst}), ${tokensPerSecond} tokens/s\n`);
+  console.log(
+    `${calls} calls from ${workers} workers; limits: ${rps} requests/s (burst ${burst}), ${tokensPerSecond} tokens/s\n`,
+  );
   console.log('  call  worker  tokens  waited ms  started at ms  bound by');
   const t0 = systemClock.now();
   const starts: Array<{ at: number; tokens: number }> = [];
@@ -74,7 +90,8 @@ export async function run(argv: readonly string[]): Promise<number> {
       const permit = await budget.acquire([1, cost]);
       const at = systemClock.now() - t0;
       starts.push({ at, tokens: cost });
-      const boundBy = permit.waitedMs > 0 ? (permit.bindingKey === requests.key ? 'requests' : 'tokens') : '-';
+      const boundBy =
+        permit.waitedMs > 0 ? (permit.bindingKey === requests.key ? 'requests' : 'tokens') : '-';
       console.log(
         `  ${String(i + 1).padStart(4)}  ${String(id).padStart(6)}  ${String(cost).padStart(6)}  ${permit.waitedMs.toFixed(1).padStart(9)}  ${at.toFixed(1).padStart(13)}  ${boundBy}`,
       );
@@ -98,7 +115,9 @@ export async function run(argv: readonly string[]): Promise<number> {
   }
   const elapsed = (systemClock.now() - t0) / 1000;
   console.log(`\n${calls} calls in ${elapsed.toFixed(2)} s.`);
-  console.log(`Busiest second: ${worstRequests} requests (allowed: burst ${burst} + ${rps}/s = ${burst + rps}), ${worstTokens} tokens (allowed: ${2 * tokensPerSecond}).`);
+  console.log(
+    `Busiest second: ${worstRequests} requests (allowed: burst ${burst} + ${rps}/s = ${burst + rps}), ${worstTokens} tokens (allowed: ${2 * tokensPerSecond}).`,
+  );
   const [r, t] = await budget.inspect();
   console.log(`Now: ${r!.available} requests and ${t!.available} tokens available at once.`);
   return 0;
