@@ -107,3 +107,65 @@ describe('limiterGroup', () => {
     expect((await otpm.inspect()).available).toBe(7700);
   });
 });
+
+describe('edge cases', () => {
+  it('cost 0 is a pure look: it answers but takes nothing', async () => {
+    const clock = new ManualClock();
+    const limiter = gcra({ key: 'k', limit: 2, periodMs: 1000, burst: 2, clock });
+    expect((await limiter.tryAcquire(0)).allowed).toBe(true);
+    expect((await limiter.inspect()).available).toBe(2);
+    await limiter.tryAcquire(2);
+    const look = await limiter.tryAcquire(0);
+    expect(look.allowed).toBe(true);
+    expect(look.remaining).toBe(0);
+    expect((await limiter.inspect()).available).toBe(0);
+  });
+
+  it('hold: no slot before the time, then the limiter refills from empty', async () => {
+    const clock = new ManualClock();
+    const limiter = gcra({ key: 'k', limit: 10, periodMs: 1000, burst: 5, clock });
+    await limiter.holdFor(2000);
+    const refused = await limiter.tryAcquire(1);
+    expect(refused.allowed).toBe(false);
+    expect(refused.retryAfterMs).toBe(2100);
+    await clock.advance(2100);
+    expect((await limiter.tryAcquire(1)).allowed).toBe(true);
+    expect((await limiter.tryAcquire(1)).allowed).toBe(false);
+  });
+
+  it('a token bucket with a fractional refill rate paces exactly', async () => {
+    const clock = new ManualClock();
+    const bucket = tokenBucket({ key: 'k', capacity: 1, refillPerSecond: 0.25, clock });
+    expect((await bucket.tryAcquire()).allowed).toBe(true);
+    expect((await bucket.tryAcquire()).retryAfterMs).toBe(4000);
+  });
+
+  it('a group refuses limiters on different stores, or the same key twice', () => {
+    const a = gcra({ key: 'a', limit: 1, periodMs: 1000 });
+    const b = gcra({ key: 'b', limit: 1, periodMs: 1000 });
+    expect(() => limiterGroup([a, b])).toThrow(/share one store/);
+    expect(() => limiterGroup([a, a])).toThrow(/distinct keys/);
+    expect(() => limiterGroup([])).toThrow(InvalidLimiterConfigError);
+  });
+
+  it('a permit settles or cancels once; later calls do nothing', async () => {
+    const clock = new ManualClock();
+    const limiter = gcra({ key: 'k', limit: 10, periodMs: 1000, burst: 10, clock });
+    const permit = await limiter.acquire(4);
+    await permit.cancel();
+    await permit.cancel();
+    await permit.settle(10);
+    expect((await limiter.inspect()).available).toBe(10);
+  });
+
+  it('a refund to an earlier grant is dropped, the latest grant is refunded exactly', async () => {
+    const clock = new ManualClock();
+    const limiter = gcra({ key: 'k', limit: 100, periodMs: 1000, burst: 100, clock });
+    const first = await limiter.acquire(50);
+    const second = await limiter.acquire(30);
+    await first.settle(0);
+    expect((await limiter.inspect()).available).toBe(20);
+    await second.settle(10);
+    expect((await limiter.inspect()).available).toBe(40);
+  });
+});
