@@ -116,7 +116,7 @@ export class SimulatedProvider {
     ) {
       this.stats.fault(fault.kind);
       if (fault.kind === 'connection_reset') {
-        res.socket?.destroy();
+        await dropConnection(res);
         return;
       }
       const now = this.options.clock.now();
@@ -279,7 +279,7 @@ export class SimulatedProvider {
       if (resetMidStream) {
         // Half a body, then the connection drops: the SDK sees a broken response.
         res.write(payload.slice(0, Math.floor(payload.length / 2)));
-        res.socket?.destroy();
+        await dropConnection(res);
         return tokens;
       }
       res.end(payload);
@@ -297,7 +297,7 @@ export class SimulatedProvider {
     const dropAt = Math.floor(output.chunks.length / 2);
     for (const [i, chunk] of output.chunks.entries()) {
       if (resetMidStream && i === dropAt) {
-        res.socket?.destroy();
+        await dropConnection(res);
         return delivered;
       }
       const chunkTokens = Math.ceil(chunk.length / 4);
@@ -315,4 +315,17 @@ export class SimulatedProvider {
   private requestId(): string {
     return randomId(this.idRandom, 'req_011C', 20);
   }
+}
+
+/**
+ * Resets the TCP connection (RST) once what was written so far has reached the socket, so the
+ * client sees the partial response and then the reset, as with a real dropped connection.
+ */
+async function dropConnection(res: ServerResponse): Promise<void> {
+  const socket = res.socket;
+  if (!socket || socket.destroyed) return;
+  // A raw empty write completes only after every earlier write has been handed to the kernel.
+  await new Promise<void>((resolve) => socket.write('', () => resolve()));
+  if (socket.destroyed) return;
+  socket.resetAndDestroy();
 }
