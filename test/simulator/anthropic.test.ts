@@ -240,12 +240,22 @@ describe('Anthropic Messages over HTTP (real SDK)', () => {
     const sim = await start({
       provider: 'anthropic',
       outputTokens: 40,
-      faults: { script: [{ kind: 'connection_reset' }, { kind: 'reset_mid_stream' }] },
+      faults: {
+        script: [
+          { kind: 'connection_reset' },
+          { kind: 'reset_mid_stream' },
+          { kind: 'reset_mid_stream' },
+        ],
+      },
     });
     const client = anthropicClient(sim);
     expect(await rejectionOf(client.messages.create(params))).toBeInstanceOf(
       Anthropic.APIConnectionError,
     );
+    // Non-streaming: the headers and half the JSON arrive, then the reset.
+    const broken = await rejectionOf(client.messages.create(params));
+    expect(broken).toBeInstanceOf(Error);
+    expect(sim.stats().statuses).toEqual({ '200': 1 });
 
     const stream = await client.messages.create({ ...params, stream: true });
     const seen: string[] = [];
