@@ -1,6 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
-import { parseRfc3339 } from '../../src/simulator/durations.js';
+import { formatRfc3339, parseRfc3339 } from '../../src/simulator/durations.js';
+import { ManualClock } from '../../src/testing/index.js';
 import { anthropicClient, rejectionOf, start } from './helpers.js';
 
 const params = {
@@ -11,8 +12,11 @@ const params = {
 
 describe('Anthropic Messages over HTTP (real SDK)', () => {
   it('answers a JSON message with usage, request id and rate-limit headers', async () => {
+    // A manual clock keeps refill from moving the numbers between admission and the headers.
+    const clock = new ManualClock();
     const sim = await start({
       provider: 'anthropic',
+      clock,
       limits: { rpm: 50, itpm: 20_000, otpm: 4000 },
     });
     const { data, response } = await anthropicClient(sim).messages.create(params).withResponse();
@@ -43,10 +47,12 @@ describe('Anthropic Messages over HTTP (real SDK)', () => {
     // OTPM was charged max_tokens at the start: the headers are written before settlement.
     expect(h.get('anthropic-ratelimit-output-tokens-remaining')).toBe('3936');
     expect(h.get('anthropic-ratelimit-tokens-limit')).toBe('4000');
+    // One request refills in 60000/50 ms = 1.2 s, rounded up to the next whole second.
+    expect(h.get('anthropic-ratelimit-requests-reset')).toBe(formatRfc3339(clock.now() + 1200));
     for (const name of ['requests', 'input-tokens', 'output-tokens', 'tokens']) {
       const reset = parseRfc3339(h.get(`anthropic-ratelimit-${name}-reset`) ?? '');
-      expect(reset).toBeGreaterThan(Date.now() - 2000);
-      expect(reset).toBeLessThan(Date.now() + 62_000);
+      expect(reset).toBeGreaterThan(clock.now());
+      expect(reset).toBeLessThanOrEqual(clock.now() + 61_000);
     }
   });
 
@@ -97,7 +103,11 @@ describe('Anthropic Messages over HTTP (real SDK)', () => {
   });
 
   it('refuses with a 429 rate_limit_error, retry-after and the headers once RPM is spent', async () => {
-    const sim = await start({ provider: 'anthropic', limits: { rpm: 2 } });
+    const sim = await start({
+      provider: 'anthropic',
+      clock: new ManualClock(),
+      limits: { rpm: 2 },
+    });
     const client = anthropicClient(sim);
     await client.messages.create(params);
     await client.messages.create(params);
@@ -110,8 +120,7 @@ describe('Anthropic Messages over HTTP (real SDK)', () => {
     expect(e.requestID).toMatch(/^req_/);
     const retryAfter = Number(e.headers?.get('retry-after'));
     // One request refills in 30 s at 2 RPM.
-    expect(retryAfter).toBeGreaterThanOrEqual(29);
-    expect(retryAfter).toBeLessThanOrEqual(30);
+    expect(retryAfter).toBe(30);
     expect(e.headers?.get('anthropic-ratelimit-requests-remaining')).toBe('0');
     expect(e.headers?.get('x-should-retry')).toBe('true');
     const stats = sim.stats();

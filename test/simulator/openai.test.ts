@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { parseGoDuration } from '../../src/simulator/durations.js';
+import { ManualClock } from '../../src/testing/index.js';
 import { openaiClient, rejectionOf, start } from './helpers.js';
 
 const params = {
@@ -13,7 +14,9 @@ type ApiError = InstanceType<typeof OpenAI.APIError>;
 
 describe('OpenAI Chat Completions over HTTP (real SDK)', () => {
   it('answers a completion with usage, request id and rate-limit headers', async () => {
-    const sim = await start({ provider: 'openai', limits: { rpm: 500, tpm: 30_000 } });
+    // A manual clock keeps refill from moving the numbers between admission and the headers.
+    const clock = new ManualClock();
+    const sim = await start({ provider: 'openai', clock, limits: { rpm: 500, tpm: 30_000 } });
     const { data, response } = await openaiClient(sim)
       .chat.completions.create(params)
       .withResponse();
@@ -34,10 +37,10 @@ describe('OpenAI Chat Completions over HTTP (real SDK)', () => {
     // TPM was charged prompt + max_tokens at the start: the headers are written before settlement.
     expect(h.get('x-ratelimit-remaining-tokens')).toBe(String(30_000 - 10 - 64));
     // One request refills in 60000/500 ms = 120 ms.
-    const resetRequests = parseGoDuration(h.get('x-ratelimit-reset-requests') ?? '');
-    expect(resetRequests).toBeGreaterThan(0);
-    expect(resetRequests).toBeLessThanOrEqual(120);
-    expect(parseGoDuration(h.get('x-ratelimit-reset-tokens') ?? '')).toBeLessThanOrEqual(148);
+    expect(h.get('x-ratelimit-reset-requests')).toBe('120ms');
+    // 74 tokens at 30000/min refill in 148 ms.
+    expect(h.get('x-ratelimit-reset-tokens')).toBe('148ms');
+    expect(data.created).toBe(Math.floor(clock.now() / 1000));
   });
 
   it('streams chunks and, with include_usage, a final usage chunk', async () => {
@@ -69,9 +72,13 @@ describe('OpenAI Chat Completions over HTTP (real SDK)', () => {
   });
 
   it('refuses with 429 rate_limit_exceeded on TPM, with retry-after and a Go-duration reset', async () => {
-    const sim = await start({ provider: 'openai', limits: { tpm: 1000 } });
+    const sim = await start({
+      provider: 'openai',
+      clock: new ManualClock(),
+      limits: { tpm: 1000 },
+    });
     const client = openaiClient(sim);
-    await client.chat.completions.create({ ...params, max_tokens: 900 });
+    const first = await client.chat.completions.create({ ...params, max_tokens: 900 });
     const error = await rejectionOf(client.chat.completions.create({ ...params, max_tokens: 900 }));
     expect(error).toBeInstanceOf(OpenAI.RateLimitError);
     const e = error as ApiError;
@@ -81,10 +88,15 @@ describe('OpenAI Chat Completions over HTTP (real SDK)', () => {
     expect(e.param).toBeNull();
     expect(e.message).toMatch(/on tokens per min \(TPM\): Limit 1000, Used \d+, Requested 910/);
     expect(e.requestID).toMatch(/^req_/);
-    const retryAfter = Number(e.headers?.get('retry-after'));
-    expect(retryAfter).toBeGreaterThanOrEqual(1);
-    expect(retryAfter).toBeLessThanOrEqual(55);
-    expect(parseGoDuration(e.headers?.get('x-ratelimit-reset-tokens') ?? '')).toBeGreaterThan(0);
+    // The first request left 1000 - 910 + (900 - output) tokens; 910 must be back.
+    const left = 90 + 900 - (first.usage?.completion_tokens ?? 0);
+    expect(e.message).toContain(`Used ${1000 - left}, Requested 910`);
+    const waitMs = ((910 - left) * 60_000) / 1000;
+    expect(e.headers?.get('retry-after')).toBe(String(Math.max(1, Math.ceil(waitMs / 1000))));
+    expect(e.headers?.get('x-ratelimit-remaining-tokens')).toBe(String(left));
+    expect(parseGoDuration(e.headers?.get('x-ratelimit-reset-tokens') ?? '')).toBe(
+      Math.round(((1000 - left) * 60_000) / 1000),
+    );
     expect(sim.stats().dimensions.tpm).toMatchObject({ limit: 1000, rejected: 1 });
   });
 
