@@ -23,10 +23,6 @@ describe('token bucket math', () => {
   });
 });
 
-type Op =
-  | { kind: 'advance'; ms: number }
-  | { kind: 'request'; rpm: number; itpm: number; otpm: number; used: number };
-
 const ops = fc.array(
   fc.oneof(
     fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 20_000 }) }),
