@@ -261,7 +261,8 @@ export class SimulatedProvider {
     const resetMidStream = fault.kind === 'reset_mid_stream';
 
     if (!request.stream) {
-      await sleep(clock, timing.perTokenMs * tokens, signal);
+      // The first token's time is already spent.
+      await sleep(clock, timing.perTokenMs * (tokens - 1), signal);
       progress(tokens);
       const payload = JSON.stringify(
         this.wire.json(context, {

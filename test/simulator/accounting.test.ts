@@ -136,6 +136,49 @@ describe('rate-limit accounting (manual clock, real SDK over HTTP)', () => {
     expect(sim.stats().concurrency).toEqual({ current: 0, peak: 2, limit: 2, rejected: 1 });
   });
 
+  it('waits time-to-first-token plus per-token time, by the simulator clock', async () => {
+    const clock = new ManualClock();
+    const sim = await start({
+      provider: 'anthropic',
+      clock,
+      outputTokens: 20,
+      latencyMs: { firstTokenMs: 500, perTokenMs: 10 },
+    });
+    const client = anthropicClient(sim);
+    let done = false;
+    const json = client.messages.create(ask(50)).then((m) => {
+      done = true;
+      return m;
+    });
+    await vi.waitFor(() => expect(sim.stats().concurrency.current).toBe(1));
+    // 500 ms to the first token, then 19 more tokens at 10 ms.
+    await clock.advance(689);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(done).toBe(false);
+    await clock.advance(1);
+    expect((await json).usage.output_tokens).toBe(20);
+
+    // A stream starts when the first token is due, then sends 4-token deltas as they are due.
+    const pending = client.messages.create({ ...ask(50), stream: true });
+    await vi.waitFor(() => expect(sim.stats().concurrency.current).toBe(1));
+    await clock.advance(500);
+    const stream = await pending;
+    const events: string[] = [];
+    const reading = (async () => {
+      for await (const event of stream) events.push(event.type);
+    })();
+    const deltas = () => events.filter((e) => e === 'content_block_delta').length;
+    await clock.advance(30); // tokens 2-4 of the first delta
+    await vi.waitFor(() => expect(deltas()).toBe(1));
+    await clock.advance(120); // three more deltas of 4 tokens
+    await vi.waitFor(() => expect(deltas()).toBe(4));
+    expect(events).not.toContain('message_stop');
+    await clock.advance(40);
+    await reading;
+    expect(deltas()).toBe(5);
+    expect(events.at(-1)).toBe('message_stop');
+  });
+
   it('records a 100 ms time series of admitted requests and tokens', async () => {
     const clock = new ManualClock();
     const sim = await start({ provider: 'anthropic', clock, limits: { rpm: 2 }, outputTokens: 7 });

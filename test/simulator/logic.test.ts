@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isInvalidConfigError } from '../../src/errors/index.js';
 import { FaultPlan } from '../../src/simulator/faults.js';
 import { startSimulator } from '../../src/simulator/index.js';
+import { drawTiming } from '../../src/simulator/latency.js';
 import { resolveOptions } from '../../src/simulator/options.js';
 import { drawOutputTokens, generateOutput } from '../../src/simulator/output.js';
 import { PromptCache } from '../../src/simulator/prompt-cache.js';
@@ -163,6 +164,33 @@ describe('option validation', () => {
     await expect(startSimulator({ provider: 'openai', limits: { rpm: 0 } })).rejects.toMatchObject({
       code: 'INVALID_CONFIG',
       option: 'limits.rpm',
+    });
+  });
+});
+
+describe('latency model', () => {
+  it('spreads both times uniformly within ±jitter, repeatably for a seed', () => {
+    const model = { firstTokenMs: 400, perTokenMs: 10, jitter: 0.25 };
+    const a = seededRandom(9);
+    const b = seededRandom(9);
+    let low = Number.POSITIVE_INFINITY;
+    let high = 0;
+    for (let i = 0; i < 2000; i++) {
+      const t = drawTiming(a, model);
+      expect(drawTiming(b, model)).toEqual(t);
+      expect(t.firstTokenMs).toBeGreaterThanOrEqual(300);
+      expect(t.firstTokenMs).toBeLessThanOrEqual(500);
+      expect(t.perTokenMs).toBeGreaterThanOrEqual(7.5);
+      expect(t.perTokenMs).toBeLessThanOrEqual(12.5);
+      low = Math.min(low, t.firstTokenMs);
+      high = Math.max(high, t.firstTokenMs);
+    }
+    // The whole range is used, not a fixed value.
+    expect(low).toBeLessThan(310);
+    expect(high).toBeGreaterThan(490);
+    expect(drawTiming(seededRandom(1), { firstTokenMs: 400, perTokenMs: 10, jitter: 0 })).toEqual({
+      firstTokenMs: 400,
+      perTokenMs: 10,
     });
   });
 });
