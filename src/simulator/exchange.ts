@@ -8,6 +8,7 @@ import type { RateDimension, ResolvedOptions } from './options.js';
 import { drawOutputTokens, generateOutput } from './output.js';
 import { type InputUsage, PromptCache } from './prompt-cache.js';
 import { type Costs, RateBuckets } from './rate-buckets.js';
+import { deliver, dropConnection } from './respond.js';
 import { deriveSeed, type Random, randomId, seededRandom } from './rng.js';
 import { type SimulatorStats, StatsRecorder } from './stats.js';
 import type { ErrorReply, ResponseContext, WireFormat, WireRequest } from './wire.js';
@@ -27,7 +28,7 @@ export interface IncomingExchange {
  * The simulated provider: validates a request, applies faults and the organisation's limits,
  * then answers as JSON or SSE, charging at the start and settling at the end.
  */
-export class SimulatedProvider {
+export class ProviderEngine {
   readonly wire: WireFormat;
   private readonly buckets: RateBuckets;
   private readonly cache: PromptCache;
@@ -258,75 +259,23 @@ export class SimulatedProvider {
       ...this.wire.rateLimitHeaders(this.buckets.snapshot(now), now),
       ...this.wire.successHeaders(),
     };
-    const resetMidStream = fault.kind === 'reset_mid_stream';
-
-    if (!request.stream) {
-      // The first token's time is already spent.
-      await sleep(clock, timing.perTokenMs * (tokens - 1), signal);
-      progress(tokens);
-      const payload = JSON.stringify(
-        this.wire.json(context, {
-          text: output.chunks.join(''),
-          tokens,
-          truncated: output.truncated,
-        }),
-      );
-      this.stats.status(200);
-      res.writeHead(200, {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(payload),
-        ...headers,
-      });
-      if (resetMidStream) {
-        // Half a body, then the connection drops: the SDK sees a broken response.
-        res.write(payload.slice(0, Math.floor(payload.length / 2)));
-        await dropConnection(res);
-        return tokens;
-      }
-      res.end(payload);
-      return tokens;
-    }
-
     this.stats.status(200);
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      ...headers,
+    return deliver({
+      res,
+      signal,
+      clock,
+      wire: this.wire,
+      context,
+      output,
+      perTokenMs: timing.perTokenMs,
+      stream: request.stream,
+      resetMidStream: fault.kind === 'reset_mid_stream',
+      headers,
+      progress,
     });
-    res.write(this.wire.streamStart(context));
-    let delivered = 0;
-    const dropAt = Math.floor(output.chunks.length / 2);
-    for (const [i, chunk] of output.chunks.entries()) {
-      if (resetMidStream && i === dropAt) {
-        await dropConnection(res);
-        return delivered;
-      }
-      const chunkTokens = Math.ceil(chunk.length / 4);
-      // The first token's time is already spent.
-      await sleep(clock, timing.perTokenMs * (i === 0 ? chunkTokens - 1 : chunkTokens), signal);
-      if (res.destroyed) return delivered;
-      res.write(this.wire.streamDelta(context, chunk));
-      delivered += chunkTokens;
-      progress(delivered);
-    }
-    res.end(this.wire.streamEnd(context, { tokens, truncated: output.truncated }));
-    return tokens;
   }
 
   private requestId(): string {
     return randomId(this.idRandom, 'req_011C', 20);
   }
-}
-
-/**
- * Resets the TCP connection (RST) once what was written so far has reached the socket, so the
- * client sees the partial response and then the reset, as with a real dropped connection.
- */
-async function dropConnection(res: ServerResponse): Promise<void> {
-  const socket = res.socket;
-  if (!socket || socket.destroyed) return;
-  // A raw empty write completes only after every earlier write has been handed to the kernel.
-  await new Promise<void>((resolve) => socket.write('', () => resolve()));
-  if (socket.destroyed) return;
-  socket.resetAndDestroy();
 }

@@ -1,11 +1,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SimulatedProvider } from './exchange.js';
+import { ProviderEngine } from './exchange.js';
 import type { ScriptStep } from './faults.js';
 import {
-  type SimulatedProvider as ProviderName,
   type RateDimension,
   resolveOptions,
+  type SimulatedProvider,
   type SimulatorOptions,
 } from './options.js';
 import type { SimulatorStats } from './stats.js';
@@ -15,7 +15,7 @@ export interface Simulator {
   /** Origin, e.g. `http://127.0.0.1:53211`: Anthropic's `baseURL`; OpenAI's is `${url}/v1`. */
   readonly url: string;
   readonly port: number;
-  readonly provider: ProviderName;
+  readonly provider: SimulatedProvider;
   /** Counters, per-dimension accounting and the 100 ms time series; JSON-serialisable. */
   stats(): SimulatorStats;
   /** Exact units available on a dimension now (fractional); `undefined` when unlimited. */
@@ -29,7 +29,7 @@ export interface Simulator {
 /** Starts a simulator on `host:port` (127.0.0.1 and a free port by default). */
 export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
   const resolved = resolveOptions(options);
-  const provider = new SimulatedProvider(resolved);
+  const provider = new ProviderEngine(resolved);
   const closing = new AbortController();
 
   const server = createServer((req, res) => {
@@ -80,7 +80,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
 }
 
 function handleRequest(
-  provider: SimulatedProvider,
+  provider: ProviderEngine,
   maxBodyBytes: number,
   closing: AbortSignal,
   req: IncomingMessage,
