@@ -18,6 +18,11 @@ export const commands: readonly CliCommand[] = [
     summary: 'pace a burst of calls through a limiter (the default when no command is given)',
     load: () => import('./commands/demo.js'),
   },
+  {
+    name: 'simulator',
+    summary: 'run the Anthropic/OpenAI provider simulator (rate limits, faults) until Ctrl-C',
+    load: () => import('./commands/simulator.js'),
+  },
 ];
 
 export function usage(): string {

@@ -1,0 +1,104 @@
+import type { ServerResponse } from 'node:http';
+import { type Clock, sleep } from '../clock.js';
+import type { SimulatedOutput } from './output.js';
+import type { ResponseContext, WireFormat } from './wire.js';
+
+/** Everything needed to write one successful answer. */
+export interface Delivery {
+  readonly res: ServerResponse;
+  /** Aborts the per-token waits when the client goes away. */
+  readonly signal: AbortSignal;
+  readonly clock: Clock;
+  readonly wire: WireFormat;
+  readonly context: ResponseContext;
+  readonly output: SimulatedOutput;
+  readonly perTokenMs: number;
+  readonly stream: boolean;
+  /** Drop the connection halfway through the body or the stream. */
+  readonly resetMidStream: boolean;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Reports the output tokens delivered so far (for settlement if the answer is cut short). */
+  progress(tokens: number): void;
+}
+
+/**
+ * Writes a successful answer, JSON or SSE, pacing tokens on the clock; the first token's wait is
+ * the caller's. Returns the output tokens delivered.
+ */
+export async function deliver(delivery: Delivery): Promise<number> {
+  const {
+    res,
+    signal,
+    clock,
+    wire,
+    context,
+    output,
+    perTokenMs,
+    resetMidStream,
+    headers,
+    progress,
+  } = delivery;
+  const tokens = output.tokens;
+  if (!delivery.stream) {
+    // The first token's time is already spent.
+    await sleep(clock, perTokenMs * (tokens - 1), signal);
+    progress(tokens);
+    const payload = JSON.stringify(
+      wire.json(context, {
+        text: output.chunks.join(''),
+        tokens,
+        truncated: output.truncated,
+      }),
+    );
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(payload),
+      ...headers,
+    });
+    if (resetMidStream) {
+      // Half a body, then the connection drops: the SDK sees a broken response.
+      res.write(payload.slice(0, Math.floor(payload.length / 2)));
+      await dropConnection(res);
+      return tokens;
+    }
+    res.end(payload);
+    return tokens;
+  }
+
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    ...headers,
+  });
+  res.write(wire.streamStart(context));
+  let delivered = 0;
+  const dropAt = Math.floor(output.chunks.length / 2);
+  for (const [i, chunk] of output.chunks.entries()) {
+    if (resetMidStream && i === dropAt) {
+      await dropConnection(res);
+      return delivered;
+    }
+    const chunkTokens = Math.ceil(chunk.length / 4);
+    // The first token's time is already spent.
+    await sleep(clock, perTokenMs * (i === 0 ? chunkTokens - 1 : chunkTokens), signal);
+    if (res.destroyed) return delivered;
+    res.write(wire.streamDelta(context, chunk));
+    delivered += chunkTokens;
+    progress(delivered);
+  }
+  res.end(wire.streamEnd(context, { tokens, truncated: output.truncated }));
+  return tokens;
+}
+
+/**
+ * Resets the TCP connection (RST) once what was written so far has reached the socket, so the
+ * client sees the partial response and then the reset, as with a real dropped connection.
+ */
+export async function dropConnection(res: ServerResponse): Promise<void> {
+  const socket = res.socket;
+  if (!socket || socket.destroyed) return;
+  // A raw empty write completes only after every earlier write has been handed to the kernel.
+  await new Promise<void>((resolve) => socket.write('', () => resolve()));
+  if (socket.destroyed) return;
+  socket.resetAndDestroy();
+}
