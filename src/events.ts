@@ -14,7 +14,7 @@ export class SafeEventEmitter<T> extends EventEmitter<T> {
       try {
         listener(value);
       } catch (error) {
-        reportListenerError(error);
+        reportError('an event listener threw', error);
       }
     }
   }

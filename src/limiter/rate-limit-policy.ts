@@ -2,7 +2,7 @@ import type { IDefaultPolicyContext, IFailureEvent, IPolicy, ISuccessEvent } fro
 import { type Clock, systemClock } from '../clock.js';
 import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
 import { isLlmResilienceError } from '../errors/llm-resilience-error.js';
-import { SafeEventEmitter } from '../events.js';
+import { reportError, SafeEventEmitter } from '../events.js';
 import type { Acquirer, Cost } from './limiter.js';
 
 /** Fired when a call had to wait for its slot. */
@@ -112,8 +112,13 @@ export class RateLimitPolicy implements IPolicy {
       });
       throw error;
     }
-    const actual = this.options.settle?.(result);
-    if (actual !== undefined) await permit.settle(actual);
+    try {
+      const actual = this.options.settle?.(result);
+      if (actual !== undefined) await permit.settle(actual);
+    } catch (error) {
+      // The call succeeded and was billed: failing it now would invite a retry that bills again.
+      reportError("settling a call's cost failed; the reservation stands", error);
+    }
     this.successEmitter.emit({ duration: this.clock.now() - started });
     return result;
   }

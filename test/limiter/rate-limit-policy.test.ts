@@ -144,3 +144,23 @@ describe('settle above the reservation', () => {
     expect(next.retryAfterMs).toBe(10);
   });
 });
+
+describe('settle failures', () => {
+  it('a settle callback that throws does not fail a call that succeeded', async () => {
+    const policy = rateLimitPolicy(gcra({ key: 'k', limit: 10, periodMs: 1000 }), {
+      settle: () => {
+        throw new Error('bad usage shape');
+      },
+    });
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      await expect(policy.execute(() => 'billed')).resolves.toBe('billed');
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.some((w) => w.includes('bad usage shape'))).toBe(true);
+  });
+});
