@@ -20,7 +20,11 @@ export class SafeEventEmitter<T> extends EventEmitter<T> {
   }
 }
 
-function reportListenerError(error: unknown): void {
+/**
+ * Reports an error that must not fail the operation in progress (a listener that threw, a
+ * settle that could not be stored) as a process warning: visible, but never thrown.
+ */
+export function reportError(what: string, error: unknown): void {
   const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  process.emitWarning(`llm-resilience: an event listener threw: ${detail}`, 'ListenerError');
+  process.emitWarning(`llm-resilience: ${what}: ${detail}`, 'LlmResilienceWarning');
 }
