@@ -16,6 +16,8 @@ export interface RetryBudget {
   tryRetry(): Promise<boolean>;
   /** Calls and retries counted over the current window. */
   inspect(): Promise<RetryBudgetSnapshot>;
+  /** The counts seen by the last operation (no I/O), if any. */
+  readonly lastSeen?: RetryBudgetSnapshot | undefined;
 }
 
 export interface RetryBudgetSnapshot {
@@ -101,6 +103,7 @@ export class MemoryRetryBudget implements RetryBudget {
   private readonly budget: ResolvedBudget;
   private readonly clock: Clock;
   private readonly counts = new Map<number, { calls: number; retries: number }>();
+  lastSeen: RetryBudgetSnapshot | undefined;
 
   constructor(options: MemoryRetryBudgetOptions = {}) {
     this.budget = resolve(options);
@@ -130,20 +133,31 @@ export class MemoryRetryBudget implements RetryBudget {
     return { calls, retries, bucket };
   }
 
+  private seen(calls: number, retries: number): RetryBudgetSnapshot {
+    this.lastSeen = { calls, retries, allowed: allowedRetries(this.budget, calls) };
+    return this.lastSeen;
+  }
+
   async recordCall(): Promise<void> {
-    this.current().bucket.calls++;
+    const { calls, retries, bucket } = this.current();
+    bucket.calls++;
+    this.seen(calls + 1, retries);
   }
 
   async tryRetry(): Promise<boolean> {
     const { calls, retries, bucket } = this.current();
-    if (retries + 1 > allowedRetries(this.budget, calls)) return false;
+    if (retries + 1 > allowedRetries(this.budget, calls)) {
+      this.seen(calls, retries);
+      return false;
+    }
     bucket.retries++;
+    this.seen(calls, retries + 1);
     return true;
   }
 
   async inspect(): Promise<RetryBudgetSnapshot> {
     const { calls, retries } = this.current();
-    return { calls, retries, allowed: allowedRetries(this.budget, calls) };
+    return this.seen(calls, retries);
   }
 }
 
@@ -203,6 +217,7 @@ export class RedisRetryBudget implements RetryBudget {
   private readonly budget: ResolvedBudget;
   private readonly redis: Redis | Cluster;
   readonly key: string;
+  lastSeen: RetryBudgetSnapshot | undefined;
 
   constructor(options: RedisRetryBudgetOptions) {
     this.budget = resolve(options);
@@ -221,6 +236,8 @@ export class RedisRetryBudget implements RetryBudget {
       [this.key],
       [op, b.bucketMs, b.buckets, String(b.ratio), b.minRetries],
     )) as [number, number, number];
+    const [, calls, retries] = reply;
+    this.lastSeen = { calls, retries, allowed: allowedRetries(b, calls) };
     return reply;
   }
 
@@ -242,7 +259,7 @@ export class RedisRetryBudget implements RetryBudget {
   }
 
   async inspect(): Promise<RetryBudgetSnapshot> {
-    const [, calls, retries] = await this.run('read');
-    return { calls, retries, allowed: allowedRetries(this.budget, calls) };
+    await this.run('read');
+    return this.lastSeen as RetryBudgetSnapshot;
   }
 }

@@ -68,6 +68,13 @@ export interface RetryEvent {
   error: unknown;
 }
 
+/** The `retry` part of the inspect snapshot. */
+export interface RetrySnapshot {
+  maxRetries: number;
+  /** Retries counted by the budget over its window, as last seen (only with a budget). */
+  retriesInWindow?: number;
+}
+
 /** Why the retries ended with an error. */
 export type GiveUpReason =
   | 'not-retryable'
@@ -167,6 +174,14 @@ export class RetryPolicy implements IPolicy<IRetryContext> {
     this.budget = options.budget;
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
+  }
+
+  /** The `retry` part of the inspect snapshot (no I/O). */
+  inspect(): RetrySnapshot {
+    const snapshot: RetrySnapshot = { maxRetries: this.options.maxRetries };
+    const seen = this.budget?.lastSeen;
+    if (seen) snapshot.retriesInWindow = seen.retries;
+    return snapshot;
   }
 
   async execute<T>(

@@ -132,6 +132,7 @@ describe('bulkheadPolicy with redis (in process)', () => {
       enableOfflineQueue: false,
       lazyConnect: true,
     });
+    client.on('error', () => {}); // outages are the point of this test
     await client.connect();
     const policy = bulkheadPolicy({ redis: client, key: 'k', maxConcurrent: 1 });
     await expect(policy.execute(() => 'up')).resolves.toBe('up');

@@ -302,6 +302,7 @@ describe('retryPolicy: budget, events, options', () => {
     expect(calls).toBe(10 + 3);
     expect(reasons.filter((r) => r === 'budget-exhausted').length).toBeGreaterThanOrEqual(8);
     expect(await budget.inspect()).toMatchObject({ calls: 10, retries: 3 });
+    expect(policy.inspect()).toEqual({ maxRetries: 2, retriesInWindow: 3 });
     // the window slides: 10 s later the budget is fresh
     await clock.advance(10_001);
     expect(await budget.inspect()).toMatchObject({ calls: 0, retries: 0 });
