@@ -190,7 +190,9 @@ export class RetryPolicy implements IPolicy<IRetryContext> {
   ): Promise<T> {
     const started = this.clock.now();
     if (signal.aborted) throw signal.reason;
-    await this.budget?.recordCall();
+    // Counted without waiting for it: the budget never rejects, and the call should not pay a
+    // Redis round trip before it starts.
+    void this.budget?.recordCall();
     for (let retries = 0; ; retries++) {
       if (signal.aborted) throw signal.reason;
       let delayMs: number;

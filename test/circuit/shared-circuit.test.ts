@@ -121,3 +121,31 @@ describe('shared circuit: several real worker processes on one Redis key', () =>
     workers = [w0, w2];
   });
 });
+
+describe('shared circuit when Redis is unreachable', () => {
+  it('each worker falls back to its own breaker', async () => {
+    const { startRedisServer } = await import('../support/redis.js');
+    const { circuitBreakerPolicy } = await import('../../src/circuit/circuit-breaker-policy.js');
+    const server = await startRedisServer();
+    const client = new Redis(server.url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+    });
+    client.on('error', () => {});
+    await client.connect();
+    const policy = circuitBreakerPolicy({
+      consecutiveFailures: 2,
+      shared: { redis: client, key: 'circuit', syncIntervalMs: 50 },
+    });
+    server.kill();
+    await sleep(100);
+    const outage = Object.assign(new Error('502 Bad Gateway'), { status: 502 });
+    await expect(policy.execute(() => 'still works')).resolves.toBe('still works');
+    for (let i = 0; i < 2; i++) await policy.execute(() => Promise.reject(outage)).catch(() => {});
+    expect(policy.inspect().state).toBe('open');
+    await expect(policy.execute(() => 'x')).rejects.toThrow(/circuit/i);
+    policy.dispose();
+    client.disconnect();
+  });
+});

@@ -84,17 +84,18 @@ describe('bulkheadPolicy with redis (in process)', () => {
 
   it('renews the lease while a call runs longer than leaseMs', async () => {
     const key = uniquePrefix('bulkhead');
+    // renewals every 200 ms leave 400 ms of slack for a busy CI machine
     const policy = bulkheadPolicy({
       redis,
       key,
       maxConcurrent: 1,
-      leaseMs: 150,
+      leaseMs: 600,
       pollIntervalMs: 10,
     });
     const lost: unknown[] = [];
     policy.onLeaseLost((e) => lost.push(e));
-    const long = policy.execute(() => sleep(600));
-    await sleep(450);
+    const long = policy.execute(() => sleep(1500));
+    await sleep(1100); // well past one lease: alive only because it was renewed
     expect(await policy.clusterExecuting()).toBe(1);
     await long;
     expect(lost).toEqual([]);

@@ -246,3 +246,29 @@ describe('classifyError with non-provider values', () => {
     expect(classifyError(new BrokenCircuitError()).kind).toBe('unknown');
   });
 });
+
+describe('classifyError: properties', () => {
+  it('never throws, and its flags are consistent, for any value', async () => {
+    const fc = (await import('fast-check')).default;
+    const shapes = fc.oneof(
+      fc.anything(),
+      fc.record({
+        status: fc.oneof(fc.integer({ min: 0, max: 700 }), fc.string()),
+        headers: fc.dictionary(fc.string(), fc.string()),
+        error: fc.anything(),
+        message: fc.string(),
+        code: fc.anything(),
+      }),
+    );
+    fc.assert(
+      fc.property(shapes, (value) => {
+        const c = classifyError(value);
+        if (c.kind === 'cancelled') expect(c.retryable).toBe(false);
+        if (c.providerFailure) expect(c.transient).toBe(true);
+        if (c.shouldRetryHeader === undefined) expect(c.retryable).toBe(c.transient);
+        if (c.status !== undefined) expect(c.status >= 100 && c.status <= 599).toBe(true);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});

@@ -81,15 +81,32 @@ export interface RedisServerHandle {
 
 const running = new Set<ChildProcess>();
 process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
+  for (const child of running) child.kill('SIGUSR2');
 });
 
+/**
+ * The server runs under a small Node watchdog that kills it as soon as this process is gone, even
+ * when this process is killed by a signal (as test runners do with their workers) and no `exit`
+ * handler runs. The watchdog forwards SIGTERM (stop) and SIGUSR2 (SIGKILL the server).
+ */
+const WATCHDOG = `
+const { spawn } = require('node:child_process');
+const [parent, ...args] = process.argv.slice(1);
+const server = spawn('redis-server', args, { stdio: 'ignore' });
+const timer = setInterval(() => {
+  try { process.kill(Number(parent), 0); } catch { server.kill('SIGKILL'); }
+}, 250);
+server.on('exit', () => { clearInterval(timer); process.exit(0); });
+server.on('error', () => process.exit(1));
+process.on('SIGTERM', () => server.kill('SIGTERM'));
+process.on('SIGUSR2', () => server.kill('SIGKILL'));
+`;
+
 async function launch(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const child = spawn(process.execPath, ['-e', WATCHDOG, String(process.pid), ...args], {
+    stdio: 'ignore',
+  });
   running.add(child);
   child.once('exit', () => running.delete(child));
   const url = `redis://127.0.0.1:${port}`;
@@ -99,7 +116,7 @@ async function launch(port: number): Promise<ChildProcess> {
     if (await pingRedis(url, 200)) return child;
     await new Promise((r) => setTimeout(r, 25));
   }
-  child.kill('SIGKILL');
+  child.kill('SIGUSR2');
   throw new Error(`redis-server did not answer on port ${port} within 10 s`);
 }
 
@@ -121,10 +138,10 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
       await waitExit(child);
     },
     kill() {
-      child.kill('SIGKILL');
+      child.kill('SIGUSR2');
     },
     async restart() {
-      child.kill('SIGKILL');
+      child.kill('SIGUSR2');
       await waitExit(child);
       child = await launch(port);
     },
