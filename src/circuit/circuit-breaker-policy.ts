@@ -14,12 +14,11 @@ import {
   type ISuccessEvent,
   SamplingBreaker,
 } from 'cockatiel';
-import type { Cluster, Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
-import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { SafeEventEmitter } from '../events/safe-event-emitter.js';
 import { isProviderFailure } from '../providers/classify.js';
+import { CIRCUIT_DEFAULTS, type CircuitBreakerPolicyOptions, validate } from './circuit-options.js';
 import {
   type CircuitFailure,
   type CircuitSnapshot,
@@ -28,75 +27,12 @@ import {
 } from './circuit-snapshot.js';
 import { type SharedCircuitState, SharedCircuitStore } from './shared-circuit.js';
 
-/** Sample-based opening (cockatiel's `SamplingBreaker`) instead of consecutive failures. */
-export interface CircuitSamplingOptions {
-  /** Share of failed calls, in (0, 1), over `durationMs` above which the circuit opens. */
-  threshold: number;
-  /** Length of the sampling window, in ms. */
-  durationMs: number;
-  /**
-   * Minimum calls per second before the circuit may open (avoids opening on a trickle).
-   * @default cockatiel's: enough for 5 failures per second at the threshold
-   */
-  minimumRps?: number;
-}
-
-/** Share one circuit between workers through Redis. */
-export interface SharedCircuitOptions {
-  /** ioredis client (Redis or Cluster). */
-  redis: Redis | Cluster;
-  /** Redis key of the circuit (a hash); workers using the same key share one circuit. */
-  key: string;
-  /**
-   * How often each worker reads the shared state, in ms: an open seen by one worker is seen by
-   * all within about this long.
-   * @default 250
-   */
-  syncIntervalMs?: number;
-  /**
-   * How long the one worker allowed to probe may hold the probe, in ms; if it dies, another
-   * worker may probe after this.
-   * @default halfOpenAfterMs
-   */
-  probeLeaseMs?: number;
-}
-
-export interface CircuitBreakerPolicyOptions {
-  /**
-   * Consecutive failures that open the circuit (ignored when `sampling` is given).
-   * @default 5
-   */
-  consecutiveFailures?: number;
-  /**
-   * How long the circuit stays open before one probe call may test the provider, in ms.
-   * @default 30_000
-   */
-  halfOpenAfterMs?: number;
-  /** Open on a failure rate over a window instead of consecutive failures. */
-  sampling?: CircuitSamplingOptions;
-  /**
-   * cockatiel's half-open sampling: how many calls are let through while half-open and the share
-   * of them that may fail. Local circuits only.
-   * @default { calls: 1, threshold: 0 }
-   */
-  halfOpenSampling?: { calls: number; threshold: number };
-  /**
-   * Which errors count against the circuit.
-   * @default isProviderFailure — 5xx, 529, timeouts and connection errors; 429s, client errors,
-   * aborts and non-provider errors do not.
-   */
-  isFailure?: (error: unknown) => boolean;
-  /** Share the circuit between workers through Redis. */
-  shared?: SharedCircuitOptions;
-  /** Time source for `since`. @default systemClock */
-  clock?: Clock;
-}
-
-export const CIRCUIT_DEFAULTS = {
-  consecutiveFailures: 5,
-  halfOpenAfterMs: 30_000,
-  syncIntervalMs: 250,
-} as const;
+export type {
+  CircuitBreakerPolicyOptions,
+  CircuitSamplingOptions,
+  SharedCircuitOptions,
+} from './circuit-options.js';
+export { CIRCUIT_DEFAULTS } from './circuit-options.js';
 
 const STATE_NAMES: Record<CircuitState, CircuitStateName> = {
   [CircuitState.Closed]: 'closed',
@@ -116,43 +52,6 @@ interface SharedView {
   probing: boolean;
   /** Bumped when this worker opens the circuit: replies to reads sent before are stale. */
   generation: number;
-}
-
-function validate(options: CircuitBreakerPolicyOptions): void {
-  const n = options.consecutiveFailures;
-  if (n !== undefined && !(Number.isInteger(n) && n >= 1)) {
-    throw new InvalidConfigError('consecutiveFailures', 'an integer >= 1', n);
-  }
-  const h = options.halfOpenAfterMs;
-  if (h !== undefined && !(Number.isFinite(h) && h >= 0)) {
-    throw new InvalidConfigError('halfOpenAfterMs', 'a finite number of ms >= 0', h);
-  }
-  const s = options.sampling;
-  if (s) {
-    if (!(s.threshold > 0 && s.threshold < 1)) {
-      throw new InvalidConfigError('sampling.threshold', 'a number in (0, 1)', s.threshold);
-    }
-    if (s.minimumRps !== undefined && !(Number.isFinite(s.minimumRps) && s.minimumRps > 0)) {
-      throw new InvalidConfigError('sampling.minimumRps', 'a positive number', s.minimumRps);
-    }
-    if (!(Number.isFinite(s.durationMs) && s.durationMs > 0)) {
-      throw new InvalidConfigError('sampling.durationMs', 'a positive number of ms', s.durationMs);
-    }
-  }
-  const sh = options.shared;
-  if (sh) {
-    if (typeof sh.key !== 'string' || sh.key.length === 0) {
-      throw new InvalidConfigError('shared.key', 'a non-empty string', sh.key);
-    }
-    const i = sh.syncIntervalMs;
-    if (i !== undefined && !(Number.isFinite(i) && i >= 10)) {
-      throw new InvalidConfigError('shared.syncIntervalMs', 'a number of ms >= 10', i);
-    }
-    const l = sh.probeLeaseMs;
-    if (l !== undefined && !(Number.isFinite(l) && l > 0)) {
-      throw new InvalidConfigError('shared.probeLeaseMs', 'a positive number of ms', l);
-    }
-  }
 }
 
 /**

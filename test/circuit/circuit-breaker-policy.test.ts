@@ -126,6 +126,21 @@ describe('circuitBreakerPolicy (local)', () => {
     expect(policy.inspect().state).toBe('open');
   });
 
+  it('half-open sampling lets several probe calls decide (cockatiel halfOpenSampling)', async () => {
+    const policy = circuitBreakerPolicy({
+      clock,
+      consecutiveFailures: 1,
+      halfOpenAfterMs: 1000,
+      halfOpenSampling: { calls: 2, threshold: 0.5 },
+    });
+    await failTimes(policy, 1, err(503, 'api_error'));
+    vi.setSystemTime(T0 + 1000);
+    await policy.execute(() => 'first probe ok');
+    expect(policy.inspect().state).toBe('half-open');
+    await failTimes(policy, 1, err(503, 'api_error')); // 1 of 2 failed: not above 50 %
+    expect(policy.inspect().state).toBe('closed');
+  });
+
   it('isolate() holds it isolated', async () => {
     const policy = circuitBreakerPolicy({ clock });
     const handle = policy.isolate();
