@@ -29,8 +29,9 @@ export interface SharedCircuitOptions {
   syncIntervalMs?: number;
   /**
    * How long the one worker allowed to probe may hold the probe, in ms; if it dies, another
-   * worker may probe after this.
-   * @default halfOpenAfterMs
+   * worker may probe after this. Set it above your call timeout: the lease is not renewed while
+   * the probe runs.
+   * @default halfOpenAfterMs, at least 1000
    */
   probeLeaseMs?: number;
 }
