@@ -2,5 +2,76 @@ export { wrap } from 'cockatiel';
 export type { Clock } from './clock.js';
 export { systemClock } from './clock.js';
 export * from './errors/index.js';
-export { SafeEventEmitter } from './events.js';
+export { reportError, SafeEventEmitter } from './events/safe-event-emitter.js';
 export * from './limiter/index.js';
+
+// ---- Resilience policies (issue #5): classification, retry, circuit, bulkhead, fallback ----
+
+export {
+  BrokenCircuitError,
+  BulkheadRejectedError,
+  IsolatedCircuitError,
+  isBrokenCircuitError,
+  isBulkheadRejectedError,
+} from 'cockatiel';
+export type {
+  CircuitBreakerPolicyOptions,
+  CircuitSamplingOptions,
+  SharedCircuitOptions,
+} from './circuit/circuit-breaker-policy.js';
+export {
+  CIRCUIT_DEFAULTS,
+  CircuitBreakerPolicy,
+  circuitBreakerPolicy,
+} from './circuit/circuit-breaker-policy.js';
+export type {
+  CircuitFailure,
+  CircuitSnapshot,
+  CircuitStateName,
+} from './circuit/circuit-snapshot.js';
+export { describeFailure, scrubSecrets } from './circuit/circuit-snapshot.js';
+export type {
+  BulkheadPolicyOptions,
+  BulkheadRejectEvent,
+  BulkheadSnapshot,
+} from './concurrency/bulkhead-policy.js';
+export {
+  BULKHEAD_DEFAULTS,
+  BulkheadPolicy,
+  bulkheadPolicy,
+} from './concurrency/bulkhead-policy.js';
+export type { RedisSemaphoreOptions } from './concurrency/redis-semaphore.js';
+export { RedisSemaphore } from './concurrency/redis-semaphore.js';
+export type { FallbackEvent, FallbackPolicyOptions } from './fallback/fallback-policy.js';
+export { FallbackPolicy, fallbackPolicy, shouldFallback } from './fallback/fallback-policy.js';
+export type { ErrorClassification, ErrorKind } from './providers/classify.js';
+export {
+  classifyError,
+  isProviderFailure,
+  isRetryableError,
+  isTransientProviderError,
+} from './providers/classify.js';
+export type { FullJitterBackoff, FullJitterParams } from './retry/backoff.js';
+export { fullJitterBackoff, fullJitterDelay } from './retry/backoff.js';
+export type { RetryAdvice, RetryAdviceSource } from './retry/retry-after.js';
+export { retryAdvice, retryAdviceFromHeaders } from './retry/retry-after.js';
+export type {
+  MemoryRetryBudgetOptions,
+  RedisRetryBudgetOptions,
+  RetryBudget,
+  RetryBudgetOptions,
+  RetryBudgetSnapshot,
+} from './retry/retry-budget.js';
+export {
+  MemoryRetryBudget,
+  RETRY_BUDGET_DEFAULTS,
+  RedisRetryBudget,
+} from './retry/retry-budget.js';
+export type {
+  GiveUpEvent,
+  GiveUpReason,
+  RetryEvent,
+  RetryPolicyOptions,
+  RetrySnapshot,
+} from './retry/retry-policy.js';
+export { RETRY_DEFAULTS, RetryPolicy, retryPolicy } from './retry/retry-policy.js';

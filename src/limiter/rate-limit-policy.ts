@@ -2,7 +2,7 @@ import type { IDefaultPolicyContext, IFailureEvent, IPolicy, ISuccessEvent } fro
 import { type Clock, systemClock } from '../clock.js';
 import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
 import { isLlmResilienceError } from '../errors/llm-resilience-error.js';
-import { reportError, SafeEventEmitter } from '../events.js';
+import { reportError, SafeEventEmitter } from '../events/safe-event-emitter.js';
 import type { Acquirer, Cost } from './limiter.js';
 
 /** Fired when a call had to wait for its slot. */

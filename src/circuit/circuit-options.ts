@@ -1,0 +1,112 @@
+import type { Cluster, Redis } from 'ioredis';
+import type { Clock } from '../clock.js';
+import { InvalidConfigError } from '../errors/invalid-config-error.js';
+
+/** Sample-based opening (cockatiel's `SamplingBreaker`) instead of consecutive failures. */
+export interface CircuitSamplingOptions {
+  /** Share of failed calls, in (0, 1), over `durationMs` above which the circuit opens. */
+  threshold: number;
+  /** Length of the sampling window, in ms. */
+  durationMs: number;
+  /**
+   * Minimum calls per second before the circuit may open (avoids opening on a trickle).
+   * @default cockatiel's: enough for 5 failures per second at the threshold
+   */
+  minimumRps?: number;
+}
+
+/** Share one circuit between workers through Redis. */
+export interface SharedCircuitOptions {
+  /** ioredis client (Redis or Cluster). */
+  redis: Redis | Cluster;
+  /** Redis key of the circuit (a hash); workers using the same key share one circuit. */
+  key: string;
+  /**
+   * How often each worker reads the shared state, in ms: an open seen by one worker is seen by
+   * all within about this long.
+   * @default 250
+   */
+  syncIntervalMs?: number;
+  /**
+   * How long the one worker allowed to probe may hold the probe, in ms; if it dies, another
+   * worker may probe after this. Set it above your call timeout: the lease is not renewed while
+   * the probe runs.
+   * @default halfOpenAfterMs, at least 1000
+   */
+  probeLeaseMs?: number;
+}
+
+export interface CircuitBreakerPolicyOptions {
+  /**
+   * Consecutive failures that open the circuit (ignored when `sampling` is given).
+   * @default 5
+   */
+  consecutiveFailures?: number;
+  /**
+   * How long the circuit stays open before one probe call may test the provider, in ms.
+   * @default 30_000
+   */
+  halfOpenAfterMs?: number;
+  /** Open on a failure rate over a window instead of consecutive failures. */
+  sampling?: CircuitSamplingOptions;
+  /**
+   * cockatiel's half-open sampling: how many calls are let through while half-open and the share
+   * of them that may fail. Local circuits only.
+   * @default { calls: 1, threshold: 0 }
+   */
+  halfOpenSampling?: { calls: number; threshold: number };
+  /**
+   * Which errors count against the circuit.
+   * @default isProviderFailure — 5xx, 529, timeouts and connection errors; 429s, client errors,
+   * aborts and non-provider errors do not.
+   */
+  isFailure?: (error: unknown) => boolean;
+  /** Share the circuit between workers through Redis. */
+  shared?: SharedCircuitOptions;
+  /** Time source for `since`. @default systemClock */
+  clock?: Clock;
+}
+
+export const CIRCUIT_DEFAULTS = {
+  consecutiveFailures: 5,
+  halfOpenAfterMs: 30_000,
+  syncIntervalMs: 250,
+} as const;
+
+/** Refuses nonsensical options with a message naming option, range and value. */
+export function validate(options: CircuitBreakerPolicyOptions): void {
+  const n = options.consecutiveFailures;
+  if (n !== undefined && !(Number.isInteger(n) && n >= 1)) {
+    throw new InvalidConfigError('consecutiveFailures', 'an integer >= 1', n);
+  }
+  const h = options.halfOpenAfterMs;
+  if (h !== undefined && !(Number.isFinite(h) && h >= 0)) {
+    throw new InvalidConfigError('halfOpenAfterMs', 'a finite number of ms >= 0', h);
+  }
+  const s = options.sampling;
+  if (s) {
+    if (!(s.threshold > 0 && s.threshold < 1)) {
+      throw new InvalidConfigError('sampling.threshold', 'a number in (0, 1)', s.threshold);
+    }
+    if (s.minimumRps !== undefined && !(Number.isFinite(s.minimumRps) && s.minimumRps > 0)) {
+      throw new InvalidConfigError('sampling.minimumRps', 'a positive number', s.minimumRps);
+    }
+    if (!(Number.isFinite(s.durationMs) && s.durationMs > 0)) {
+      throw new InvalidConfigError('sampling.durationMs', 'a positive number of ms', s.durationMs);
+    }
+  }
+  const sh = options.shared;
+  if (sh) {
+    if (typeof sh.key !== 'string' || sh.key.length === 0) {
+      throw new InvalidConfigError('shared.key', 'a non-empty string', sh.key);
+    }
+    const i = sh.syncIntervalMs;
+    if (i !== undefined && !(Number.isFinite(i) && i >= 10)) {
+      throw new InvalidConfigError('shared.syncIntervalMs', 'a number of ms >= 10', i);
+    }
+    const l = sh.probeLeaseMs;
+    if (l !== undefined && !(Number.isFinite(l) && l > 0)) {
+      throw new InvalidConfigError('shared.probeLeaseMs', 'a positive number of ms', l);
+    }
+  }
+}

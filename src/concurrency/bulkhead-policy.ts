@@ -1,0 +1,306 @@
+import {
+  BulkheadRejectedError,
+  type Event,
+  type IDefaultPolicyContext,
+  type IFailureEvent,
+  type IPolicy,
+  type ISuccessEvent,
+} from 'cockatiel';
+import type { Clock } from '../clock.js';
+import { scheduleOn, systemClock } from '../clock.js';
+import { InvalidConfigError } from '../errors/invalid-config-error.js';
+import { LimiterUnavailableError } from '../errors/limiter-unavailable-error.js';
+import { SafeEventEmitter } from '../events/safe-event-emitter.js';
+import {
+  BULKHEAD_DEFAULTS,
+  type BulkheadPolicyOptions,
+  type BulkheadRejectEvent,
+  type BulkheadSnapshot,
+} from './bulkhead-options.js';
+import { RedisSemaphore } from './redis-semaphore.js';
+
+export type {
+  BulkheadPolicyOptions,
+  BulkheadRejectEvent,
+  BulkheadSnapshot,
+} from './bulkhead-options.js';
+export { BULKHEAD_DEFAULTS } from './bulkhead-options.js';
+
+interface Permit {
+  /** Starts renewing; returns a function that stops it. */
+  keepAlive(): () => void;
+  release(): void;
+}
+
+interface Waiter {
+  resolve(permit: Permit): void;
+  reject(reason: unknown): void;
+  signal: AbortSignal | undefined;
+  onAbort: () => void;
+}
+
+function integer(value: number, option: string, min: number): number {
+  if (!(Number.isInteger(value) && value >= min)) {
+    throw new InvalidConfigError(option, `an integer >= ${min}`, value);
+  }
+  return value;
+}
+
+/**
+ * Limits concurrent calls, in one process or — with `redis` — across a cluster through a Redis
+ * semaphore whose leases expire if a worker dies. Calls beyond the limit wait in a bounded FIFO
+ * queue (per process); beyond that they are rejected with cockatiel's `BulkheadRejectedError`
+ * (so `isBulkheadRejectedError` and `fallbackPolicy`'s defaults recognise it). A queued call
+ * whose signal aborts leaves the queue at once, rejecting with the signal's reason.
+ *
+ * Unlike cockatiel's `bulkhead`, whose queue keeps aborted entries until they reach its head, an
+ * abort frees the queue place immediately. With `redis`, if Redis cannot be reached, calls are
+ * refused with `LimiterUnavailableError` (the limit cannot be enforced).
+ */
+export class BulkheadPolicy implements IPolicy {
+  declare readonly _altReturn: never;
+  readonly maxConcurrent: number;
+  readonly maxQueue: number;
+  private readonly semaphore: RedisSemaphore | undefined;
+  private readonly pollIntervalMs: number;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private executing = 0;
+  private readonly queue: Waiter[] = [];
+  private pumping = false;
+  private repump = false;
+  private cancelPoll: (() => void) | undefined;
+  private readonly rejectEmitter = new SafeEventEmitter<BulkheadRejectEvent>();
+  private readonly leaseLostEmitter = new SafeEventEmitter<{ key: string }>();
+  private readonly successEmitter = new SafeEventEmitter<ISuccessEvent>();
+  private readonly failureEmitter = new SafeEventEmitter<IFailureEvent>();
+
+  /** A call was refused (limit and queue full). */
+  readonly onReject: Event<BulkheadRejectEvent> = this.rejectEmitter.addListener;
+  /** A running call's cluster-wide lease expired before it could be renewed. */
+  readonly onLeaseLost: Event<{ key: string }> = this.leaseLostEmitter.addListener;
+  readonly onSuccess: Event<ISuccessEvent> = this.successEmitter.addListener;
+  readonly onFailure: Event<IFailureEvent> = this.failureEmitter.addListener;
+
+  constructor(options: BulkheadPolicyOptions = {}) {
+    const d = BULKHEAD_DEFAULTS;
+    this.maxConcurrent = integer(options.maxConcurrent ?? d.maxConcurrent, 'maxConcurrent', 1);
+    this.maxQueue = integer(options.maxQueue ?? d.maxQueue, 'maxQueue', 0);
+    const leaseMs = options.leaseMs ?? d.leaseMs;
+    if (!(Number.isFinite(leaseMs) && leaseMs > 0)) {
+      throw new InvalidConfigError('leaseMs', 'a positive finite number of ms', leaseMs);
+    }
+    this.pollIntervalMs = options.pollIntervalMs ?? d.pollIntervalMs;
+    if (!(Number.isFinite(this.pollIntervalMs) && this.pollIntervalMs > 0)) {
+      throw new InvalidConfigError(
+        'pollIntervalMs',
+        'a positive number of ms',
+        this.pollIntervalMs,
+      );
+    }
+    if (options.redis) {
+      if (!options.key)
+        throw new InvalidConfigError('key', 'a non-empty string with `redis`', options.key);
+      this.semaphore = new RedisSemaphore({
+        redis: options.redis,
+        key: options.key,
+        limit: this.maxConcurrent,
+        leaseMs,
+      });
+    }
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+  }
+
+  /** Calls running and queued in this process. */
+  inspect(): BulkheadSnapshot {
+    return { executing: this.executing, queued: this.queue.length };
+  }
+
+  /** Permits held across the cluster (Redis), or in this process. */
+  async clusterExecuting(): Promise<number> {
+    return this.semaphore ? this.semaphore.count() : this.executing;
+  }
+
+  async execute<T>(
+    fn: (context: IDefaultPolicyContext) => PromiseLike<T> | T,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    if (signal?.aborted) throw signal.reason;
+    const permit = await this.acquire(signal);
+    const stop = permit.keepAlive();
+    const started = this.clock.now();
+    try {
+      const value = await fn({ signal: signal ?? new AbortController().signal });
+      this.successEmitter.emit({ duration: this.clock.now() - started });
+      return value;
+    } catch (error) {
+      this.failureEmitter.emit({
+        duration: this.clock.now() - started,
+        handled: false,
+        reason: { error },
+      });
+      throw error;
+    } finally {
+      stop();
+      permit.release();
+    }
+  }
+
+  private async acquire(signal: AbortSignal | undefined): Promise<Permit> {
+    if (this.queue.length === 0) {
+      const permit = await this.tryTake();
+      if (permit) {
+        if (!signal?.aborted) return permit;
+        permit.release();
+        throw signal.reason;
+      }
+    }
+    if (this.queue.length >= this.maxQueue) {
+      this.rejectEmitter.emit({ maxConcurrent: this.maxConcurrent, maxQueue: this.maxQueue });
+      throw new BulkheadRejectedError(this.maxConcurrent, this.maxQueue);
+    }
+    return new Promise<Permit>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        signal,
+        onAbort: () => {
+          const index = this.queue.indexOf(waiter);
+          if (index >= 0) this.queue.splice(index, 1);
+          reject(signal?.reason);
+        },
+      };
+      signal?.addEventListener('abort', waiter.onAbort, { once: true });
+      this.queue.push(waiter);
+      void this.pump();
+    });
+  }
+
+  /** A permit if one is free now (counts it as executing), else undefined. */
+  private async tryTake(): Promise<Permit | undefined> {
+    if (!this.semaphore) {
+      if (this.executing >= this.maxConcurrent) return undefined;
+      this.executing++;
+      return this.localPermit();
+    }
+    let leaseId: string | undefined;
+    try {
+      leaseId = await this.semaphore.tryAcquire();
+    } catch (error) {
+      throw new LimiterUnavailableError(
+        `Bulkhead semaphore "${this.semaphore.key}" unreachable in Redis`,
+        { cause: error },
+      );
+    }
+    if (leaseId === undefined) return undefined;
+    this.executing++;
+    return this.redisPermit(this.semaphore, leaseId);
+  }
+
+  private localPermit(): Permit {
+    let released = false;
+    return {
+      keepAlive: () => () => {},
+      release: () => {
+        if (released) return;
+        released = true;
+        this.executing--;
+        void this.pump();
+      },
+    };
+  }
+
+  private redisPermit(semaphore: RedisSemaphore, leaseId: string): Permit {
+    let released = false;
+    return {
+      keepAlive: () => {
+        let cancel: (() => void) | undefined;
+        let stopped = false;
+        const renewEvery = Math.max(1, semaphore.leaseMs / 3);
+        const tick = () => {
+          semaphore.renew(leaseId).then(
+            (alive) => {
+              if (stopped) return;
+              if (!alive) this.leaseLostEmitter.emit({ key: semaphore.key });
+              else cancel = scheduleOn(this.clock, tick, renewEvery);
+            },
+            () => {
+              if (!stopped) cancel = scheduleOn(this.clock, tick, renewEvery);
+            },
+          );
+        };
+        cancel = scheduleOn(this.clock, tick, renewEvery);
+        return () => {
+          stopped = true;
+          cancel?.();
+        };
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        this.executing--;
+        semaphore.release(leaseId).then(
+          () => this.pump(),
+          () => this.pump(), // the lease expires on its own
+        );
+      },
+    };
+  }
+
+  /** Hands free places to queued calls, in order. */
+  private async pump(): Promise<void> {
+    if (this.pumping) {
+      this.repump = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.repump = false;
+        while (this.queue.length > 0) {
+          let permit: Permit | undefined;
+          try {
+            permit = await this.tryTake();
+          } catch (error) {
+            for (const w of this.queue.splice(0)) this.settle(w, () => w.reject(error));
+            break;
+          }
+          if (!permit) {
+            this.schedulePoll();
+            break;
+          }
+          const head = this.queue.shift();
+          if (head) this.settle(head, () => head.resolve(permit));
+          else permit.release();
+        }
+      } while (this.repump);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private settle(waiter: Waiter, action: () => void): void {
+    waiter.signal?.removeEventListener('abort', waiter.onAbort);
+    action();
+  }
+
+  /** With Redis, permits freed by other workers are only seen by asking again. */
+  private schedulePoll(): void {
+    if (!this.semaphore || this.cancelPoll) return;
+    const delay = this.pollIntervalMs * (0.5 + Math.min(1, Math.max(0, this.random())));
+    this.cancelPoll = scheduleOn(
+      this.clock,
+      () => {
+        this.cancelPoll = undefined;
+        void this.pump();
+      },
+      delay,
+    );
+  }
+}
+
+/** Creates a {@link BulkheadPolicy}. */
+export function bulkheadPolicy(options: BulkheadPolicyOptions = {}): BulkheadPolicy {
+  return new BulkheadPolicy(options);
+}

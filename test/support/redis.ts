@@ -1,0 +1,167 @@
+/**
+ * Redis for tests. Never skips silently: if no Redis can be found or started, `redisUrl()` throws
+ * with instructions.
+ *
+ * - `redisUrl()`: the shared server for ordinary tests — `REDIS_URL`, or 127.0.0.1:6379 — when it
+ *   answers PING within ~1 s; otherwise a private `redis-server` started on a free loopback port
+ *   for the rest of the process (stopped at exit).
+ * - `startRedisServer()`: a private server you may stop, kill and restart (outage tests).
+ * - `uniquePrefix(name)`: a key prefix no other test (or run) uses; use it for every key.
+ *
+ * ```ts
+ * const redis = new Redis(await redisUrl());
+ * const key = `${uniquePrefix('budget')}:calls`;
+ * ```
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer, Socket } from 'node:net';
+
+const DEFAULT_URL = 'redis://127.0.0.1:6379';
+
+/** Sends PING over a raw socket; true when `+PONG` (or `-NOAUTH`, i.e. a Redis) answers in time. */
+export function pingRedis(url: string, timeoutMs = 1000): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    let done = false;
+    const finish = (ok: boolean) => {
+      if (done) return;
+      done = true;
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => finish(false));
+    socket.once('error', () => finish(false));
+    socket.once('data', (data) => finish(/^(\+PONG|-NOAUTH)/.test(data.toString())));
+    socket.connect(Number(port || 6379), hostname.replace(/^\[|\]$/g, '') || '127.0.0.1', () =>
+      socket.write('PING\r\n'),
+    );
+  });
+}
+
+/** A free TCP port on 127.0.0.1 (asked from the OS). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function hasRedisServer(): boolean {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const NO_REDIS =
+  'No Redis for the tests: set REDIS_URL (e.g. REDIS_URL=redis://127.0.0.1:6379) to a running ' +
+  'server, or install redis-server (apt-get install redis-server / brew install redis) so the ' +
+  'tests can start a private one.';
+
+/** A private redis-server; see `startRedisServer`. */
+export interface RedisServerHandle {
+  url: string;
+  port: number;
+  /** Stops the server (SIGTERM) and waits for it to exit. */
+  stop(): Promise<void>;
+  /** Kills the server at once (SIGKILL): an abrupt outage. */
+  kill(): void;
+  /** Starts the server again on the same port (after stop or kill), empty. */
+  restart(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGUSR2');
+});
+
+/**
+ * The server runs under a small Node watchdog that kills it as soon as this process is gone, even
+ * when this process is killed by a signal (as test runners do with their workers) and no `exit`
+ * handler runs. The watchdog forwards SIGTERM (stop) and SIGUSR2 (SIGKILL the server).
+ */
+const WATCHDOG = `
+const { spawn } = require('node:child_process');
+const [parent, ...args] = process.argv.slice(1);
+const server = spawn('redis-server', args, { stdio: 'ignore' });
+const timer = setInterval(() => {
+  try { process.kill(Number(parent), 0); } catch { server.kill('SIGKILL'); }
+}, 250);
+server.on('exit', () => { clearInterval(timer); process.exit(0); });
+server.on('error', () => process.exit(1));
+process.on('SIGTERM', () => server.kill('SIGTERM'));
+process.on('SIGUSR2', () => server.kill('SIGKILL'));
+`;
+
+async function launch(port: number): Promise<ChildProcess> {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const child = spawn(process.execPath, ['-e', WATCHDOG, String(process.pid), ...args], {
+    stdio: 'ignore',
+  });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  const url = `redis://127.0.0.1:${port}`;
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`redis-server exited (port ${port} in use?)`);
+    if (await pingRedis(url, 200)) return child;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  child.kill('SIGUSR2');
+  throw new Error(`redis-server did not answer on port ${port} within 10 s`);
+}
+
+function waitExit(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** Starts a private `redis-server` on a free loopback port (no persistence). */
+export async function startRedisServer(): Promise<RedisServerHandle> {
+  if (!hasRedisServer()) throw new Error(NO_REDIS);
+  const port = await freePort();
+  let child = await launch(port);
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    async stop() {
+      child.kill('SIGTERM');
+      await waitExit(child);
+    },
+    kill() {
+      child.kill('SIGUSR2');
+    },
+    async restart() {
+      child.kill('SIGUSR2');
+      await waitExit(child);
+      child = await launch(port);
+    },
+  };
+}
+
+let shared: Promise<string> | undefined;
+
+/** URL of a Redis for ordinary tests (see the module comment). Throws when none is available. */
+export function redisUrl(): Promise<string> {
+  shared ??= (async () => {
+    const url = process.env.REDIS_URL ?? DEFAULT_URL;
+    if (await pingRedis(url, 1000)) return url;
+    if (!hasRedisServer()) throw new Error(`${NO_REDIS} (nothing answered at ${url})`);
+    return (await startRedisServer()).url;
+  })();
+  return shared;
+}
+
+/** A key prefix unique to this test and this run: `test:<name>:<random>`. */
+export function uniquePrefix(name: string): string {
+  return `test:${name}:${randomBytes(6).toString('hex')}`;
+}
