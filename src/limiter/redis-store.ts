@@ -1,0 +1,419 @@
+import type { Clock } from '../clock.js';
+import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
+import { LimiterUnavailableError } from '../errors/limiter-unavailable-error.js';
+import { SafeEventEmitter } from '../events.js';
+import {
+  chargeScript,
+  holdScript,
+  lookScript,
+  type RedisScript,
+  refundScript,
+  reserveScript,
+} from './lua/scripts.js';
+import { MemoryStore } from './memory-store.js';
+import { PREFIX_PATTERN, redisKey } from './redis-keys.js';
+import { type RedisScriptClient, runScript } from './redis-script-runner.js';
+import type { Grant, LimiterSpec, Look, ReserveOutcome, Store } from './store.js';
+
+/** What a RedisStore does when Redis does not answer in time. */
+export type OnUnavailable = 'fail-closed' | 'fail-open' | 'local';
+
+export interface RedisStoreOptions {
+  /**
+   * Key prefix, also the Redis Cluster hash tag of every key of this store (`{prefix}:...`), so a
+   * group over the store is atomic on a Cluster. One prefix per budget spreads budgets over
+   * shards. 1 to 128 printable ASCII characters, no `{`, `}` or spaces.
+   * @default 'llmr'
+   */
+  prefix?: string;
+  /**
+   * When Redis does not answer within `timeoutMs`: `'fail-closed'` rejects with
+   * `LimiterUnavailableError`; `'fail-open'` admits everything and emits `onUnavailable`;
+   * `'local'` limits in this process at the configured rate divided by `localWorkers`, and
+   * returns to Redis once it answers, with the keys it served re-entered empty (no burst).
+   * @default 'fail-closed'
+   */
+  onUnavailable?: OnUnavailable;
+  /**
+   * Longest wait for one Redis answer, in ms. Beyond it the operation counts as an outage and
+   * `onUnavailable` applies, even when ioredis holds the command in its offline queue. From
+   * then on, operations do not wait on Redis: one PING every `recheckMs` looks for its return.
+   * @default 1000
+   */
+  timeoutMs?: number;
+  /**
+   * Number of processes that share the budgets, used by `onUnavailable: 'local'` only: each
+   * process then admits 1/localWorkers of every rate and burst. Required with `'local'`.
+   */
+  localWorkers?: number;
+  /**
+   * While Redis is unavailable, ms between two checks (PING) that it is back.
+   * @default 1000
+   */
+  recheckMs?: number;
+  /**
+   * Test clock. When given, scripts take their `now` from it instead of Redis `TIME`, so tests
+   * can drive Redis and MemoryStore in lockstep. Never set it in production: the server's clock
+   * is what keeps workers with skewed clocks from over-admitting.
+   */
+  clock?: Clock;
+}
+
+export type RedisStoreOperation = 'reserve' | 'refund' | 'charge' | 'hold' | 'look';
+
+/** Fired each time an operation was served without Redis (fail-open or local). */
+export interface RedisUnavailableEvent {
+  readonly operation: RedisStoreOperation;
+  readonly mode: Exclude<OnUnavailable, 'fail-closed'>;
+  /** Limiter keys of the operation. */
+  readonly keys: readonly string[];
+  /** Why Redis counts as unavailable (the timeout, or the client's error). */
+  readonly error: unknown;
+}
+
+/** Fired when Redis answers again after an outage. */
+export interface RedisRecoveredEvent {
+  /** ms from the first failure to the successful check. */
+  readonly downForMs: number;
+}
+
+/** A reservation outcome, with the server's clock when Redis decided it. */
+export type RedisReserveOutcome = ReserveOutcome & {
+  /** Redis `TIME` (or the test clock) at the decision, in µs; absent when served without Redis. */
+  readonly serverNowUs?: number;
+};
+
+const DEFAULTS = { prefix: 'llmr', onUnavailable: 'fail-closed', timeoutMs: 1000, recheckMs: 1000 };
+/** Keys outlive their idle time by this much (an idle key equals a fresh one either way). */
+const SLACK_MS = 1000;
+/** With a test clock, Redis expires keys by its own clock, unrelated to the test's: keep them. */
+const TEST_CLOCK_SLACK_MS = 3_600_000;
+/** Server replies that mean "not now" rather than a bug in the request. */
+const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|NOREPLICAS)\b/;
+
+/**
+ * Limiter state in Redis, shared by every process using the same prefix: one atomic Lua call per
+ * reservation (all members of a group at once), timed by the Redis server's clock.
+ */
+export class RedisStore implements Store {
+  readonly prefix: string;
+  readonly mode: OnUnavailable;
+  readonly timeoutMs: number;
+  readonly localWorkers: number;
+  readonly recheckMs: number;
+
+  private readonly unavailableEmitter = new SafeEventEmitter<RedisUnavailableEvent>();
+  private readonly recoveredEmitter = new SafeEventEmitter<RedisRecoveredEvent>();
+  /** Fires each time an operation is served without Redis (modes 'fail-open' and 'local'). */
+  readonly onUnavailable = this.unavailableEmitter.addListener;
+  /** Fires when Redis answers again after an outage. */
+  readonly onRecovered = this.recoveredEmitter.addListener;
+
+  private readonly clock: Clock | undefined;
+  private readonly slackMs: number;
+  private readonly keys = new WeakMap<LimiterSpec, string>();
+  private downSince: number | undefined;
+  private lastError: unknown;
+  private lastCheckAt = 0;
+  private checking = false;
+  private local = new MemoryStore();
+  /** Keys served locally during the outage, re-entered empty when Redis returns. */
+  private readonly localKeys = new Map<string, LimiterSpec>();
+  private readonly localGrants = new WeakSet<Grant>();
+
+  constructor(
+    private readonly redis: RedisScriptClient,
+    options: RedisStoreOptions = {},
+  ) {
+    if (typeof redis?.evalsha !== 'function' || typeof redis.eval !== 'function') {
+      throw new InvalidLimiterConfigError('redis', 'an ioredis Redis or Cluster', redis);
+    }
+    const prefix = options.prefix ?? DEFAULTS.prefix;
+    if (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix)) {
+      throw new InvalidLimiterConfigError(
+        'prefix',
+        "1 to 128 printable ASCII characters without '{', '}' or spaces (it is the hash tag)",
+        prefix,
+      );
+    }
+    const mode = options.onUnavailable ?? 'fail-closed';
+    if (mode !== 'fail-closed' && mode !== 'fail-open' && mode !== 'local') {
+      throw new InvalidLimiterConfigError(
+        'onUnavailable',
+        "'fail-closed', 'fail-open' or 'local'",
+        mode,
+      );
+    }
+    const timeoutMs = options.timeoutMs ?? DEFAULTS.timeoutMs;
+    requireRange('timeoutMs', timeoutMs, 'a number of ms in (0, 60000]', 60_000);
+    const recheckMs = options.recheckMs ?? DEFAULTS.recheckMs;
+    requireRange('recheckMs', recheckMs, 'a number of ms in (0, 3600000]', 3_600_000);
+    const localWorkers = options.localWorkers ?? (mode === 'local' ? undefined : 1);
+    if (localWorkers === undefined || !Number.isSafeInteger(localWorkers) || localWorkers < 1) {
+      throw new InvalidLimiterConfigError(
+        'localWorkers',
+        "an integer >= 1 (required with onUnavailable: 'local')",
+        localWorkers,
+      );
+    }
+    this.prefix = prefix;
+    this.mode = mode;
+    this.timeoutMs = timeoutMs;
+    this.recheckMs = recheckMs;
+    this.localWorkers = localWorkers;
+    this.clock = options.clock;
+    this.slackMs = options.clock ? TEST_CLOCK_SLACK_MS : SLACK_MS;
+  }
+
+  /** False from a failed call until Redis answers a check again. */
+  get available(): boolean {
+    return this.downSince === undefined;
+  }
+
+  /** The Redis key holding a limiter's state (for inspection tools). */
+  keyOf(spec: LimiterSpec): string {
+    let key = this.keys.get(spec);
+    if (key === undefined) {
+      key = redisKey(this.prefix, spec.algorithm, spec.key);
+      this.keys.set(spec, key);
+    }
+    return key;
+  }
+
+  async reserve(
+    specs: readonly LimiterSpec[],
+    costsUs: readonly number[],
+    maxWaitUs: number,
+    nowUs: number,
+  ): Promise<RedisReserveOutcome> {
+    const keys = specs.map((s) => this.keyOf(s));
+    const args: (string | number)[] = [this.nowArg(), this.slackMs, maxWaitUs];
+    specs.forEach((s, i) => {
+      args.push(algo(s), costsUs[i]!, s.rate.capacityUs);
+    });
+    return this.call(
+      'reserve',
+      specs,
+      reserveScript,
+      keys,
+      args,
+      (reply) => {
+        const r = numbers(reply, 5);
+        const base = { waitUs: r[1]!, index: r[2]!, freeUs: r[3]!, serverNowUs: r[4]! };
+        if (r[0] !== 1) return { granted: false, ...base };
+        numbers(reply, 5 + specs.length);
+        const grants = specs.map((_, i) => ({ seq: r[5 + i]!, costUs: costsUs[i]! }));
+        return { granted: true, ...base, grants };
+      },
+      () => {
+        if (this.mode === 'fail-open') {
+          const grants = costsUs.map((c) => ({ seq: -1, costUs: c }));
+          return { granted: true, waitUs: 0, grants, index: 0, freeUs: specs[0]!.rate.capacityUs };
+        }
+        return this.reserveLocally(specs, keys, costsUs, maxWaitUs, nowUs);
+      },
+    );
+  }
+
+  async refund(spec: LimiterSpec, grant: Grant, refundUs: number, nowUs: number): Promise<void> {
+    if (refundUs <= 0 || grant.seq < 0) return;
+    if (this.localGrants.has(grant)) {
+      // A grant from the outage only means something to the local store that made it.
+      if (!this.available) {
+        await this.local.refund(spec, grant, refundUs * this.localWorkers, this.localNow(nowUs));
+      }
+      return;
+    }
+    const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs, refundUs];
+    args.push(grant.seq);
+    // A refund Redis cannot take is dropped: it can only under-admit.
+    await this.call('refund', [spec], refundScript, [this.keyOf(spec)], args, noop, noop);
+  }
+
+  async charge(spec: LimiterSpec, extraUs: number, nowUs: number): Promise<void> {
+    if (extraUs <= 0) return;
+    const key = this.keyOf(spec);
+    const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs, extraUs];
+    await this.call('charge', [spec], chargeScript, [key], args, noop, () => {
+      if (this.mode !== 'local') return;
+      this.localKeys.set(key, spec);
+      return this.local.charge(spec, extraUs * this.localWorkers, this.localNow(nowUs));
+    });
+  }
+
+  async hold(spec: LimiterSpec, delayUs: number, nowUs: number): Promise<void> {
+    if (delayUs <= 0) return;
+    const key = this.keyOf(spec);
+    const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs, delayUs];
+    await this.call('hold', [spec], holdScript, [key], args, noop, () => {
+      if (this.mode !== 'local') return;
+      this.localKeys.set(key, spec);
+      return this.local.hold(spec, delayUs, this.localNow(nowUs));
+    });
+  }
+
+  async look(spec: LimiterSpec, nowUs: number): Promise<Look> {
+    const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs];
+    return this.call(
+      'look',
+      [spec],
+      lookScript,
+      [this.keyOf(spec)],
+      args,
+      (reply) => ({ freeUs: numbers(reply, 2)[0]! }),
+      async () => {
+        if (this.mode === 'fail-open') return { freeUs: spec.rate.capacityUs };
+        const { freeUs } = await this.local.look(spec, this.localNow(nowUs));
+        return { freeUs: Math.floor(freeUs / this.localWorkers) };
+      },
+    );
+  }
+
+  /**
+   * Runs a script within `timeoutMs`; on an outage (or while one lasts) applies the policy:
+   * throw, or serve the operation with `degrade`. Errors that are not outages (a bug in the
+   * request, a key of another type) are thrown in every mode.
+   */
+  private async call<T>(
+    operation: RedisStoreOperation,
+    specs: readonly LimiterSpec[],
+    script: RedisScript,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+    parse: (reply: unknown) => T,
+    degrade: () => T | Promise<T>,
+  ): Promise<T> {
+    let error: unknown;
+    if (this.downSince === undefined) {
+      let reply: unknown;
+      try {
+        reply = await this.withTimeout(runScript(this.redis, script, keys, args), operation);
+      } catch (caught) {
+        if (!isOutage(caught)) throw caught;
+        error = caught;
+        this.lastError = caught;
+        this.downSince ??= performance.now();
+        this.lastCheckAt = performance.now();
+      }
+      if (error === undefined) return parse(reply);
+    } else {
+      error = this.lastError;
+      this.check();
+    }
+    if (this.mode === 'fail-closed') {
+      throw new LimiterUnavailableError(
+        `Redis is unavailable to the limiter (${operation}; no answer within ${this.timeoutMs} ms or a connection error); onUnavailable is 'fail-closed'`,
+        { cause: error },
+      );
+    }
+    this.unavailableEmitter.emit({ operation, mode: this.mode, keys: specs.map((s) => s.key), error });
+    return degrade();
+  }
+
+  /** At most one check in flight, one per `recheckMs`; it never delays an operation. */
+  private check(): void {
+    if (this.checking || performance.now() - this.lastCheckAt < this.recheckMs) return;
+    this.checking = true;
+    void this.recover().finally(() => {
+      this.checking = false;
+      this.lastCheckAt = performance.now();
+    });
+  }
+
+  private async recover(): Promise<void> {
+    try {
+      await this.withTimeout(this.redis.ping(), 'ping');
+      // Keys served locally re-enter empty, so they refill at the shared rate: no burst.
+      for (const [key, spec] of this.localKeys) {
+        const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs, 0];
+        await this.withTimeout(runScript(this.redis, holdScript, [key], args), 'hold');
+        this.localKeys.delete(key);
+      }
+    } catch (error) {
+      this.lastError = error;
+      return;
+    }
+    const downForMs = performance.now() - (this.downSince ?? performance.now());
+    this.downSince = undefined;
+    this.local = new MemoryStore();
+    this.recoveredEmitter.emit({ downForMs });
+  }
+
+  private reserveLocally(
+    specs: readonly LimiterSpec[],
+    keys: readonly string[],
+    costsUs: readonly number[],
+    maxWaitUs: number,
+    nowUs: number,
+  ): ReserveOutcome {
+    const n = this.localWorkers;
+    keys.forEach((key, i) => {
+      this.localKeys.set(key, specs[i]!);
+    });
+    // Each unit costs n times its schedule here: 1/n of the rate and of the burst.
+    const scaled = costsUs.map((c) => c * n);
+    const outcome = this.local.reserveSync(specs, scaled, maxWaitUs, this.localNow(nowUs));
+    const freeUs = Math.floor(outcome.freeUs / n);
+    if (!outcome.granted) return { ...outcome, freeUs };
+    const grants = outcome.grants.map((g, i) => {
+      const grant = { seq: g.seq, costUs: costsUs[i]! };
+      this.localGrants.add(grant);
+      return grant;
+    });
+    return { ...outcome, grants, freeUs };
+  }
+
+  private withTimeout<T>(promise: Promise<T>, operation: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`Redis did not answer ${operation} within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
+      promise.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  private nowArg(): string {
+    return this.clock ? String(Math.floor(this.clock.now() * 1000)) : '-';
+  }
+
+  private localNow(nowUs: number): number {
+    return this.clock ? Math.floor(this.clock.now() * 1000) : nowUs;
+  }
+}
+
+function algo(spec: LimiterSpec): 'g' | 't' {
+  return spec.algorithm === 'gcra' ? 'g' : 't';
+}
+
+function noop(): undefined {
+  return undefined;
+}
+
+function isOutage(error: unknown): boolean {
+  if (!(error instanceof Error)) return true;
+  if (error.name !== 'ReplyError') return true;
+  return TRANSIENT_REPLY.test(error.message);
+}
+
+function numbers(reply: unknown, length: number): number[] {
+  if (!Array.isArray(reply) || reply.length < length || reply.some((v) => typeof v !== 'number')) {
+    throw new Error(`Unexpected reply from a limiter script: ${JSON.stringify(reply)}`);
+  }
+  return reply as number[];
+}
+
+function requireRange(option: string, value: number, expected: string, max: number): void {
+  if (typeof value !== 'number' || !(value > 0) || value > max) {
+    throw new InvalidLimiterConfigError(option, expected, value);
+  }
+}
