@@ -24,7 +24,6 @@ export {
   rateLimitPolicy,
   type ThrottleEvent,
 } from './rate-limit-policy.js';
-export type { Grant, LimiterSpec, Look, ReserveOutcome, Store } from './store.js';
 export { encodeKeyName, redisKey } from './redis-keys.js';
 export type { RedisScriptClient } from './redis-script-runner.js';
 export {
@@ -36,3 +35,4 @@ export {
   type RedisStoreOptions,
   type RedisUnavailableEvent,
 } from './redis-store.js';
+export type { Grant, LimiterSpec, Look, ReserveOutcome, Store } from './store.js';

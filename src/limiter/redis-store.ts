@@ -306,7 +306,12 @@ export class RedisStore implements Store {
         { cause: error },
       );
     }
-    this.unavailableEmitter.emit({ operation, mode: this.mode, keys: specs.map((s) => s.key), error });
+    this.unavailableEmitter.emit({
+      operation,
+      mode: this.mode,
+      keys: specs.map((s) => s.key),
+      error,
+    });
     return degrade();
   }
 

@@ -4,7 +4,7 @@
  * differential test holds them equal. Only +, -, max and min on integers below 2^53: Lua 5.1
  * numbers are doubles, which are exact there, and costs arrive already converted to µs.
  *
- * States are stored as one string per key ("tat seq queueUntil" or "level last seq queueUntil")
+ * States are stored as one string per key ("tat seq" or "level last seq")
  * so that a write and its idle TTL are one `SET ... PX`.
  */
 export const LUA_MATH = `
@@ -25,53 +25,46 @@ end
 -- gcra.ts
 local gcra = {}
 function gcra.decode(raw)
-  if not raw then return { tat = 0, seq = 0, queue_until = 0 } end
-  local tat, seq, qu = string.match(raw, '^(%-?%d+) (%-?%d+) (%-?%d+)$')
-  return { tat = tonumber(tat), seq = tonumber(seq), queue_until = tonumber(qu) }
+  if not raw then return { tat = 0, seq = 0 } end
+  local tat, seq = string.match(raw, '^(%-?%d+) (%-?%d+)$')
+  return { tat = tonumber(tat), seq = tonumber(seq) }
 end
 function gcra.encode(s)
-  return string.format('%.0f %.0f %.0f', s.tat, s.seq, s.queue_until)
+  return string.format('%.0f %.0f', s.tat, s.seq)
 end
 function gcra.wait(s, now, cost, cap)
   return math.max(0, math.max(s.tat, now) + cost - cap - now)
 end
 function gcra.grant(s, now, start, cost, _cap)
-  local qu = s.queue_until
-  if start > now then qu = math.max(s.queue_until, start) end
-  return { tat = math.max(s.tat, start) + cost, seq = next_seq(s.seq, now), queue_until = qu }
+  return { tat = math.max(s.tat, start) + cost, seq = next_seq(s.seq, now) }
 end
-function gcra.refund(s, now, refund, grant_seq, _cap)
-  if grant_seq == s.seq then
-    return { tat = math.max(s.tat - refund, 0), seq = s.seq, queue_until = s.queue_until }
-  end
-  if s.queue_until > now then return s end
-  return { tat = math.max(s.tat - refund, now), seq = s.seq, queue_until = s.queue_until }
+function gcra.refund(s, _now, refund, grant_seq, _cap)
+  if grant_seq ~= s.seq then return s end
+  return { tat = math.max(s.tat - refund, 0), seq = s.seq }
 end
 function gcra.charge(s, now, extra, _cap)
-  return { tat = math.max(s.tat, now) + extra, seq = s.seq, queue_until = s.queue_until }
+  return { tat = math.max(s.tat, now) + extra, seq = s.seq }
 end
-function gcra.hold(s, _now, until_us, cap)
-  return { tat = math.max(s.tat, until_us + cap), seq = s.seq, queue_until = s.queue_until }
+function gcra.hold(s, now, until_us, cap)
+  return { tat = math.max(s.tat, until_us + cap), seq = next_seq(s.seq, now) }
 end
 function gcra.free(s, now, cap)
   return cap - math.max(0, s.tat - now)
 end
--- When the key equals a fresh one again (full, no queue): its TTL.
+-- When the key is full again, so equal to a fresh one: the end of its TTL.
 function gcra.idle_at(s, _cap)
-  return math.max(s.tat, s.queue_until)
+  return s.tat
 end
 
 -- token-bucket.ts
 local bucket = {}
 function bucket.decode(raw)
-  if not raw then return { level = 0, last = 0, seq = 0, queue_until = 0 } end
-  local level, last, seq, qu = string.match(raw, '^(%-?%d+) (%-?%d+) (%-?%d+) (%-?%d+)$')
-  return {
-    level = tonumber(level), last = tonumber(last), seq = tonumber(seq), queue_until = tonumber(qu),
-  }
+  if not raw then return { level = 0, last = 0, seq = 0 } end
+  local level, last, seq = string.match(raw, '^(%-?%d+) (%-?%d+) (%-?%d+)$')
+  return { level = tonumber(level), last = tonumber(last), seq = tonumber(seq) }
 end
 function bucket.encode(s)
-  return string.format('%.0f %.0f %.0f %.0f', s.level, s.last, s.seq, s.queue_until)
+  return string.format('%.0f %.0f %.0f', s.level, s.last, s.seq)
 end
 function bucket.level(s, now, cap)
   if s.last == 0 then return cap end
@@ -83,39 +76,26 @@ end
 function bucket.grant(s, now, start, cost, cap)
   local level = bucket.level(s, now, cap)
   local at_start = math.min(cap, level + (start - now))
-  local qu = s.queue_until
-  if start > now then qu = math.max(s.queue_until, start) end
-  return {
-    level = at_start - cost - (start - now), last = now, seq = next_seq(s.seq, now), queue_until = qu,
-  }
+  return { level = at_start - cost - (start - now), last = now, seq = next_seq(s.seq, now) }
 end
 function bucket.refund(s, now, refund, grant_seq, cap)
-  local level = bucket.level(s, now, cap)
-  if grant_seq == s.seq then
-    return { level = level + refund, last = now, seq = s.seq, queue_until = s.queue_until }
-  end
-  if s.queue_until > now then
-    return { level = level, last = now, seq = s.seq, queue_until = s.queue_until }
-  end
-  return {
-    level = math.min(cap, level + refund), last = now, seq = s.seq, queue_until = s.queue_until,
-  }
+  if grant_seq ~= s.seq then return s end
+  return { level = bucket.level(s, now, cap) + refund, last = now, seq = s.seq }
 end
 function bucket.charge(s, now, extra, cap)
-  return {
-    level = bucket.level(s, now, cap) - extra, last = now, seq = s.seq, queue_until = s.queue_until,
-  }
+  return { level = bucket.level(s, now, cap) - extra, last = now, seq = s.seq }
 end
 function bucket.hold(s, now, until_us, cap)
   local level = bucket.level(s, now, cap)
   local held = math.min(level, -(until_us - now))
-  return { level = held, last = now, seq = s.seq, queue_until = s.queue_until }
+  return { level = held, last = now, seq = next_seq(s.seq, now) }
 end
 function bucket.free(s, now, cap)
   return bucket.level(s, now, cap)
 end
 function bucket.idle_at(s, cap)
-  return math.max(s.last + cap - s.level, s.queue_until)
+  if s.last == 0 then return 0 end
+  return s.last + cap - s.level
 end
 
 local algorithms = { g = gcra, t = bucket }

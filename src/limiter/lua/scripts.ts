@@ -71,8 +71,10 @@ export const refundScript: RedisScript = {
   source: `${LUA_MATH}
 local now = clock_us()
 local algo, cap = ARGV[3], tonumber(ARGV[4])
-local s = algorithms[algo].refund(load(KEYS[1], algo), now, tonumber(ARGV[5]), tonumber(ARGV[6]), cap)
-save(KEYS[1], algo, s, now, cap, tonumber(ARGV[2]))
+local before = load(KEYS[1], algo)
+local s = algorithms[algo].refund(before, now, tonumber(ARGV[5]), tonumber(ARGV[6]), cap)
+-- A refund to any grant but the latest is dropped: nothing to write.
+if s ~= before then save(KEYS[1], algo, s, now, cap, tonumber(ARGV[2])) end
 return now
 `,
 };
