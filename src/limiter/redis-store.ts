@@ -12,6 +12,7 @@ import {
 } from './lua/scripts.js';
 import { MemoryStore } from './memory-store.js';
 import { PREFIX_PATTERN, redisKey } from './redis-keys.js';
+import { decodeBatch, encodeBatch, MAX_BATCH, type PendingReserve } from './redis-reserve-batch.js';
 import { type RedisScriptClient, runScript } from './redis-script-runner.js';
 import type { Grant, LimiterSpec, Look, ReserveOutcome, Store } from './store.js';
 
@@ -120,6 +121,8 @@ export class RedisStore implements Store {
   /** Keys served locally during the outage, re-entered empty when Redis returns. */
   private readonly localKeys = new Map<string, LimiterSpec>();
   private readonly localGrants = new WeakSet<Grant>();
+  /** Reservations waiting for the end of this event-loop turn. */
+  private batch: PendingReserve[] | undefined;
 
   constructor(
     private readonly redis: RedisScriptClient,
@@ -180,39 +183,63 @@ export class RedisStore implements Store {
     return key;
   }
 
-  async reserve(
+  /**
+   * Reservations received in one turn of the event loop go to Redis as one script call (see
+   * redis-reserve-batch.ts); each resolves with its own outcome.
+   */
+  reserve(
     specs: readonly LimiterSpec[],
     costsUs: readonly number[],
     maxWaitUs: number,
     nowUs: number,
   ): Promise<RedisReserveOutcome> {
-    const keys = specs.map((s) => this.keyOf(s));
-    const args: (string | number)[] = [this.nowArg(), this.slackMs, maxWaitUs];
-    specs.forEach((s, i) => {
-      args.push(algo(s), costsUs[i]!, s.rate.capacityUs);
+    return new Promise((resolve, reject) => {
+      if (this.batch === undefined || this.batch.length >= MAX_BATCH) {
+        const batch: PendingReserve[] = [];
+        this.batch = batch;
+        setImmediate(() => {
+          if (this.batch === batch) this.batch = undefined;
+          void this.flush(batch);
+        });
+      }
+      this.batch.push({ specs, costsUs, maxWaitUs, nowUs, resolve, reject });
     });
-    return this.call(
-      'reserve',
-      specs,
-      reserveScript,
-      keys,
-      args,
-      (reply) => {
-        const r = numbers(reply, 5);
-        const base = { waitUs: r[1]!, index: r[2]!, freeUs: r[3]!, serverNowUs: r[4]! };
-        if (r[0] !== 1) return { granted: false, ...base };
-        numbers(reply, 5 + specs.length);
-        const grants = specs.map((_, i) => ({ seq: r[5 + i]!, costUs: costsUs[i]! }));
-        return { granted: true, ...base, grants };
-      },
-      () => {
-        if (this.mode === 'fail-open') {
-          const grants = costsUs.map((c) => ({ seq: -1, costUs: c }));
-          return { granted: true, waitUs: 0, grants, index: 0, freeUs: specs[0]!.rate.capacityUs };
-        }
-        return this.reserveLocally(specs, keys, costsUs, maxWaitUs, nowUs);
-      },
-    );
+  }
+
+  private async flush(batch: readonly PendingReserve[]): Promise<void> {
+    let sent: Sent;
+    try {
+      const { keys, args } = encodeBatch(batch, (s) => this.keyOf(s), [
+        this.nowArg(),
+        this.slackMs,
+      ]);
+      sent = await this.send(reserveScript, keys, args, 'reserve');
+      if ('reply' in sent) {
+        const outcomes = decodeBatch(sent.reply, batch);
+        batch.forEach((p, i) => {
+          p.resolve(outcomes[i]!);
+        });
+        return;
+      }
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    for (const p of batch) {
+      try {
+        p.resolve(this.degrade('reserve', p.specs, sent.error, () => this.reserveWithout(p)));
+      } catch (error) {
+        p.reject(error);
+      }
+    }
+  }
+
+  private reserveWithout(p: PendingReserve): ReserveOutcome {
+    if (this.mode === 'fail-open') {
+      const grants = p.costsUs.map((c) => ({ seq: -1, costUs: c }));
+      return { granted: true, waitUs: 0, grants, index: 0, freeUs: p.specs[0]!.rate.capacityUs };
+    }
+    return this.reserveLocally(p.specs, p.costsUs, p.maxWaitUs, p.nowUs);
   }
 
   async refund(spec: LimiterSpec, grant: Grant, refundUs: number, nowUs: number): Promise<void> {
@@ -226,15 +253,18 @@ export class RedisStore implements Store {
     }
     const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs, refundUs];
     args.push(grant.seq);
+    const sent = await this.send(refundScript, [this.keyOf(spec)], args, 'refund');
     // A refund Redis cannot take is dropped: it can only under-admit.
-    await this.call('refund', [spec], refundScript, [this.keyOf(spec)], args, noop, noop);
+    if ('error' in sent) this.degrade('refund', [spec], sent.error, noop);
   }
 
   async charge(spec: LimiterSpec, extraUs: number, nowUs: number): Promise<void> {
     if (extraUs <= 0) return;
     const key = this.keyOf(spec);
     const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs, extraUs];
-    await this.call('charge', [spec], chargeScript, [key], args, noop, () => {
+    const sent = await this.send(chargeScript, [key], args, 'charge');
+    if ('reply' in sent) return;
+    await this.degrade('charge', [spec], sent.error, () => {
       if (this.mode !== 'local') return;
       this.localKeys.set(key, spec);
       return this.local.charge(spec, extraUs * this.localWorkers, this.localNow(nowUs));
@@ -245,7 +275,9 @@ export class RedisStore implements Store {
     if (delayUs <= 0) return;
     const key = this.keyOf(spec);
     const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs, delayUs];
-    await this.call('hold', [spec], holdScript, [key], args, noop, () => {
+    const sent = await this.send(holdScript, [key], args, 'hold');
+    if ('reply' in sent) return;
+    await this.degrade('hold', [spec], sent.error, () => {
       if (this.mode !== 'local') return;
       this.localKeys.set(key, spec);
       return this.local.hold(spec, delayUs, this.localNow(nowUs));
@@ -254,52 +286,50 @@ export class RedisStore implements Store {
 
   async look(spec: LimiterSpec, nowUs: number): Promise<Look> {
     const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs];
-    return this.call(
-      'look',
-      [spec],
-      lookScript,
-      [this.keyOf(spec)],
-      args,
-      (reply) => ({ freeUs: numbers(reply, 2)[0]! }),
-      async () => {
-        if (this.mode === 'fail-open') return { freeUs: spec.rate.capacityUs };
-        const { freeUs } = await this.local.look(spec, this.localNow(nowUs));
-        return { freeUs: Math.floor(freeUs / this.localWorkers) };
-      },
-    );
+    const sent = await this.send(lookScript, [this.keyOf(spec)], args, 'look');
+    if ('reply' in sent) return { freeUs: numbers(sent.reply, 2)[0]! };
+    return this.degrade('look', [spec], sent.error, async () => {
+      if (this.mode === 'fail-open') return { freeUs: spec.rate.capacityUs };
+      const { freeUs } = await this.local.look(spec, this.localNow(nowUs));
+      return { freeUs: Math.floor(freeUs / this.localWorkers) };
+    });
   }
 
   /**
-   * Runs a script within `timeoutMs`; on an outage (or while one lasts) applies the policy:
-   * throw, or serve the operation with `degrade`. Errors that are not outages (a bug in the
-   * request, a key of another type) are thrown in every mode.
+   * Runs a script within `timeoutMs`. An outage (or one still going on, until a check sees Redis
+   * again) comes back as `{ error }`; errors that are not outages (a bug in the request, a key
+   * of another type) are thrown, in every mode.
    */
-  private async call<T>(
-    operation: RedisStoreOperation,
-    specs: readonly LimiterSpec[],
+  private async send(
     script: RedisScript,
     keys: readonly string[],
     args: readonly (string | number)[],
-    parse: (reply: unknown) => T,
-    degrade: () => T | Promise<T>,
-  ): Promise<T> {
-    let error: unknown;
-    if (this.downSince === undefined) {
-      let reply: unknown;
-      try {
-        reply = await this.withTimeout(runScript(this.redis, script, keys, args), operation);
-      } catch (caught) {
-        if (!isOutage(caught)) throw caught;
-        error = caught;
-        this.lastError = caught;
-        this.downSince ??= performance.now();
-        this.lastCheckAt = performance.now();
-      }
-      if (error === undefined) return parse(reply);
-    } else {
-      error = this.lastError;
+    operation: RedisStoreOperation,
+  ): Promise<Sent> {
+    if (this.downSince !== undefined) {
       this.check();
+      return { error: this.lastError };
     }
+    try {
+      return {
+        reply: await this.withTimeout(runScript(this.redis, script, keys, args), operation),
+      };
+    } catch (error) {
+      if (!isOutage(error)) throw error;
+      this.lastError = error;
+      this.downSince ??= performance.now();
+      this.lastCheckAt = performance.now();
+      return { error };
+    }
+  }
+
+  /** The outage policy for one operation: throw (fail-closed), or emit and serve it without Redis. */
+  private degrade<T>(
+    operation: RedisStoreOperation,
+    specs: readonly LimiterSpec[],
+    error: unknown,
+    serve: () => T,
+  ): T {
     if (this.mode === 'fail-closed') {
       throw new LimiterUnavailableError(
         `Redis is unavailable to the limiter (${operation}; no answer within ${this.timeoutMs} ms or a connection error); onUnavailable is 'fail-closed'`,
@@ -312,7 +342,7 @@ export class RedisStore implements Store {
       keys: specs.map((s) => s.key),
       error,
     });
-    return degrade();
+    return serve();
   }
 
   /** At most one check in flight, one per `recheckMs`; it never delays an operation. */
@@ -346,15 +376,12 @@ export class RedisStore implements Store {
 
   private reserveLocally(
     specs: readonly LimiterSpec[],
-    keys: readonly string[],
     costsUs: readonly number[],
     maxWaitUs: number,
     nowUs: number,
   ): ReserveOutcome {
     const n = this.localWorkers;
-    keys.forEach((key, i) => {
-      this.localKeys.set(key, specs[i]!);
-    });
+    for (const spec of specs) this.localKeys.set(this.keyOf(spec), spec);
     // Each unit costs n times its schedule here: 1/n of the rate and of the burst.
     const scaled = costsUs.map((c) => c * n);
     const outcome = this.local.reserveSync(specs, scaled, maxWaitUs, this.localNow(nowUs));
@@ -395,6 +422,8 @@ export class RedisStore implements Store {
     return this.clock ? Math.floor(this.clock.now() * 1000) : nowUs;
   }
 }
+
+type Sent = { readonly reply: unknown } | { readonly error: unknown };
 
 function algo(spec: LimiterSpec): 'g' | 't' {
   return spec.algorithm === 'gcra' ? 'g' : 't';

@@ -34,6 +34,7 @@ const opArb = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant('reserve' as const),
       members: fc.uniqueArray(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 3 }),
+      copies: fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 4 })),
       costs: fc.array(fc.integer({ min: 0, max: 8 }), { minLength: 3, maxLength: 3 }),
       maxWaitUs: fc.oneof(
         fc.constant(0),
@@ -115,20 +116,25 @@ describe('RedisStore and MemoryStore', () => {
                   costUs(s.rate, Math.min(op.costs[i]!, s.rate.burst)),
                 );
                 const now = nowUs();
-                const a = await memory.reserve(members, costs, op.maxWaitUs, now);
-                const { serverNowUs, ...b } = await store.reserve(
-                  members,
-                  costs,
-                  op.maxWaitUs,
-                  now,
-                );
-                expect(b).toEqual(a);
-                expect(serverNowUs).toBe(now);
-                if (a.granted && b.granted) {
-                  members.forEach((spec, i) => {
-                    grants.push({ spec, memory: a.grants[i]!, redis: b.grants[i]! });
-                  });
+                // \`copies\` reservations at once: Redis decides them in one batch, in order,
+                // as MemoryStore does one after the other.
+                const expected = [];
+                for (let c = 0; c < op.copies; c++) {
+                  expected.push(await memory.reserve(members, costs, op.maxWaitUs, now));
                 }
+                const actual = await Promise.all(
+                  expected.map(() => store.reserve(members, costs, op.maxWaitUs, now)),
+                );
+                expected.forEach((a, c) => {
+                  const { serverNowUs, ...b } = actual[c]!;
+                  expect(b).toEqual(a);
+                  expect(serverNowUs).toBe(now);
+                  if (a.granted && b.granted) {
+                    members.forEach((spec, i) => {
+                      grants.push({ spec, memory: a.grants[i]!, redis: b.grants[i]! });
+                    });
+                  }
+                });
                 break;
               }
               case 'refund': {

@@ -4,12 +4,11 @@
  * differential test holds them equal. Only +, -, max and min on integers below 2^53: Lua 5.1
  * numbers are doubles, which are exact there, and costs arrive already converted to µs.
  *
- * States are stored as one string per key ("tat seq" or "level last seq")
+ * Needs Redis >= 5, where scripts replicate by effects, so reading TIME before writing is
+ * allowed. States are stored as one string per key ("tat seq" or "level last seq")
  * so that a write and its idle TTL are one `SET ... PX`.
  */
 export const LUA_MATH = `
-if redis.replicate_commands then pcall(redis.replicate_commands) end
-
 -- Time: the server's clock, unless the store was built with a test clock (ARGV[1] ~= '-').
 local function clock_us()
   if ARGV[1] ~= '-' then return tonumber(ARGV[1]) end

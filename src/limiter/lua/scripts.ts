@@ -17,9 +17,12 @@ export interface RedisScript {
 }
 
 /**
- * KEYS: the members. ARGV[3] = max wait µs, then per member: algorithm ('g' | 't'), cost µs,
- * capacity µs. Mirrors MemoryStore.reserveSync. Returns {granted, wait, index, free, now,
- * seq...} (seq -1 for a member of cost 0).
+ * A batch of reservations, decided in order as if they arrived back to back at one instant; each
+ * mirrors MemoryStore.reserveSync. KEYS: every key of the batch, once. ARGV[3] = number of
+ * reservations, then per reservation: member count, max wait µs, and per member: key index
+ * (1-based, into KEYS), algorithm ('g' | 't'), cost µs, capacity µs. States are read once and
+ * written once per key. Returns {now, then per reservation: granted, wait, index, free, and
+ * when granted one seq per member (-1 for a member of cost 0)}.
  */
 export const reserveScript: RedisScript = {
   name: 'reserve',
@@ -27,39 +30,57 @@ export const reserveScript: RedisScript = {
   source: `${LUA_MATH}
 local now = clock_us()
 local slack = tonumber(ARGV[2])
-local max_wait = tonumber(ARGV[3])
-local n = #KEYS
-local algos, costs, caps, states = {}, {}, {}, {}
-local wait, index = 0, 1
-for i = 1, n do
-  local base = 1 + 3 * i
-  algos[i] = ARGV[base]
-  costs[i] = tonumber(ARGV[base + 1])
-  caps[i] = tonumber(ARGV[base + 2])
-  states[i] = load(KEYS[i], algos[i])
-  local w = algorithms[algos[i]].wait(states[i], now, costs[i], caps[i])
-  if w > wait then
-    wait = w
-    index = i
+local states, algos, caps, dirty = {}, {}, {}, {}
+local reply = { now }
+local p = 4
+for _ = 1, tonumber(ARGV[3]) do
+  local n, max_wait = tonumber(ARGV[p]), tonumber(ARGV[p + 1])
+  p = p + 2
+  local ks, costs = {}, {}
+  local wait, index = 0, 1
+  for i = 1, n do
+    local k, algo = tonumber(ARGV[p]), ARGV[p + 1]
+    local cost, cap = tonumber(ARGV[p + 2]), tonumber(ARGV[p + 3])
+    p = p + 4
+    if states[k] == nil then
+      states[k] = load(KEYS[k], algo)
+      algos[k] = algo
+    end
+    ks[i], costs[i], caps[k] = k, cost, cap
+    local w = algorithms[algo].wait(states[k], now, cost, cap)
+    if w > wait then
+      wait = w
+      index = i
+    end
   end
-end
-if wait > max_wait then
-  local free = algorithms[algos[index]].free(states[index], now, caps[index])
-  return { 0, wait, index - 1, free, now }
-end
-local start = now + wait
-local reply = { 1, wait, index - 1, 0, now }
-for i = 1, n do
-  if costs[i] == 0 then
-    reply[5 + i] = -1
+  local b = ks[index]
+  if wait > max_wait then
+    local free = algorithms[algos[b]].free(states[b], now, caps[b])
+    reply[#reply + 1] = 0
+    reply[#reply + 1] = wait
+    reply[#reply + 1] = index - 1
+    reply[#reply + 1] = free
   else
-    local ops = algorithms[algos[i]]
-    states[i] = ops.grant(states[i], now, start, costs[i], caps[i])
-    save(KEYS[i], algos[i], states[i], now, caps[i], slack)
-    reply[5 + i] = states[i].seq
+    local start = now + wait
+    local seqs = {}
+    for i = 1, n do
+      local k = ks[i]
+      if costs[i] == 0 then
+        seqs[i] = -1
+      else
+        states[k] = algorithms[algos[k]].grant(states[k], now, start, costs[i], caps[k])
+        dirty[k] = true
+        seqs[i] = states[k].seq
+      end
+    end
+    reply[#reply + 1] = 1
+    reply[#reply + 1] = wait
+    reply[#reply + 1] = index - 1
+    reply[#reply + 1] = algorithms[algos[b]].free(states[b], now, caps[b])
+    for i = 1, n do reply[#reply + 1] = seqs[i] end
   end
 end
-reply[4] = algorithms[algos[index]].free(states[index], now, caps[index])
+for k in pairs(dirty) do save(KEYS[k], algos[k], states[k], now, caps[k], slack) end
 return reply
 `,
 };
