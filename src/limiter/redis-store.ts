@@ -84,7 +84,12 @@ export type RedisReserveOutcome = ReserveOutcome & {
   readonly serverNowUs?: number;
 };
 
-const DEFAULTS = { prefix: 'llmr', onUnavailable: 'fail-closed', timeoutMs: 1000, recheckMs: 1000 };
+const DEFAULTS = {
+  prefix: 'llmr',
+  onUnavailable: 'fail-closed' as OnUnavailable,
+  timeoutMs: 1000,
+  recheckMs: 1000,
+};
 /** Keys outlive their idle time by this much (an idle key equals a fresh one either way). */
 const SLACK_MS = 1000;
 /** With a test clock, Redis expires keys by its own clock, unrelated to the test's: keep them. */
@@ -139,7 +144,7 @@ export class RedisStore implements Store {
         prefix,
       );
     }
-    const mode = options.onUnavailable ?? 'fail-closed';
+    const mode = options.onUnavailable ?? DEFAULTS.onUnavailable;
     if (mode !== 'fail-closed' && mode !== 'fail-open' && mode !== 'local') {
       throw new InvalidLimiterConfigError(
         'onUnavailable',
@@ -157,6 +162,13 @@ export class RedisStore implements Store {
         'localWorkers',
         "an integer >= 1 (required with onUnavailable: 'local')",
         localWorkers,
+      );
+    }
+    if (options.clock !== undefined && typeof options.clock?.now !== 'function') {
+      throw new InvalidLimiterConfigError(
+        'clock',
+        'a Clock ({ now(): number } in ms)',
+        options.clock,
       );
     }
     this.prefix = prefix;
@@ -222,6 +234,12 @@ export class RedisStore implements Store {
         return;
       }
     } catch (error) {
+      // Not an outage (say, one key holds another type): nothing was written, so decide each
+      // reservation alone, and only the ones at fault fail.
+      if (batch.length > 1) {
+        for (const p of batch) void this.flush([p]);
+        return;
+      }
       for (const p of batch) p.reject(error);
       return;
     }

@@ -90,6 +90,7 @@ describe('RedisStore options', () => {
     bad({ onUnavailable: 'local' }, /`localWorkers`.*required.*undefined/);
     bad({ onUnavailable: 'local', localWorkers: 1.5 }, /`localWorkers`.*1\.5/);
     bad({ recheckMs: -1 }, /`recheckMs`/);
+    bad({ clock: { now: 5 } }, /`clock`/);
     expect(() => new RedisStore({} as never)).toThrow(/`redis`/);
   });
 });
@@ -206,5 +207,10 @@ describe('script loading', () => {
     expect(error).not.toBeInstanceOf(LimiterUnavailableError);
     expect(String(error)).toMatch(/WRONGTYPE/);
     expect(store.available).toBe(true);
+    // Batched with a sound reservation, only the one at fault fails.
+    const other = gcra({ key: 'other', limit: 60, periodMs: 60_000, store });
+    const [bad, good] = await Promise.allSettled([rpm.tryAcquire(), other.tryAcquire()]);
+    expect(bad.status).toBe('rejected');
+    expect(good).toMatchObject({ status: 'fulfilled', value: { allowed: true } });
   });
 });
