@@ -6,7 +6,7 @@
  * for Redis and for the client.
  */
 
-import type { RedisReserveOutcome } from './redis-store.js';
+import type { RedisReserveOutcome } from './redis-store-options.js';
 import type { LimiterSpec } from './store.js';
 
 export interface PendingReserve {

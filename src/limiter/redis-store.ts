@@ -11,85 +11,29 @@ import {
   reserveScript,
 } from './lua/scripts.js';
 import { MemoryStore } from './memory-store.js';
-import { PREFIX_PATTERN, redisKey } from './redis-keys.js';
+import { redisKey } from './redis-keys.js';
 import { decodeBatch, encodeBatch, MAX_BATCH, type PendingReserve } from './redis-reserve-batch.js';
 import { type RedisScriptClient, runScript } from './redis-script-runner.js';
+import {
+  type OnUnavailable,
+  type RedisRecoveredEvent,
+  type RedisReserveOutcome,
+  type RedisStoreOperation,
+  type RedisStoreOptions,
+  type RedisUnavailableEvent,
+  resolveOptions,
+} from './redis-store-options.js';
 import type { Grant, LimiterSpec, Look, ReserveOutcome, Store } from './store.js';
 
-/** What a RedisStore does when Redis does not answer in time. */
-export type OnUnavailable = 'fail-closed' | 'fail-open' | 'local';
-
-export interface RedisStoreOptions {
-  /**
-   * Key prefix, also the Redis Cluster hash tag of every key of this store (`{prefix}:...`), so a
-   * group over the store is atomic on a Cluster. One prefix per budget spreads budgets over
-   * shards. 1 to 128 printable ASCII characters, no `{`, `}` or spaces.
-   * @default 'llmr'
-   */
-  prefix?: string;
-  /**
-   * When Redis does not answer within `timeoutMs`: `'fail-closed'` rejects with
-   * `LimiterUnavailableError`; `'fail-open'` admits everything and emits `onUnavailable`;
-   * `'local'` limits in this process at the configured rate divided by `localWorkers`, and
-   * returns to Redis once it answers, with the keys it served re-entered empty (no burst).
-   * @default 'fail-closed'
-   */
-  onUnavailable?: OnUnavailable;
-  /**
-   * Longest wait for one Redis answer, in ms. Beyond it the operation counts as an outage and
-   * `onUnavailable` applies, even when ioredis holds the command in its offline queue. From
-   * then on, operations do not wait on Redis: one PING every `recheckMs` looks for its return.
-   * @default 1000
-   */
-  timeoutMs?: number;
-  /**
-   * Number of processes that share the budgets, used by `onUnavailable: 'local'` only: each
-   * process then admits 1/localWorkers of every rate and burst. Required with `'local'`.
-   */
-  localWorkers?: number;
-  /**
-   * While Redis is unavailable, ms between two checks (PING) that it is back.
-   * @default 1000
-   */
-  recheckMs?: number;
-  /**
-   * Test clock. When given, scripts take their `now` from it instead of Redis `TIME`, so tests
-   * can drive Redis and MemoryStore in lockstep. Never set it in production: the server's clock
-   * is what keeps workers with skewed clocks from over-admitting.
-   */
-  clock?: Clock;
-}
-
-export type RedisStoreOperation = 'reserve' | 'refund' | 'charge' | 'hold' | 'look';
-
-/** Fired each time an operation was served without Redis (fail-open or local). */
-export interface RedisUnavailableEvent {
-  readonly operation: RedisStoreOperation;
-  readonly mode: Exclude<OnUnavailable, 'fail-closed'>;
-  /** Limiter keys of the operation. */
-  readonly keys: readonly string[];
-  /** Why Redis counts as unavailable (the timeout, or the client's error). */
-  readonly error: unknown;
-}
-
-/** Fired when Redis answers again after an outage. */
-export interface RedisRecoveredEvent {
-  /** ms from the first failure to the successful check. */
-  readonly downForMs: number;
-}
-
-/** A reservation outcome, with the server's clock when Redis decided it. */
-export type RedisReserveOutcome = ReserveOutcome & {
-  /** Redis `TIME` (or the test clock) at the decision, in µs; absent when served without Redis. */
-  readonly serverNowUs?: number;
+export type {
+  OnUnavailable,
+  RedisRecoveredEvent,
+  RedisReserveOutcome,
+  RedisStoreOperation,
+  RedisStoreOptions,
+  RedisUnavailableEvent,
 };
 
-const DEFAULTS = {
-  prefix: 'llmr',
-  onUnavailable: 'fail-closed' as OnUnavailable,
-  timeoutMs: 1000,
-  recheckMs: 1000,
-};
 /** Keys outlive their idle time by this much (an idle key equals a fresh one either way). */
 const SLACK_MS = 1000;
 /** With a test clock, Redis expires keys by its own clock, unrelated to the test's: keep them. */
@@ -124,7 +68,7 @@ export class RedisStore implements Store {
   private checking = false;
   private local = new MemoryStore();
   /** Keys served locally during the outage, re-entered empty when Redis returns. */
-  private readonly localKeys = new Map<string, LimiterSpec>();
+  private readonly localKeys = new Map<string, LocalKey>();
   private readonly localGrants = new WeakSet<Grant>();
   /** Reservations waiting for the end of this event-loop turn. */
   private batch: PendingReserve[] | undefined;
@@ -136,41 +80,7 @@ export class RedisStore implements Store {
     if (typeof redis?.evalsha !== 'function' || typeof redis.eval !== 'function') {
       throw new InvalidLimiterConfigError('redis', 'an ioredis Redis or Cluster', redis);
     }
-    const prefix = options.prefix ?? DEFAULTS.prefix;
-    if (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix)) {
-      throw new InvalidLimiterConfigError(
-        'prefix',
-        "1 to 128 printable ASCII characters without '{', '}' or spaces (it is the hash tag)",
-        prefix,
-      );
-    }
-    const mode = options.onUnavailable ?? DEFAULTS.onUnavailable;
-    if (mode !== 'fail-closed' && mode !== 'fail-open' && mode !== 'local') {
-      throw new InvalidLimiterConfigError(
-        'onUnavailable',
-        "'fail-closed', 'fail-open' or 'local'",
-        mode,
-      );
-    }
-    const timeoutMs = options.timeoutMs ?? DEFAULTS.timeoutMs;
-    requireRange('timeoutMs', timeoutMs, 'a number of ms in (0, 60000]', 60_000);
-    const recheckMs = options.recheckMs ?? DEFAULTS.recheckMs;
-    requireRange('recheckMs', recheckMs, 'a number of ms in (0, 3600000]', 3_600_000);
-    const localWorkers = options.localWorkers ?? (mode === 'local' ? undefined : 1);
-    if (localWorkers === undefined || !Number.isSafeInteger(localWorkers) || localWorkers < 1) {
-      throw new InvalidLimiterConfigError(
-        'localWorkers',
-        "an integer >= 1 (required with onUnavailable: 'local')",
-        localWorkers,
-      );
-    }
-    if (options.clock !== undefined && typeof options.clock?.now !== 'function') {
-      throw new InvalidLimiterConfigError(
-        'clock',
-        'a Clock ({ now(): number } in ms)',
-        options.clock,
-      );
-    }
+    const { prefix, mode, timeoutMs, recheckMs, localWorkers } = resolveOptions(options);
     this.prefix = prefix;
     this.mode = mode;
     this.timeoutMs = timeoutMs;
@@ -284,7 +194,7 @@ export class RedisStore implements Store {
     if ('reply' in sent) return;
     await this.degrade('charge', [spec], sent.error, () => {
       if (this.mode !== 'local') return;
-      this.localKeys.set(key, spec);
+      this.markLocal(key, spec, nowUs);
       return this.local.charge(spec, extraUs * this.localWorkers, this.localNow(nowUs));
     });
   }
@@ -297,7 +207,7 @@ export class RedisStore implements Store {
     if ('reply' in sent) return;
     await this.degrade('hold', [spec], sent.error, () => {
       if (this.mode !== 'local') return;
-      this.localKeys.set(key, spec);
+      this.markLocal(key, spec, nowUs);
       return this.local.hold(spec, delayUs, this.localNow(nowUs));
     });
   }
@@ -376,9 +286,13 @@ export class RedisStore implements Store {
   private async recover(): Promise<void> {
     try {
       await this.withTimeout(this.redis.ping(), 'ping');
-      // Keys served locally re-enter empty, so they refill at the shared rate: no burst.
-      for (const [key, spec] of this.localKeys) {
-        const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs, 0];
+      // Keys served locally re-enter held by as far as their local schedule runs ahead (a hold
+      // from a 429 survives), and empty at least, so they refill at the shared rate: no burst.
+      for (const [key, { spec, nowUs, atMs }] of this.localKeys) {
+        const localNow = this.localNow(nowUs + Math.round((performance.now() - atMs) * 1000));
+        const { freeUs } = await this.local.look(spec, localNow);
+        const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs];
+        args.push(Math.max(0, -freeUs));
         await this.withTimeout(runScript(this.redis, holdScript, [key], args), 'hold');
         this.localKeys.delete(key);
       }
@@ -399,7 +313,7 @@ export class RedisStore implements Store {
     nowUs: number,
   ): ReserveOutcome {
     const n = this.localWorkers;
-    for (const spec of specs) this.localKeys.set(this.keyOf(spec), spec);
+    for (const spec of specs) this.markLocal(this.keyOf(spec), spec, nowUs);
     // Each unit costs n times its schedule here: 1/n of the rate and of the burst.
     const scaled = costsUs.map((c) => c * n);
     const outcome = this.local.reserveSync(specs, scaled, maxWaitUs, this.localNow(nowUs));
@@ -411,6 +325,10 @@ export class RedisStore implements Store {
       return grant;
     });
     return { ...outcome, grants, freeUs };
+  }
+
+  private markLocal(key: string, spec: LimiterSpec, nowUs: number): void {
+    this.localKeys.set(key, { spec, nowUs, atMs: performance.now() });
   }
 
   private withTimeout<T>(promise: Promise<T>, operation: string): Promise<T> {
@@ -441,6 +359,13 @@ export class RedisStore implements Store {
   }
 }
 
+/** A key served locally, with the last `now` it was served at (and when, on this process). */
+interface LocalKey {
+  readonly spec: LimiterSpec;
+  readonly nowUs: number;
+  readonly atMs: number;
+}
+
 type Sent = { readonly reply: unknown } | { readonly error: unknown };
 
 function algo(spec: LimiterSpec): 'g' | 't' {
@@ -462,10 +387,4 @@ function numbers(reply: unknown, length: number): number[] {
     throw new Error(`Unexpected reply from a limiter script: ${JSON.stringify(reply)}`);
   }
   return reply as number[];
-}
-
-function requireRange(option: string, value: number, expected: string, max: number): void {
-  if (typeof value !== 'number' || !(value > 0) || value > max) {
-    throw new InvalidLimiterConfigError(option, expected, value);
-  }
 }

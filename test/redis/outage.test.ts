@@ -156,6 +156,8 @@ describe('Redis outage', () => {
     expect((await limiter.tryAcquire(2)).allowed).toBe(true);
     await server.kill();
 
+    const held = gcra({ key: 'held', limit: 60, periodMs: 60_000, burst: 20, store });
+    await held.holdFor(20_000);
     let admitted = 0;
     for (let i = 0; i < 12; i++) if ((await limiter.tryAcquire()).allowed) admitted++;
     expect(admitted).toBe(5);
@@ -164,7 +166,7 @@ describe('Redis outage', () => {
     expect(refused.retryAfterMs).toBeGreaterThan(3000);
     expect(refused.retryAfterMs).toBeLessThanOrEqual(4000);
     expect(events.every((e) => e.mode === 'local')).toBe(true);
-    expect(events.length).toBeGreaterThanOrEqual(13);
+    expect(events.length).toBeGreaterThanOrEqual(14);
 
     await server.restart();
     // Reads (look) also drive the recovery check, without taking anything.
@@ -179,5 +181,10 @@ describe('Redis outage', () => {
     expect(after.allowed).toBe(false);
     expect(after.retryAfterMs).toBeGreaterThan(0);
     expect(after.retryAfterMs).toBeLessThanOrEqual(1000);
+    // A hold placed during the outage (a 429's retry-after) carries over to Redis.
+    const stillHeld = await held.tryAcquire();
+    expect(stillHeld.allowed).toBe(false);
+    expect(stillHeld.retryAfterMs).toBeGreaterThan(15_000);
+    expect(stillHeld.retryAfterMs).toBeLessThanOrEqual(21_000);
   });
 });
