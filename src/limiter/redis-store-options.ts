@@ -19,7 +19,7 @@ export interface RedisStoreOptions {
    * When Redis does not answer within `timeoutMs`: `'fail-closed'` rejects with
    * `LimiterUnavailableError`; `'fail-open'` admits everything and emits `onUnavailable`;
    * `'local'` limits in this process at the configured rate divided by `localWorkers`, and
-   * returns to Redis once it answers, with the keys it served re-entered empty (no burst).
+   * returns to Redis once it answers, the keys it served re-entered empty at least (no burst).
    * @default 'fail-closed'
    */
   onUnavailable?: OnUnavailable;
@@ -32,7 +32,9 @@ export interface RedisStoreOptions {
   timeoutMs?: number;
   /**
    * Number of processes that share the budgets, used by `onUnavailable: 'local'` only: each
-   * process then admits 1/localWorkers of every rate and burst. Required with `'local'`.
+   * process then admits 1/localWorkers of every rate and burst. An integer >= 1, required with
+   * `'local'` (a guess of 1 would let every worker use the whole quota during an outage).
+   * @default 1 when `onUnavailable` is not `'local'` (where it is unused)
    */
   localWorkers?: number;
   /**
