@@ -39,7 +39,7 @@ const SLACK_MS = 1000;
 /** With a test clock, Redis expires keys by its own clock, unrelated to the test's: keep them. */
 const TEST_CLOCK_SLACK_MS = 3_600_000;
 /** Server replies that mean "not now" rather than a bug in the request. */
-const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|NOREPLICAS)\b/;
+const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|NOREPLICAS|OOM)\b/;
 
 /**
  * Limiter state in Redis, shared by every process using the same prefix: one atomic Lua call per
@@ -131,26 +131,31 @@ export class RedisStore implements Store {
   private async flush(batch: readonly PendingReserve[]): Promise<void> {
     let sent: Sent;
     try {
-      const { keys, args } = encodeBatch(batch, (s) => this.keyOf(s), [
-        this.nowArg(),
-        this.slackMs,
-      ]);
+      const head = [this.nowArg(), this.slackMs];
+      const { keys, args } = encodeBatch(batch, (s) => this.keyOf(s), head);
       sent = await this.send(reserveScript, keys, args, 'reserve');
-      if ('reply' in sent) {
-        const outcomes = decodeBatch(sent.reply, batch);
-        batch.forEach((p, i) => {
-          p.resolve(outcomes[i]!);
-        });
-        return;
-      }
     } catch (error) {
-      // Not an outage (say, one key holds another type): nothing was written, so decide each
-      // reservation alone, and only the ones at fault fail.
+      // The script failed, not Redis (say, one key holds another type). It writes only after
+      // every read, so nothing was charged: decide each reservation alone, and only the ones at
+      // fault fail. (Never after a reply: that would charge the batch twice.)
       if (batch.length > 1) {
         for (const p of batch) void this.flush([p]);
+      } else {
+        for (const p of batch) p.reject(error);
+      }
+      return;
+    }
+    if ('reply' in sent) {
+      let outcomes: RedisReserveOutcome[];
+      try {
+        outcomes = decodeBatch(sent.reply, batch);
+      } catch (error) {
+        for (const p of batch) p.reject(error);
         return;
       }
-      for (const p of batch) p.reject(error);
+      batch.forEach((p, i) => {
+        p.resolve(outcomes[i]!);
+      });
       return;
     }
     for (const p of batch) {
