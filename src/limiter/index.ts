@@ -24,4 +24,15 @@ export {
   rateLimitPolicy,
   type ThrottleEvent,
 } from './rate-limit-policy.js';
+export { encodeKeyName, redisKey } from './redis-keys.js';
+export type { RedisScriptClient } from './redis-script-runner.js';
+export {
+  type OnUnavailable,
+  type RedisRecoveredEvent,
+  type RedisReserveOutcome,
+  RedisStore,
+  type RedisStoreOperation,
+  type RedisStoreOptions,
+  type RedisUnavailableEvent,
+} from './redis-store.js';
 export type { Grant, LimiterSpec, Look, ReserveOutcome, Store } from './store.js';

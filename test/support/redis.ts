@@ -165,3 +165,11 @@ export function redisUrl(): Promise<string> {
 export function uniquePrefix(name: string): string {
   return `test:${name}:${randomBytes(6).toString('hex')}`;
 }
+
+/** Older name of `RedisServerHandle`. */
+export type RedisServer = RedisServerHandle;
+
+/** Whether a Redis answers PING at host:port within `timeoutMs`. */
+export function pings(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return pingRedis(`redis://${host}:${port}`, timeoutMs);
+}

@@ -1,0 +1,395 @@
+import type { Clock } from '../clock.js';
+import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
+import { LimiterUnavailableError } from '../errors/limiter-unavailable-error.js';
+import { SafeEventEmitter } from '../events/safe-event-emitter.js';
+import {
+  chargeScript,
+  holdScript,
+  lookScript,
+  type RedisScript,
+  refundScript,
+  reserveScript,
+} from './lua/scripts.js';
+import { MemoryStore } from './memory-store.js';
+import { redisKey } from './redis-keys.js';
+import { decodeBatch, encodeBatch, MAX_BATCH, type PendingReserve } from './redis-reserve-batch.js';
+import { type RedisScriptClient, runScript } from './redis-script-runner.js';
+import {
+  type OnUnavailable,
+  type RedisRecoveredEvent,
+  type RedisReserveOutcome,
+  type RedisStoreOperation,
+  type RedisStoreOptions,
+  type RedisUnavailableEvent,
+  resolveOptions,
+} from './redis-store-options.js';
+import type { Grant, LimiterSpec, Look, ReserveOutcome, Store } from './store.js';
+
+export type {
+  OnUnavailable,
+  RedisRecoveredEvent,
+  RedisReserveOutcome,
+  RedisStoreOperation,
+  RedisStoreOptions,
+  RedisUnavailableEvent,
+};
+
+/** Keys outlive their idle time by this much (an idle key equals a fresh one either way). */
+const SLACK_MS = 1000;
+/** With a test clock, Redis expires keys by its own clock, unrelated to the test's: keep them. */
+const TEST_CLOCK_SLACK_MS = 3_600_000;
+/** Server replies that mean "not now" rather than a bug in the request. */
+const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|NOREPLICAS|OOM)\b/;
+
+/**
+ * Limiter state in Redis, shared by every process using the same prefix: one atomic Lua call per
+ * reservation (all members of a group at once), timed by the Redis server's clock.
+ */
+export class RedisStore implements Store {
+  readonly prefix: string;
+  readonly mode: OnUnavailable;
+  readonly timeoutMs: number;
+  readonly localWorkers: number;
+  readonly recheckMs: number;
+
+  private readonly unavailableEmitter = new SafeEventEmitter<RedisUnavailableEvent>();
+  private readonly recoveredEmitter = new SafeEventEmitter<RedisRecoveredEvent>();
+  /** Fires each time an operation is served without Redis (modes 'fail-open' and 'local'). */
+  readonly onUnavailable = this.unavailableEmitter.addListener;
+  /** Fires when Redis answers again after an outage. */
+  readonly onRecovered = this.recoveredEmitter.addListener;
+
+  private readonly clock: Clock | undefined;
+  private readonly slackMs: number;
+  private readonly keys = new WeakMap<LimiterSpec, string>();
+  private downSince: number | undefined;
+  private lastError: unknown;
+  private lastCheckAt = 0;
+  private checking = false;
+  private local = new MemoryStore();
+  /** Keys served locally during the outage, re-entered empty when Redis returns. */
+  private readonly localKeys = new Map<string, LocalKey>();
+  private readonly localGrants = new WeakSet<Grant>();
+  /** Reservations waiting for the end of this event-loop turn. */
+  private batch: PendingReserve[] | undefined;
+
+  constructor(
+    private readonly redis: RedisScriptClient,
+    options: RedisStoreOptions = {},
+  ) {
+    if (typeof redis?.evalsha !== 'function' || typeof redis.eval !== 'function') {
+      throw new InvalidLimiterConfigError('redis', 'an ioredis Redis or Cluster', redis);
+    }
+    const { prefix, mode, timeoutMs, recheckMs, localWorkers } = resolveOptions(options);
+    this.prefix = prefix;
+    this.mode = mode;
+    this.timeoutMs = timeoutMs;
+    this.recheckMs = recheckMs;
+    this.localWorkers = localWorkers;
+    this.clock = options.clock;
+    this.slackMs = options.clock ? TEST_CLOCK_SLACK_MS : SLACK_MS;
+  }
+
+  /** False from a failed call until Redis answers a check again. */
+  get available(): boolean {
+    return this.downSince === undefined;
+  }
+
+  /** The Redis key holding a limiter's state (for inspection tools). */
+  keyOf(spec: LimiterSpec): string {
+    let key = this.keys.get(spec);
+    if (key === undefined) {
+      key = redisKey(this.prefix, spec.algorithm, spec.key);
+      this.keys.set(spec, key);
+    }
+    return key;
+  }
+
+  /**
+   * Reservations received in one turn of the event loop go to Redis as one script call (see
+   * redis-reserve-batch.ts); each resolves with its own outcome.
+   */
+  reserve(
+    specs: readonly LimiterSpec[],
+    costsUs: readonly number[],
+    maxWaitUs: number,
+    nowUs: number,
+  ): Promise<RedisReserveOutcome> {
+    return new Promise((resolve, reject) => {
+      if (this.batch === undefined || this.batch.length >= MAX_BATCH) {
+        const batch: PendingReserve[] = [];
+        this.batch = batch;
+        setImmediate(() => {
+          if (this.batch === batch) this.batch = undefined;
+          void this.flush(batch);
+        });
+      }
+      this.batch.push({ specs, costsUs, maxWaitUs, nowUs, resolve, reject });
+    });
+  }
+
+  private async flush(batch: readonly PendingReserve[]): Promise<void> {
+    let sent: Sent;
+    try {
+      const head = [this.nowArg(), this.slackMs];
+      const { keys, args } = encodeBatch(batch, (s) => this.keyOf(s), head);
+      sent = await this.send(reserveScript, keys, args, 'reserve');
+    } catch (error) {
+      // The script failed, not Redis (say, one key holds another type). It writes only after
+      // every read, so nothing was charged: decide each reservation alone, and only the ones at
+      // fault fail. (Never after a reply: that would charge the batch twice.)
+      if (batch.length > 1) {
+        for (const p of batch) void this.flush([p]);
+      } else {
+        for (const p of batch) p.reject(error);
+      }
+      return;
+    }
+    if ('reply' in sent) {
+      let outcomes: RedisReserveOutcome[];
+      try {
+        outcomes = decodeBatch(sent.reply, batch);
+      } catch (error) {
+        for (const p of batch) p.reject(error);
+        return;
+      }
+      batch.forEach((p, i) => {
+        p.resolve(outcomes[i]!);
+      });
+      return;
+    }
+    for (const p of batch) {
+      try {
+        p.resolve(this.degrade('reserve', p.specs, sent.error, () => this.reserveWithout(p)));
+      } catch (error) {
+        p.reject(error);
+      }
+    }
+  }
+
+  private reserveWithout(p: PendingReserve): ReserveOutcome {
+    if (this.mode === 'fail-open') {
+      const grants = p.costsUs.map((c) => ({ seq: -1, costUs: c }));
+      return { granted: true, waitUs: 0, grants, index: 0, freeUs: p.specs[0]!.rate.capacityUs };
+    }
+    return this.reserveLocally(p.specs, p.costsUs, p.maxWaitUs, p.nowUs);
+  }
+
+  async refund(spec: LimiterSpec, grant: Grant, refundUs: number, nowUs: number): Promise<void> {
+    if (refundUs <= 0 || grant.seq < 0) return;
+    if (this.localGrants.has(grant)) {
+      // A grant from the outage only means something to the local store that made it.
+      if (!this.available) {
+        await this.local.refund(spec, grant, refundUs * this.localWorkers, this.localNow(nowUs));
+      }
+      return;
+    }
+    const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs, refundUs];
+    args.push(grant.seq);
+    const sent = await this.send(refundScript, [this.keyOf(spec)], args, 'refund');
+    // A refund Redis cannot take is dropped: it can only under-admit.
+    if ('error' in sent) this.degrade('refund', [spec], sent.error, noop);
+  }
+
+  async charge(spec: LimiterSpec, extraUs: number, nowUs: number): Promise<void> {
+    if (extraUs <= 0) return;
+    const key = this.keyOf(spec);
+    const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs, extraUs];
+    const sent = await this.send(chargeScript, [key], args, 'charge');
+    if ('reply' in sent) return;
+    await this.degrade('charge', [spec], sent.error, () => {
+      if (this.mode !== 'local') return;
+      this.markLocal(key, spec, nowUs);
+      return this.local.charge(spec, extraUs * this.localWorkers, this.localNow(nowUs));
+    });
+  }
+
+  async hold(spec: LimiterSpec, delayUs: number, nowUs: number): Promise<void> {
+    if (delayUs <= 0) return;
+    const key = this.keyOf(spec);
+    const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs, delayUs];
+    const sent = await this.send(holdScript, [key], args, 'hold');
+    if ('reply' in sent) return;
+    await this.degrade('hold', [spec], sent.error, () => {
+      if (this.mode !== 'local') return;
+      this.markLocal(key, spec, nowUs);
+      return this.local.hold(spec, delayUs, this.localNow(nowUs));
+    });
+  }
+
+  async look(spec: LimiterSpec, nowUs: number): Promise<Look> {
+    const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs];
+    const sent = await this.send(lookScript, [this.keyOf(spec)], args, 'look');
+    if ('reply' in sent) return { freeUs: numbers(sent.reply, 2)[0]! };
+    return this.degrade('look', [spec], sent.error, async () => {
+      if (this.mode === 'fail-open') return { freeUs: spec.rate.capacityUs };
+      const { freeUs } = await this.local.look(spec, this.localNow(nowUs));
+      return { freeUs: Math.floor(freeUs / this.localWorkers) };
+    });
+  }
+
+  /**
+   * Runs a script within `timeoutMs`. An outage (or one still going on, until a check sees Redis
+   * again) comes back as `{ error }`; errors that are not outages (a bug in the request, a key
+   * of another type) are thrown, in every mode.
+   */
+  private async send(
+    script: RedisScript,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+    operation: RedisStoreOperation,
+  ): Promise<Sent> {
+    if (this.downSince !== undefined) {
+      this.check();
+      return { error: this.lastError };
+    }
+    try {
+      return {
+        reply: await this.withTimeout(runScript(this.redis, script, keys, args), operation),
+      };
+    } catch (error) {
+      if (!isOutage(error)) throw error;
+      this.lastError = error;
+      this.downSince ??= performance.now();
+      this.lastCheckAt = performance.now();
+      return { error };
+    }
+  }
+
+  /** The outage policy for one operation: throw (fail-closed), or emit and serve it without Redis. */
+  private degrade<T>(
+    operation: RedisStoreOperation,
+    specs: readonly LimiterSpec[],
+    error: unknown,
+    serve: () => T,
+  ): T {
+    if (this.mode === 'fail-closed') {
+      throw new LimiterUnavailableError(
+        `Redis is unavailable to the limiter (${operation}; no answer within ${this.timeoutMs} ms or a connection error); onUnavailable is 'fail-closed'`,
+        { cause: error },
+      );
+    }
+    this.unavailableEmitter.emit({
+      operation,
+      mode: this.mode,
+      keys: specs.map((s) => s.key),
+      error,
+    });
+    return serve();
+  }
+
+  /** At most one check in flight, one per `recheckMs`; it never delays an operation. */
+  private check(): void {
+    if (this.checking || performance.now() - this.lastCheckAt < this.recheckMs) return;
+    this.checking = true;
+    void this.recover().finally(() => {
+      this.checking = false;
+      this.lastCheckAt = performance.now();
+    });
+  }
+
+  private async recover(): Promise<void> {
+    try {
+      await this.withTimeout(this.redis.ping(), 'ping');
+      // Keys served locally re-enter held by as far as their local schedule runs ahead (a hold
+      // from a 429 survives), and empty at least, so they refill at the shared rate: no burst.
+      for (const [key, { spec, nowUs, atMs }] of this.localKeys) {
+        const localNow = this.localNow(nowUs + Math.round((performance.now() - atMs) * 1000));
+        const { freeUs } = await this.local.look(spec, localNow);
+        const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs];
+        args.push(Math.max(0, -freeUs));
+        await this.withTimeout(runScript(this.redis, holdScript, [key], args), 'hold');
+        this.localKeys.delete(key);
+      }
+    } catch (error) {
+      this.lastError = error;
+      return;
+    }
+    const downForMs = performance.now() - (this.downSince ?? performance.now());
+    this.downSince = undefined;
+    this.local = new MemoryStore();
+    this.recoveredEmitter.emit({ downForMs });
+  }
+
+  private reserveLocally(
+    specs: readonly LimiterSpec[],
+    costsUs: readonly number[],
+    maxWaitUs: number,
+    nowUs: number,
+  ): ReserveOutcome {
+    const n = this.localWorkers;
+    for (const spec of specs) this.markLocal(this.keyOf(spec), spec, nowUs);
+    // Each unit costs n times its schedule here: 1/n of the rate and of the burst.
+    const scaled = costsUs.map((c) => c * n);
+    const outcome = this.local.reserveSync(specs, scaled, maxWaitUs, this.localNow(nowUs));
+    const freeUs = Math.floor(outcome.freeUs / n);
+    if (!outcome.granted) return { ...outcome, freeUs };
+    const grants = outcome.grants.map((g, i) => {
+      const grant = { seq: g.seq, costUs: costsUs[i]! };
+      this.localGrants.add(grant);
+      return grant;
+    });
+    return { ...outcome, grants, freeUs };
+  }
+
+  private markLocal(key: string, spec: LimiterSpec, nowUs: number): void {
+    this.localKeys.set(key, { spec, nowUs, atMs: performance.now() });
+  }
+
+  private withTimeout<T>(promise: Promise<T>, operation: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`Redis did not answer ${operation} within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
+      promise.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  private nowArg(): string {
+    return this.clock ? String(Math.floor(this.clock.now() * 1000)) : '-';
+  }
+
+  private localNow(nowUs: number): number {
+    return this.clock ? Math.floor(this.clock.now() * 1000) : nowUs;
+  }
+}
+
+/** A key served locally, with the last `now` it was served at (and when, on this process). */
+interface LocalKey {
+  readonly spec: LimiterSpec;
+  readonly nowUs: number;
+  readonly atMs: number;
+}
+
+type Sent = { readonly reply: unknown } | { readonly error: unknown };
+
+function algo(spec: LimiterSpec): 'g' | 't' {
+  return spec.algorithm === 'gcra' ? 'g' : 't';
+}
+
+function noop(): undefined {
+  return undefined;
+}
+
+function isOutage(error: unknown): boolean {
+  if (!(error instanceof Error)) return true;
+  if (error.name !== 'ReplyError') return true;
+  return TRANSIENT_REPLY.test(error.message);
+}
+
+function numbers(reply: unknown, length: number): number[] {
+  if (!Array.isArray(reply) || reply.length < length || reply.some((v) => typeof v !== 'number')) {
+    throw new Error(`Unexpected reply from a limiter script: ${JSON.stringify(reply)}`);
+  }
+  return reply as number[];
+}

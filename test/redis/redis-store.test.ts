@@ -1,0 +1,248 @@
+import { createHash } from 'node:crypto';
+import fc from 'fast-check';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  encodeKeyName,
+  gcra,
+  InvalidLimiterConfigError,
+  LimiterUnavailableError,
+  limiterGroup,
+  RateLimitExceededError,
+  type RedisScriptClient,
+  RedisStore,
+  redisKey,
+  tokenBucket,
+} from '../../src/index.js';
+import { reserveScript } from '../../src/limiter/lua/scripts.js';
+import { ManualClock } from '../../src/testing/index.js';
+import { redisUrl, startRedisServer, uniquePrefix } from '../support/redis.js';
+
+let redis: Redis;
+beforeAll(async () => {
+  redis = new Redis(await redisUrl());
+});
+afterAll(async () => {
+  await redis.quit();
+});
+
+/** The hash tag Redis Cluster hashes: from the first `{` to the first `}` after it, if non-empty. */
+function hashTag(key: string): string {
+  const open = key.indexOf('{');
+  if (open < 0) return key;
+  const close = key.indexOf('}', open + 1);
+  if (close < 0 || close === open + 1) return key;
+  return key.slice(open + 1, close);
+}
+
+describe('key names', () => {
+  it('distinct names map to distinct keys, all tagged with the prefix', () => {
+    const nameArb = fc.oneof(
+      fc.string({ unit: 'grapheme', maxLength: 40 }),
+      fc.string({
+        unit: fc.constantFrom('{', '}', ':', '%', 'u', '\n', 'a', '0', '\ud800'),
+        maxLength: 30,
+      }),
+      fc.string({ unit: 'binary', maxLength: 20 }),
+    );
+    fc.assert(
+      fc.property(
+        nameArb,
+        nameArb,
+        fc.constantFrom('gcra' as const, 'token-bucket' as const),
+        (a, b, algorithm) => {
+          const ka = redisKey('llmr', algorithm, a);
+          const kb = redisKey('llmr', algorithm, b);
+          expect(ka === kb).toBe(a === b);
+          expect(hashTag(ka)).toBe('llmr');
+          expect(ka).toMatch(/^\{llmr\}:[gt]:[A-Za-z0-9._%-]*$/);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+    expect(encodeKeyName('a:b')).not.toBe(encodeKeyName('a%3ab'));
+    expect(redisKey('p', 'gcra', 'x')).not.toBe(redisKey('p', 'token-bucket', 'x'));
+  });
+
+  it('a 10 kB name with braces and newlines is its own budget', async () => {
+    const store = new RedisStore(redis, { prefix: uniquePrefix('names') });
+    const long = `{t}:\n${'x'.repeat(10_000)}}{`;
+    const a = gcra({ key: long, limit: 1, periodMs: 60_000, store });
+    const b = gcra({ key: `${long}!`, limit: 1, periodMs: 60_000, store });
+    expect((await a.tryAcquire()).allowed).toBe(true);
+    expect((await a.tryAcquire()).allowed).toBe(false);
+    expect((await b.tryAcquire()).allowed).toBe(true);
+    expect(await redis.exists(store.keyOf(a.spec))).toBe(1);
+  });
+});
+
+describe('RedisStore options', () => {
+  it('refuses bad options, naming the option, the range and the value', () => {
+    const bad = (options: object, pattern: RegExp) => {
+      expect(() => new RedisStore(redis, options)).toThrow(InvalidLimiterConfigError);
+      expect(() => new RedisStore(redis, options)).toThrow(pattern);
+    };
+    bad({ prefix: 'a{b}' }, /`prefix`.*'\{'.*"a\{b\}"/);
+    bad({ prefix: '' }, /`prefix`/);
+    bad({ prefix: 'has space' }, /`prefix`/);
+    bad({ onUnavailable: 'retry' }, /`onUnavailable`.*"retry"/);
+    bad({ timeoutMs: 0 }, /`timeoutMs`.*\(0, 60000\].*received 0/);
+    bad({ timeoutMs: Number.NaN }, /`timeoutMs`/);
+    bad({ onUnavailable: 'local' }, /`localWorkers`.*required.*undefined/);
+    bad({ onUnavailable: 'local', localWorkers: 1.5 }, /`localWorkers`.*1\.5/);
+    bad({ recheckMs: -1 }, /`recheckMs`/);
+    bad({ clock: { now: 5 } }, /`clock`/);
+    expect(() => new RedisStore({} as never)).toThrow(/`redis`/);
+  });
+});
+
+describe('RedisStore with a limiter group', () => {
+  it('refuses the whole group when OTPM is exhausted and charges neither RPM nor ITPM', async () => {
+    const store = new RedisStore(redis, { prefix: uniquePrefix('otpm') });
+    const rpm = gcra({ key: 'rpm', limit: 50, periodMs: 60_000, burst: 5, store });
+    const itpm = tokenBucket({ key: 'itpm', capacity: 30_000, refillPerSecond: 500, store });
+    const otpm = tokenBucket({ key: 'otpm', capacity: 8_000, refillPerSecond: 100, store });
+    const limits = limiterGroup([rpm, itpm, otpm]);
+    expect((await limits.tryAcquire([1, 1000, 8000])).allowed).toBe(true);
+    const before = await limits.inspect();
+    const refused = await limits.tryAcquire([1, 1000, 4000]);
+    expect(refused.allowed).toBe(false);
+    expect(refused.retryAfterMs).toBeGreaterThan(30_000);
+    const error = await limits.acquire([1, 1000, 4000], { maxWaitMs: 1000 }).catch((e) => e);
+    expect(error).toBeInstanceOf(RateLimitExceededError);
+    expect((error as RateLimitExceededError).key).toBe('otpm');
+    const after = await limits.inspect();
+    expect(after[0]!.available).toBe(before[0]!.available);
+    expect(after[0]!.available).toBe(4);
+    expect(after[1]!.available).toBeGreaterThanOrEqual(before[1]!.available);
+    expect(after[1]!.available).toBeLessThan(30_000);
+    // The refused attempts left RPM and ITPM exactly as one grant left them.
+    expect(await limits.tryAcquire([4, 29_000, 0])).toMatchObject({ allowed: true });
+  });
+
+  it('settle refunds and charges the difference on Redis', async () => {
+    const clock = new ManualClock();
+    const store = new RedisStore(redis, { prefix: uniquePrefix('settle'), clock });
+    const otpm = tokenBucket({ key: 'otpm', capacity: 1000, refillPerSecond: 10, store, clock });
+    const permit = await otpm.acquire(800);
+    await permit.settle(300);
+    expect((await otpm.inspect()).available).toBe(700);
+    const second = await otpm.acquire(700);
+    await second.settle(900);
+    expect((await otpm.inspect()).available).toBe(0);
+    expect((await otpm.inspect()).retryAfterMs).toBe(20_100);
+  });
+});
+
+describe('RedisStore clock and schedule', () => {
+  it("decides by the Redis server's clock, whatever the workers' clocks say", async () => {
+    const prefix = uniquePrefix('skew');
+    const ahead = { now: () => Date.now() + 30_000 };
+    const behind = { now: () => Date.now() - 30_000 };
+    const options = { key: 'rpm', limit: 60, periodMs: 60_000, burst: 5 };
+    const a = gcra({ ...options, store: new RedisStore(redis, { prefix }), clock: ahead });
+    const b = gcra({ ...options, store: new RedisStore(redis, { prefix }), clock: behind });
+    let admitted = 0;
+    for (let i = 0; i < 10; i++) {
+      if ((await a.tryAcquire()).allowed) admitted++;
+      if ((await b.tryAcquire()).allowed) admitted++;
+    }
+    // 10 s would be needed for one more unit: the test is far shorter.
+    expect(admitted).toBe(5);
+  });
+
+  it('hold pushes every worker sharing the key', async () => {
+    const prefix = uniquePrefix('hold');
+    const options = { key: 'rpm', limit: 600, periodMs: 60_000, burst: 10 };
+    const a = gcra({ ...options, store: new RedisStore(redis, { prefix }) });
+    const b = gcra({ ...options, store: new RedisStore(redis, { prefix }) });
+    await a.holdFor(30_000);
+    const refused = await b.tryAcquire();
+    expect(refused.allowed).toBe(false);
+    // Empty at +30 s, then one unit per 100 ms: the first slot is 30.1 s away.
+    expect(refused.retryAfterMs).toBeGreaterThan(30_000);
+    expect(refused.retryAfterMs).toBeLessThanOrEqual(30_100);
+  });
+
+  it('keys expire once the bucket is full again', async () => {
+    const store = new RedisStore(redis, { prefix: uniquePrefix('ttl') });
+    const fast = gcra({ key: 'fast', limit: 10, periodMs: 1000, burst: 2, store });
+    const held = tokenBucket({ key: 'held', capacity: 10, refillPerSecond: 10, store });
+    await fast.tryAcquire(2);
+    await held.holdFor(60_000);
+    const ttlFast = await redis.pttl(store.keyOf(fast.spec));
+    const ttlHeld = await redis.pttl(store.keyOf(held.spec));
+    // Full again after 200 ms; 1 s of slack.
+    expect(ttlFast).toBeGreaterThan(0);
+    expect(ttlFast).toBeLessThanOrEqual(1200);
+    // Empty until +60 s, full 1 s later, plus the slack.
+    expect(ttlHeld).toBeGreaterThan(60_000);
+    expect(ttlHeld).toBeLessThanOrEqual(62_000);
+    await new Promise((resolve) => setTimeout(resolve, ttlFast + 100));
+    expect(await redis.exists(store.keyOf(fast.spec))).toBe(0);
+    // An expired key is a fresh one.
+    expect((await fast.tryAcquire(2)).allowed).toBe(true);
+  });
+});
+
+describe('script loading', () => {
+  it('keeps working after SCRIPT FLUSH on the shared server, with its state', async () => {
+    const store = new RedisStore(redis, { prefix: uniquePrefix('flush') });
+    const rpm = gcra({ key: 'rpm', limit: 60, periodMs: 60_000, burst: 3, store });
+    expect((await rpm.tryAcquire()).allowed).toBe(true);
+    await redis.script('FLUSH');
+    // (Other test files may reload the script at any time on this server: no assertion on it.)
+    expect((await rpm.tryAcquire(2)).allowed).toBe(true);
+    expect((await rpm.tryAcquire()).allowed).toBe(false);
+  });
+
+  it('after SCRIPT FLUSH, resends the script exactly once by EVAL (NOSCRIPT), then EVALSHA', async () => {
+    const server = await startRedisServer();
+    const own = new Redis(server.url);
+    try {
+      let evals = 0;
+      const client: RedisScriptClient = {
+        evalsha: (...args) => own.evalsha(...args),
+        eval: (...args) => {
+          evals++;
+          return own.eval(...args);
+        },
+        ping: () => own.ping(),
+      };
+      const store = new RedisStore(client, { prefix: uniquePrefix('noscript') });
+      const rpm = gcra({ key: 'rpm', limit: 60, periodMs: 60_000, burst: 5, store });
+      const sha = createHash('sha1').update(reserveScript.source).digest('hex');
+      expect((await rpm.tryAcquire()).allowed).toBe(true);
+      expect(evals).toBe(1);
+      expect((await rpm.tryAcquire()).allowed).toBe(true);
+      expect(evals).toBe(1);
+      await own.script('FLUSH');
+      expect(await own.script('EXISTS', sha)).toEqual([0]);
+      expect((await rpm.tryAcquire()).allowed).toBe(true);
+      expect(evals).toBe(2);
+      expect(await own.script('EXISTS', sha)).toEqual([1]);
+      expect((await rpm.tryAcquire(2)).allowed).toBe(true);
+      expect(evals).toBe(2);
+      expect((await rpm.tryAcquire()).allowed).toBe(false);
+    } finally {
+      own.disconnect();
+      await server.stop();
+    }
+  });
+
+  it('a script error that is not an outage is thrown as it is, not as unavailability', async () => {
+    const store = new RedisStore(redis, { prefix: uniquePrefix('wrongtype') });
+    const rpm = gcra({ key: 'rpm', limit: 60, periodMs: 60_000, store });
+    await redis.lpush(store.keyOf(rpm.spec), 'not a limiter');
+    const error = await rpm.tryAcquire().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(LimiterUnavailableError);
+    expect(String(error)).toMatch(/WRONGTYPE/);
+    expect(store.available).toBe(true);
+    // Batched with a sound reservation, only the one at fault fails.
+    const other = gcra({ key: 'other', limit: 60, periodMs: 60_000, store });
+    const [bad, good] = await Promise.allSettled([rpm.tryAcquire(), other.tryAcquire()]);
+    expect(bad.status).toBe('rejected');
+    expect(good).toMatchObject({ status: 'fulfilled', value: { allowed: true } });
+  });
+});
