@@ -73,8 +73,8 @@ export interface RedisServerHandle {
   port: number;
   /** Stops the server (SIGTERM) and waits for it to exit. */
   stop(): Promise<void>;
-  /** Kills the server at once (SIGKILL): an abrupt outage. */
-  kill(): void;
+  /** Kills the server at once (SIGKILL): an abrupt outage. Resolves once it is gone. */
+  kill(): Promise<void>;
   /** Starts the server again on the same port (after stop or kill), empty. */
   restart(): Promise<void>;
 }
@@ -137,8 +137,9 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
       child.kill('SIGTERM');
       await waitExit(child);
     },
-    kill() {
+    async kill() {
       child.kill('SIGUSR2');
+      await waitExit(child);
     },
     async restart() {
       child.kill('SIGUSR2');
