@@ -13,7 +13,7 @@ import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { gcra, RedisStore } from '../src/index.js';
 import { reserveScript } from '../src/limiter/lua/scripts.js';
 import { costUs } from '../src/limiter/rate.js';
-import { scriptSha } from '../src/limiter/redis-script-runner.js';
+import { scriptSha } from '../src/redis/eval-script.js';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const IN_FLIGHT = 64;

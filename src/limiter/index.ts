@@ -1,3 +1,4 @@
+export type { RedisScriptClient } from '../redis/eval-script.js';
 export type { AlgorithmName } from './algorithms.js';
 export {
   type GcraOptions,
@@ -25,7 +26,6 @@ export {
   type ThrottleEvent,
 } from './rate-limit-policy.js';
 export { encodeKeyName, redisKey } from './redis-keys.js';
-export type { RedisScriptClient } from './redis-script-runner.js';
 export {
   type OnUnavailable,
   type RedisRecoveredEvent,

@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
 import { LimiterUnavailableError } from '../errors/limiter-unavailable-error.js';
 import { SafeEventEmitter } from '../events/safe-event-emitter.js';
+import { evalScript, type RedisScriptClient } from '../redis/eval-script.js';
 import {
   chargeScript,
   holdScript,
@@ -13,7 +14,6 @@ import {
 import { MemoryStore } from './memory-store.js';
 import { redisKey } from './redis-keys.js';
 import { decodeBatch, encodeBatch, MAX_BATCH, type PendingReserve } from './redis-reserve-batch.js';
-import { type RedisScriptClient, runScript } from './redis-script-runner.js';
 import {
   type OnUnavailable,
   type RedisRecoveredEvent,
@@ -245,7 +245,7 @@ export class RedisStore implements Store {
     }
     try {
       return {
-        reply: await this.withTimeout(runScript(this.redis, script, keys, args), operation),
+        reply: await this.withTimeout(evalScript(this.redis, script, keys, args), operation),
       };
     } catch (error) {
       if (!isOutage(error)) throw error;
@@ -298,7 +298,7 @@ export class RedisStore implements Store {
         const { freeUs } = await this.local.look(spec, localNow);
         const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs];
         args.push(Math.max(0, -freeUs));
-        await this.withTimeout(runScript(this.redis, holdScript, [key], args), 'hold');
+        await this.withTimeout(evalScript(this.redis, holdScript, [key], args), 'hold');
         this.localKeys.delete(key);
       }
     } catch (error) {

@@ -1,3 +1,4 @@
+import type { LuaScript } from '../../redis/eval-script.js';
 /**
  * The RedisStore's scripts as data: one per Store operation, each able to run either algorithm
  * per key, so a group mixing GCRA and token-bucket keys is still one atomic call.
@@ -7,14 +8,8 @@
  */
 import { LUA_MATH } from './math.js';
 
-export interface RedisScript {
-  /** Short name for errors and docs. */
-  readonly name: string;
-  /** Lua source sent once by EVAL when the server does not know its SHA1. */
-  readonly source: string;
-  /** Number of KEYS, or 'variadic' when the caller passes it (a group's members). */
-  readonly numberOfKeys: number | 'variadic';
-}
+/** A limiter script: see `LuaScript`. */
+export type RedisScript = LuaScript;
 
 /**
  * A batch of reservations, decided in order as if they arrived back to back at one instant; each
