@@ -27,17 +27,19 @@ describe('test/support/redis', () => {
     expect([...prefixes][0]).toMatch(/^test:x:[0-9a-f]{12}$/);
   });
 
-  it('startRedisServer() can be killed, restarted empty, and stopped', async () => {
+  it('startRedisServer() can be killed, restarted empty, and stopped', {
+    timeout: 60_000,
+  }, async () => {
     const server = await startRedisServer();
     const client = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
     client.on('error', () => {});
     await client.connect();
     await client.set('k', 'v');
-    server.kill();
+    await server.kill();
     expect(await goesDown(server.url)).toBe(true);
     await server.restart();
     expect(await pingRedis(server.url)).toBe(true);
-    const fresh = new Redis(server.url);
+    const fresh = new Redis(server.url, { maxRetriesPerRequest: 1, connectTimeout: 5000 });
     expect(await fresh.get('k')).toBeNull(); // no persistence
     fresh.disconnect();
     client.disconnect();
