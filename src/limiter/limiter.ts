@@ -197,7 +197,7 @@ export class Limiter implements Acquirer {
       limit: rate.limit,
       periodMs: rate.periodUs / 1000,
       burst: rate.burst,
-      available: unitsIn(rate, freeUs),
+      available: availableUnits(rate, freeUs),
       retryAfterMs: Math.max(0, costUs(rate, 1) - freeUs) / 1000,
       resetAfterMs: (rate.capacityUs - Math.min(freeUs, rate.capacityUs)) / 1000,
     };
@@ -295,7 +295,7 @@ export class LimiterGroup implements Acquirer {
 
   private decide(outcome: ReserveOutcome, costs: readonly number[]): Decision {
     const { rate } = this.limiters[outcome.index]!;
-    const remaining = unitsIn(rate, outcome.freeUs);
+    const remaining = availableUnits(rate, outcome.freeUs);
     const resetAfterMs = (rate.capacityUs - Math.min(outcome.freeUs, rate.capacityUs)) / 1000;
     if (!outcome.granted) {
       return { allowed: false, retryAfterMs: outcome.waitUs / 1000, remaining, resetAfterMs };
@@ -355,6 +355,15 @@ export class LimiterGroup implements Acquirer {
     }
     return costs;
   }
+}
+
+/**
+ * Units admissible at once in `freeUs` of schedule. The capacity is rounded up to whole µs, so
+ * with an emission interval under 1 µs it holds more than `burst` units; no cost above `burst` is
+ * ever admitted, so that is the cap.
+ */
+function availableUnits(rate: Rate, freeUs: number): number {
+  return Math.min(rate.burst, unitsIn(rate, freeUs));
 }
 
 function normaliseCosts(cost: Cost, members: number, option: string): number[] {
