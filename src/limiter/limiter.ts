@@ -2,6 +2,7 @@ import { type Clock, systemClock } from '../clock.js';
 import { CostExceedsCapacityError } from '../errors/cost-exceeds-capacity-error.js';
 import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
 import { RateLimitExceededError } from '../errors/rate-limit-exceeded-error.js';
+import { reportError } from '../events/safe-event-emitter.js';
 import type { AlgorithmName } from './algorithms.js';
 import { MemoryStore } from './memory-store.js';
 import { costUs, type Rate, unitsIn } from './rate.js';
@@ -270,7 +271,11 @@ export class LimiterGroup implements Acquirer {
       signal?.throwIfAborted();
       await this.queue.waitUntil(permit.startsAt, signal);
     } catch (reason) {
-      await permit.cancel();
+      // The caller hears the abort at once; giving the slot back is the store's business and a
+      // failure there only costs capacity (never over-admits), so it is reported, not thrown.
+      permit.cancel().catch((error: unknown) => {
+        reportError('giving an aborted reservation back failed', error);
+      });
       throw reason;
     }
     return permit;
