@@ -33,5 +33,12 @@ describe('MemoryStore sweep and old permits', () => {
     await take(); // runs now, burst 1: nothing more fits until 1 ms later
     await old.cancel(); // a late cancel of the old call must not free the new call's slot
     expect((await k.tryAcquire()).allowed).toBe(false);
+
+    // Once the clock has passed the old numbers, idle keys (this one included) are swept again.
+    await clock.advance(10);
+    const before = store.size;
+    for (let i = 0; i < 4096; i++) await k.tryAcquire(0); // pure looks still count towards a sweep
+    expect(before).toBeGreaterThan(6000);
+    expect(store.size).toBeLessThan(10);
   });
 });
