@@ -9,6 +9,9 @@ import { costUs, type Rate, unitsIn } from './rate.js';
 import type { Grant, LimiterSpec, ReserveOutcome, Store } from './store.js';
 import { WakeQueue } from './wake-queue.js';
 
+/** Longest hold, in µs: a quarter of the safe integer range, as in rate.ts. */
+const MAX_HOLD_US = Math.floor(Number.MAX_SAFE_INTEGER / 4);
+
 /** Options of `acquire`. */
 export interface AcquireOptions {
   /** Aborting rejects the wait at once with the signal's reason and gives the reservation back. */
@@ -181,8 +184,13 @@ export class Limiter implements Acquirer {
 
   /** Like `hold`, with a delay from now in ms. */
   async holdFor(delayMs: number): Promise<void> {
-    if (!Number.isFinite(delayMs)) {
-      throw new InvalidLimiterConfigError('delayMs', 'a finite number of ms', delayMs);
+    // The same exact range rate.ts keeps every schedule in (about 71 years).
+    if (!Number.isFinite(delayMs) || delayMs * 1000 > MAX_HOLD_US) {
+      throw new InvalidLimiterConfigError(
+        'delayMs',
+        `a finite number of ms up to ${MAX_HOLD_US / 1000}`,
+        delayMs,
+      );
     }
     if (delayMs <= 0) return;
     await this.store.hold(this.spec, Math.ceil(delayMs * 1000), this.nowUs());
