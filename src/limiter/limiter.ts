@@ -2,11 +2,15 @@ import { type Clock, systemClock } from '../clock.js';
 import { CostExceedsCapacityError } from '../errors/cost-exceeds-capacity-error.js';
 import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
 import { RateLimitExceededError } from '../errors/rate-limit-exceeded-error.js';
+import { reportError } from '../events/safe-event-emitter.js';
 import type { AlgorithmName } from './algorithms.js';
 import { MemoryStore } from './memory-store.js';
 import { costUs, type Rate, unitsIn } from './rate.js';
 import type { Grant, LimiterSpec, ReserveOutcome, Store } from './store.js';
 import { WakeQueue } from './wake-queue.js';
+
+/** Longest hold, in µs: a quarter of the safe integer range, as in rate.ts. */
+const MAX_HOLD_US = Math.floor(Number.MAX_SAFE_INTEGER / 4);
 
 /** Options of `acquire`. */
 export interface AcquireOptions {
@@ -180,8 +184,13 @@ export class Limiter implements Acquirer {
 
   /** Like `hold`, with a delay from now in ms. */
   async holdFor(delayMs: number): Promise<void> {
-    if (!Number.isFinite(delayMs)) {
-      throw new InvalidLimiterConfigError('delayMs', 'a finite number of ms', delayMs);
+    // The same exact range rate.ts keeps every schedule in (about 71 years).
+    if (!Number.isFinite(delayMs) || delayMs * 1000 > MAX_HOLD_US) {
+      throw new InvalidLimiterConfigError(
+        'delayMs',
+        `a finite number of ms up to ${MAX_HOLD_US / 1000}`,
+        delayMs,
+      );
     }
     if (delayMs <= 0) return;
     await this.store.hold(this.spec, Math.ceil(delayMs * 1000), this.nowUs());
@@ -197,7 +206,7 @@ export class Limiter implements Acquirer {
       limit: rate.limit,
       periodMs: rate.periodUs / 1000,
       burst: rate.burst,
-      available: unitsIn(rate, freeUs),
+      available: availableUnits(rate, freeUs),
       retryAfterMs: Math.max(0, costUs(rate, 1) - freeUs) / 1000,
       resetAfterMs: (rate.capacityUs - Math.min(freeUs, rate.capacityUs)) / 1000,
     };
@@ -270,7 +279,11 @@ export class LimiterGroup implements Acquirer {
       signal?.throwIfAborted();
       await this.queue.waitUntil(permit.startsAt, signal);
     } catch (reason) {
-      await permit.cancel();
+      // The caller hears the abort at once; giving the slot back is the store's business and a
+      // failure there only costs capacity (never over-admits), so it is reported, not thrown.
+      permit.cancel().catch((error: unknown) => {
+        reportError('giving an aborted reservation back failed', error);
+      });
       throw reason;
     }
     return permit;
@@ -295,7 +308,7 @@ export class LimiterGroup implements Acquirer {
 
   private decide(outcome: ReserveOutcome, costs: readonly number[]): Decision {
     const { rate } = this.limiters[outcome.index]!;
-    const remaining = unitsIn(rate, outcome.freeUs);
+    const remaining = availableUnits(rate, outcome.freeUs);
     const resetAfterMs = (rate.capacityUs - Math.min(outcome.freeUs, rate.capacityUs)) / 1000;
     if (!outcome.granted) {
       return { allowed: false, retryAfterMs: outcome.waitUs / 1000, remaining, resetAfterMs };
@@ -355,6 +368,15 @@ export class LimiterGroup implements Acquirer {
     }
     return costs;
   }
+}
+
+/**
+ * Units admissible at once in `freeUs` of schedule. The capacity is rounded up to whole µs, so
+ * with an emission interval under 1 µs it holds more than `burst` units; no cost above `burst` is
+ * ever admitted, so that is the cap.
+ */
+function availableUnits(rate: Rate, freeUs: number): number {
+  return Math.min(rate.burst, unitsIn(rate, freeUs));
 }
 
 function normaliseCosts(cost: Cost, members: number, option: string): number[] {

@@ -108,12 +108,20 @@ export class MemoryStore implements Store {
     return e;
   }
 
-  /** Drops keys that are full again: they behave as a fresh key (`nextSeq` keeps old permits apart). */
+  /**
+   * Drops keys that are full again: they behave as a fresh key. A fresh key numbers its grants
+   * from the clock (`nextSeq`), which keeps old permits apart only if the old numbers are behind
+   * the clock; grants given straight back advance them without moving the schedule, so a key whose
+   * sequence ran ahead of the clock is kept until the clock passes it.
+   */
   private sweep(nowUs: number): void {
     this.untilSweep = SWEEP_EVERY;
     if (this.entries.size < SWEEP_EVERY) return;
     for (const [id, e] of this.entries) {
-      if (e.ops.freeUs(e.state, nowUs, e.spec.rate.capacityUs) >= e.spec.rate.capacityUs) {
+      if (
+        e.ops.freeUs(e.state, nowUs, e.spec.rate.capacityUs) >= e.spec.rate.capacityUs &&
+        e.ops.seq(e.state) <= nowUs
+      ) {
         this.entries.delete(id);
       }
     }
