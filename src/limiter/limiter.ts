@@ -112,7 +112,9 @@ export class Permit {
     await Promise.all(
       this.members.map((limiter, i) => {
         const grant = this.grants[i]!;
-        return limiter.store.refund(limiter.spec, grant, grant.costUs, limiter.nowUs());
+        // The whole span: in a group that waited on another member, this member's schedule
+        // moved by more than the cost, and nothing ran.
+        return limiter.store.refund(limiter.spec, grant, grant.spanUs, limiter.nowUs());
       }),
     );
   }

@@ -62,11 +62,14 @@ export class MemoryStore implements Store {
       const e = entries[i]!;
       const cost = costsUs[i]!;
       if (cost === 0) {
-        grants.push({ seq: -1, costUs: 0 });
+        grants.push({ seq: -1, costUs: 0, spanUs: 0 });
         continue;
       }
-      e.state = e.ops.grant(e.state, nowUs, startUs, cost, specs[i]!.rate.capacityUs);
-      grants.push({ seq: e.ops.seq(e.state), costUs: cost });
+      const capacityUs = specs[i]!.rate.capacityUs;
+      const before = e.ops.freeUs(e.state, nowUs, capacityUs);
+      e.state = e.ops.grant(e.state, nowUs, startUs, cost, capacityUs);
+      const spanUs = before - e.ops.freeUs(e.state, nowUs, capacityUs);
+      grants.push({ seq: e.ops.seq(e.state), costUs: cost, spanUs });
     }
     if (--this.untilSweep <= 0) this.sweep(nowUs);
     const freeUs = binding.ops.freeUs(binding.state, nowUs, bindingCapacityUs);

@@ -65,8 +65,12 @@ export function decodeBatch(
     const base = { waitUs: at(p + 1), index: at(p + 2), freeUs: at(p + 3), serverNowUs };
     p += 4;
     if (!granted) return { granted: false, ...base };
-    const grants = specs.map((_, i) => ({ seq: at(p + i), costUs: costsUs[i]! }));
-    p += specs.length;
+    const grants = specs.map((_, i) => ({
+      seq: at(p + 2 * i),
+      costUs: costsUs[i]!,
+      spanUs: at(p + 2 * i + 1),
+    }));
+    p += 2 * specs.length;
     return { granted: true, ...base, grants };
   });
 }

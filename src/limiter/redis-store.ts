@@ -169,7 +169,7 @@ export class RedisStore implements Store {
 
   private reserveWithout(p: PendingReserve): ReserveOutcome {
     if (this.mode === 'fail-open') {
-      const grants = p.costsUs.map((c) => ({ seq: -1, costUs: c }));
+      const grants = p.costsUs.map((c) => ({ seq: -1, costUs: c, spanUs: c }));
       return { granted: true, waitUs: 0, grants, index: 0, freeUs: p.specs[0]!.rate.capacityUs };
     }
     return this.reserveLocally(p.specs, p.costsUs, p.maxWaitUs, p.nowUs);
@@ -325,7 +325,8 @@ export class RedisStore implements Store {
     const freeUs = Math.floor(outcome.freeUs / n);
     if (!outcome.granted) return { ...outcome, freeUs };
     const grants = outcome.grants.map((g, i) => {
-      const grant = { seq: g.seq, costUs: costsUs[i]! };
+      // Local schedules run n times slower: a span there is n times the shared one.
+      const grant = { seq: g.seq, costUs: costsUs[i]!, spanUs: Math.floor(g.spanUs / n) };
       this.localGrants.add(grant);
       return grant;
     });

@@ -18,6 +18,11 @@ export interface Grant {
   readonly seq: number;
   /** µs of schedule charged. */
   readonly costUs: number;
+  /**
+   * µs the grant moved this member's schedule: its cost, plus the idle time up to the common
+   * start when a group waited on another member. Undoing the latest grant gives this back.
+   */
+  readonly spanUs: number;
 }
 
 export type ReserveOutcome =

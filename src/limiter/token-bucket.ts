@@ -1,26 +1,40 @@
 /**
  * Token bucket as pure functions of (state, now, cost), with continuous refill. Tokens are held
- * as µs of refill (`level`), so the arithmetic is exact and, for equal parameters, every decision
- * equals GCRA's (a property test holds them to it); `lua/token-bucket.lua` mirrors this file.
+ * as µs of refill (`level`), so the arithmetic is exact and, for equal parameters and a clock
+ * that does not step back, every decision equals GCRA's (a property test holds them to it);
+ * `lua/math.ts` mirrors this file.
  *
  * `level` may go negative: reservations granted ahead of time are debt that refill repays.
+ * A clock reading earlier than `last` is read as `last`: the refill up to `last` is already in
+ * `level`, and counting it again would admit twice for the same time.
  */
 import { nextSeq } from './gcra.js';
 
 export interface TokenBucketState {
   /** Tokens in the bucket at `last`, as µs of refill; capacity is full. */
   readonly level: number;
-  /** When `level` was computed (µs). 0 = never used (the bucket is full). */
+  /** When `level` was computed (µs). */
   readonly last: number;
-  /** Sequence number of the latest grant. */
+  /** Number of the latest grant or hold; 0 with `last` 0 = never used (the bucket is full). */
   readonly seq: number;
 }
 
-export const initialTokenBucketState: TokenBucketState = {
-  level: 0,
-  last: 0,
-  seq: 0,
-};
+export const initialTokenBucketState: TokenBucketState = { level: 0, last: 0, seq: 0 };
+
+function isFresh(state: TokenBucketState): boolean {
+  return state.seq === 0 && state.last === 0;
+}
+
+/** The time the state is read at: never before `last`. */
+function readAt(state: TokenBucketState, nowUs: number): number {
+  return Math.max(nowUs, state.last);
+}
+
+/** Bucket level at `atUs` (>= last) after refill, capped at the capacity. */
+function levelAt(state: TokenBucketState, atUs: number, capacityUs: number): number {
+  if (isFresh(state)) return capacityUs;
+  return Math.min(capacityUs, state.level + (atUs - state.last));
+}
 
 /** Bucket level at `nowUs` after refill, capped at the capacity. */
 export function tokenBucketLevel(
@@ -28,8 +42,7 @@ export function tokenBucketLevel(
   nowUs: number,
   capacityUs: number,
 ): number {
-  if (state.last === 0) return capacityUs;
-  return Math.min(capacityUs, state.level + Math.max(0, nowUs - state.last));
+  return levelAt(state, readAt(state, nowUs), capacityUs);
 }
 
 /** µs until `costUs` of tokens are in the bucket (0 = at once). */
@@ -39,7 +52,8 @@ export function tokenBucketWait(
   costUs: number,
   capacityUs: number,
 ): number {
-  return Math.max(0, costUs - tokenBucketLevel(state, nowUs, capacityUs));
+  const at = readAt(state, nowUs);
+  return at - nowUs + Math.max(0, costUs - levelAt(state, at, capacityUs));
 }
 
 /** Takes `costUs` of tokens for a call starting at `startUs` (>= now + wait). */
@@ -52,13 +66,9 @@ export function tokenBucketGrant(
 ): TokenBucketState {
   // A call that starts later than it could have leaves the refill between now and its start
   // unused: the bucket is full at most at `startUs`, exactly as max(tat, start) does for GCRA.
-  const level = tokenBucketLevel(state, nowUs, capacityUs);
-  const atStart = Math.min(capacityUs, level + (startUs - nowUs));
-  return {
-    level: atStart - costUs - (startUs - nowUs),
-    last: nowUs,
-    seq: nextSeq(state.seq, nowUs),
-  };
+  const at = readAt(state, nowUs);
+  const atStart = Math.min(capacityUs, levelAt(state, at, capacityUs) + (startUs - at));
+  return { level: atStart - costUs - (startUs - at), last: at, seq: nextSeq(state.seq, nowUs) };
 }
 
 /** Gives tokens back to the latest grant only; see `gcraRefund` for why. */
@@ -70,8 +80,9 @@ export function tokenBucketRefund(
   capacityUs: number,
 ): TokenBucketState {
   if (grantSeq !== state.seq) return state;
+  const at = readAt(state, nowUs);
   // Credit above capacity is cut at the next refill, as undoing a grant from a full bucket is.
-  return { ...state, level: tokenBucketLevel(state, nowUs, capacityUs) + refundUs, last: nowUs };
+  return { ...state, level: levelAt(state, at, capacityUs) + refundUs, last: at };
 }
 
 /** Takes `extraUs` more tokens than were reserved (debt). */
@@ -81,7 +92,8 @@ export function tokenBucketCharge(
   extraUs: number,
   capacityUs: number,
 ): TokenBucketState {
-  return { ...state, level: tokenBucketLevel(state, nowUs, capacityUs) - extraUs, last: nowUs };
+  const at = readAt(state, nowUs);
+  return { ...state, level: levelAt(state, at, capacityUs) - extraUs, last: at };
 }
 
 /** Empties the bucket at `untilUs`: no grant starts before then. */
@@ -91,17 +103,21 @@ export function tokenBucketHold(
   untilUs: number,
   capacityUs: number,
 ): TokenBucketState {
-  const level = tokenBucketLevel(state, nowUs, capacityUs);
-  // Level at `untilUs` must be <= 0: level + (until - now) <= 0.
-  const held = Math.min(level, -(untilUs - nowUs));
-  return { level: held, last: nowUs, seq: nextSeq(state.seq, nowUs) };
+  const at = readAt(state, nowUs);
+  // Level at `untilUs` must be <= 0: level + (until - at) <= 0.
+  const held = Math.min(levelAt(state, at, capacityUs), -(untilUs - at));
+  return { level: held, last: at, seq: nextSeq(state.seq, nowUs) };
 }
 
-/** Tokens (µs of refill) in the bucket at `nowUs`; negative while reservations run ahead. */
+/**
+ * Tokens (µs of refill) in the bucket at `nowUs`; negative while reservations run ahead. A
+ * reading before `last` counts the time up to `last` as still to come.
+ */
 export function tokenBucketFreeUs(
   state: TokenBucketState,
   nowUs: number,
   capacityUs: number,
 ): number {
-  return tokenBucketLevel(state, nowUs, capacityUs);
+  const at = readAt(state, nowUs);
+  return levelAt(state, at, capacityUs) - (at - nowUs);
 }

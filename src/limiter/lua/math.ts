@@ -65,35 +65,45 @@ end
 function bucket.encode(s)
   return string.format('%.0f %.0f %.0f', s.level, s.last, s.seq)
 end
+local function read_at(s, now)
+  return math.max(now, s.last)
+end
+local function level_at(s, at, cap)
+  if s.seq == 0 and s.last == 0 then return cap end
+  return math.min(cap, s.level + (at - s.last))
+end
 function bucket.level(s, now, cap)
-  if s.last == 0 then return cap end
-  return math.min(cap, s.level + math.max(0, now - s.last))
+  return level_at(s, read_at(s, now), cap)
 end
 function bucket.wait(s, now, cost, cap)
-  return math.max(0, cost - bucket.level(s, now, cap))
+  local at = read_at(s, now)
+  return at - now + math.max(0, cost - level_at(s, at, cap))
 end
 function bucket.grant(s, now, start, cost, cap)
-  local level = bucket.level(s, now, cap)
-  local at_start = math.min(cap, level + (start - now))
-  return { level = at_start - cost - (start - now), last = now, seq = next_seq(s.seq, now) }
+  local at = read_at(s, now)
+  local at_start = math.min(cap, level_at(s, at, cap) + (start - at))
+  return { level = at_start - cost - (start - at), last = at, seq = next_seq(s.seq, now) }
 end
 function bucket.refund(s, now, refund, grant_seq, cap)
   if grant_seq ~= s.seq then return s end
-  return { level = bucket.level(s, now, cap) + refund, last = now, seq = s.seq }
+  local at = read_at(s, now)
+  return { level = level_at(s, at, cap) + refund, last = at, seq = s.seq }
 end
 function bucket.charge(s, now, extra, cap)
-  return { level = bucket.level(s, now, cap) - extra, last = now, seq = s.seq }
+  local at = read_at(s, now)
+  return { level = level_at(s, at, cap) - extra, last = at, seq = s.seq }
 end
 function bucket.hold(s, now, until_us, cap)
-  local level = bucket.level(s, now, cap)
-  local held = math.min(level, -(until_us - now))
-  return { level = held, last = now, seq = next_seq(s.seq, now) }
+  local at = read_at(s, now)
+  local held = math.min(level_at(s, at, cap), -(until_us - at))
+  return { level = held, last = at, seq = next_seq(s.seq, now) }
 end
 function bucket.free(s, now, cap)
-  return bucket.level(s, now, cap)
+  local at = read_at(s, now)
+  return level_at(s, at, cap) - (at - now)
 end
 function bucket.idle_at(s, cap)
-  if s.last == 0 then return 0 end
+  if s.seq == 0 and s.last == 0 then return 0 end
   return s.last + cap - s.level
 end
 

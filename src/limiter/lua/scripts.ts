@@ -57,22 +57,27 @@ for _ = 1, tonumber(ARGV[3]) do
     reply[#reply + 1] = free
   else
     local start = now + wait
-    local seqs = {}
+    local seqs, spans = {}, {}
     for i = 1, n do
       local k = ks[i]
       if costs[i] == 0 then
-        seqs[i] = -1
+        seqs[i], spans[i] = -1, 0
       else
-        states[k] = algorithms[algos[k]].grant(states[k], now, start, costs[i], caps[k])
+        local ops = algorithms[algos[k]]
+        local before = ops.free(states[k], now, caps[k])
+        states[k] = ops.grant(states[k], now, start, costs[i], caps[k])
         dirty[k] = true
-        seqs[i] = states[k].seq
+        seqs[i], spans[i] = states[k].seq, before - ops.free(states[k], now, caps[k])
       end
     end
     reply[#reply + 1] = 1
     reply[#reply + 1] = wait
     reply[#reply + 1] = index - 1
     reply[#reply + 1] = algorithms[algos[b]].free(states[b], now, caps[b])
-    for i = 1, n do reply[#reply + 1] = seqs[i] end
+    for i = 1, n do
+      reply[#reply + 1] = seqs[i]
+      reply[#reply + 1] = spans[i]
+    end
   end
 end
 for k in pairs(dirty) do save(KEYS[k], algos[k], states[k], now, caps[k], slack) end
