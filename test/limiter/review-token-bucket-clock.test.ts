@@ -1,7 +1,7 @@
 /**
- * Review findings on the token-bucket math under unusual clock readings. Both over-admit; GCRA
- * with the same parameters does not. The fixes belong in token-bucket.ts (and its Lua mirror), so
- * both are fixed in token-bucket.ts and its Lua mirror (lua/math.ts).
+ * Review findings on the token-bucket math under unusual clock readings: both over-admitted where
+ * GCRA with the same parameters did not. Fixed in token-bucket.ts and its Lua mirror
+ * (lua/math.ts); the differential test holds the two equal.
  */
 import { describe, expect, it } from 'vitest';
 import { gcra, tokenBucket } from '../../src/index.js';
