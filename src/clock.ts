@@ -20,7 +20,7 @@ export const systemClock: Clock = {
   now: () => performance.timeOrigin + performance.now(),
 };
 
-/** Schedules `callback` on `clock`, falling back to an unref'd platform timer. */
+/** Schedules `callback` on `clock`, falling back to the platform timer (which keeps the process alive while callers wait). */
 export function scheduleOn(clock: Clock, callback: () => void, delayMs: number): () => void {
   if (clock.schedule) return clock.schedule(callback, delayMs);
   const timer = setTimeout(callback, Math.max(0, delayMs));

@@ -8,7 +8,7 @@ export class RateLimitExceededError extends LlmResilienceError {
   readonly code = 'RATE_LIMIT_EXCEEDED';
 
   constructor(
-    /** Key of the limiter that refused (the first one, in a group). */
+    /** Key of the limiter whose wait was too long (in a group, the one with the longest wait). */
     readonly key: string,
     /** How long the caller would have had to wait, in ms. */
     readonly retryAfterMs: number,

@@ -29,9 +29,9 @@ export interface Decision {
   readonly allowed: boolean;
   /** ms until this cost could be admitted at once (0 when allowed). */
   readonly retryAfterMs: number;
-  /** Units still admissible at once after this decision (of the binding limiter, in a group). */
+  /** Units still admissible at once after this decision (in a group: of the member with the longest wait, or the first). */
   readonly remaining: number;
-  /** ms until the limiter (the binding one, in a group) is full again. */
+  /** ms until that limiter is full again. */
   readonly resetAfterMs: number;
   /** Present when allowed: settle or cancel what was taken. */
   readonly permit?: Permit;
@@ -177,8 +177,9 @@ export class Limiter implements Acquirer {
   }
 
   /**
-   * No slot on this key starts before `untilMs` (clock time); the limiter refills from empty
-   * from then on. For a provider's 429 with Retry-After, or rate-limit headers at 0.
+   * No slot reserved from now on starts before `untilMs` (clock time); the limiter refills from
+   * empty from then on. For a provider's 429 with Retry-After, or rate-limit headers at 0.
+   * Callers already waiting keep the slots they were given.
    */
   async hold(untilMs: number): Promise<void> {
     await this.holdFor(untilMs - this.clock.now());
