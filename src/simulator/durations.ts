@@ -1,17 +1,8 @@
 /**
- * The two time formats of rate-limit headers: OpenAI's Go-style durations (`"1s"`, `"6m0s"`,
- * `"20ms"`) and Anthropic's RFC 3339 instants. Pure, so they can be property tested.
+ * The two time formats of rate-limit headers, as the simulator writes them: OpenAI's Go-style
+ * durations (`"1s"`, `"6m0s"`, `"20ms"`) and Anthropic's RFC 3339 instants. The client side reads
+ * them with the retry policy's parsers (src/retry/retry-after.ts); the tests round-trip the two.
  */
-
-const UNIT_MS: Readonly<Record<string, number>> = {
-  h: 3_600_000,
-  m: 60_000,
-  s: 1000,
-  ms: 1,
-  us: 0.001,
-  µs: 0.001,
-  ns: 0.000_001,
-};
 
 /**
  * Formats a duration the way Go's `time.Duration.String()` does, at millisecond precision:
@@ -36,35 +27,12 @@ export function formatGoDuration(ms: number): string {
   return `${seconds}s`;
 }
 
-/** Parses a Go duration (`"6m0s"`, `"1.5s"`, `"20ms"`, `"300us"`) into ms; `undefined` if malformed. */
-export function parseGoDuration(text: string): number | undefined {
-  if (text === '0') return 0;
-  const part = /(\d+(?:\.\d*)?|\.\d+)(h|ms|m|s|us|µs|ns)/y;
-  let pos = 0;
-  let total = 0;
-  while (pos < text.length) {
-    part.lastIndex = pos;
-    const match = part.exec(text);
-    if (!match) return undefined;
-    total += Number(match[1]) * (UNIT_MS[match[2] ?? ''] ?? Number.NaN);
-    pos = part.lastIndex;
-  }
-  return pos > 0 && Number.isFinite(total) ? total : undefined;
-}
-
 /**
  * Formats an instant as RFC 3339 at whole seconds (`2026-01-06T18:25:50Z`), as Anthropic's
  * `*-reset` headers do. Rounds up, so a client that waits until then never arrives early.
  */
 export function formatRfc3339(epochMs: number): string {
   return new Date(Math.ceil(epochMs / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-}
-
-/** Parses an RFC 3339 instant into ms since the epoch; `undefined` if malformed. */
-export function parseRfc3339(text: string): number | undefined {
-  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(text)) return undefined;
-  const ms = Date.parse(text);
-  return Number.isNaN(ms) ? undefined : ms;
 }
 
 /** Whole seconds for a `retry-after` header: rounded up, at least 1 when any wait remains. */

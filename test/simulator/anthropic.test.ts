@@ -1,6 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
-import { formatRfc3339, parseRfc3339 } from '../../src/simulator/durations.js';
+import { parseRfc3339 } from '../../src/retry/retry-after.js';
+import { formatRfc3339 } from '../../src/simulator/durations.js';
 import { ManualClock } from '../../src/testing/index.js';
 import { anthropicClient, rejectionOf, start } from './helpers.js';
 

@@ -1,10 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { parseDuration, parseRfc3339 } from '../../src/retry/retry-after.js';
 import {
   formatGoDuration,
   formatRfc3339,
-  parseGoDuration,
-  parseRfc3339,
   retryAfterSeconds,
 } from '../../src/simulator/durations.js';
 
@@ -21,7 +20,7 @@ describe('Go durations (OpenAI x-ratelimit-reset-*)', () => {
     [3_723_004, '1h2m3.004s'],
   ])('formats %d ms as %s and parses it back', (ms, text) => {
     expect(formatGoDuration(ms)).toBe(text);
-    expect(parseGoDuration(text)).toBe(ms);
+    expect(parseDuration(text)).toBe(ms);
   });
 
   it('formats negative durations as 0s', () => {
@@ -29,17 +28,17 @@ describe('Go durations (OpenAI x-ratelimit-reset-*)', () => {
   });
 
   it('parses what Go prints, including sub-millisecond units', () => {
-    expect(parseGoDuration('300us')).toBeCloseTo(0.3);
-    expect(parseGoDuration('1m30s')).toBe(90_000);
-    expect(parseGoDuration('0')).toBe(0);
+    expect(parseDuration('300us')).toBeCloseTo(0.3);
+    expect(parseDuration('1m30s')).toBe(90_000);
+    expect(parseDuration('0')).toBe(0);
     for (const bad of ['', 's', '1x', '1s2', 'abc', '1.2.3s'])
-      expect(parseGoDuration(bad)).toBeUndefined();
+      expect(parseDuration(bad)).toBeUndefined();
   });
 
   it('round-trips every whole-millisecond duration', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 100 * 3_600_000 }), (ms) => {
-        expect(parseGoDuration(formatGoDuration(ms))).toBe(ms);
+        expect(parseDuration(formatGoDuration(ms))).toBe(ms);
       }),
     );
   });

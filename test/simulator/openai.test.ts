@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { parseGoDuration } from '../../src/simulator/durations.js';
+import { parseDuration } from '../../src/retry/retry-after.js';
 import { ManualClock } from '../../src/testing/index.js';
 import { openaiClient, rejectionOf, start } from './helpers.js';
 
@@ -94,7 +94,7 @@ describe('OpenAI Chat Completions over HTTP (real SDK)', () => {
     const waitMs = ((910 - left) * 60_000) / 1000;
     expect(e.headers?.get('retry-after')).toBe(String(Math.max(1, Math.ceil(waitMs / 1000))));
     expect(e.headers?.get('x-ratelimit-remaining-tokens')).toBe(String(left));
-    expect(parseGoDuration(e.headers?.get('x-ratelimit-reset-tokens') ?? '')).toBe(
+    expect(parseDuration(e.headers?.get('x-ratelimit-reset-tokens') ?? '')).toBe(
       Math.round(((1000 - left) * 60_000) / 1000),
     );
     expect(sim.stats().dimensions.tpm).toMatchObject({ limit: 1000, rejected: 1 });
