@@ -9,6 +9,7 @@ import pThrottle from 'p-throttle';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { systemClock } from '../src/clock.js';
 import { gcra, MemoryStore, tokenBucket } from '../src/index.js';
+import { settleGoodput } from './settle-goodput.js';
 
 const OPS = Number(process.env.BENCH_OPS ?? 500_000);
 const WAITERS = 1000;
@@ -106,7 +107,17 @@ async function main(): Promise<void> {
   row('llm-resilience gcra acquire', ourLate);
   row('p-throttle (strict, vs even spacing)', theirLate);
 
+  console.log(
+    '\nOutput-token goodput with settle (simulated: 16 workers, max_tokens 1024, 300 used, 8,000 OTPM):',
+  );
+  const goodput = await settleGoodput();
+  console.log(
+    `  ${goodput.callsPerMinute.toFixed(1)} calls/min (${Math.round(goodput.outputTokensPerMinute)} output tokens/min); ` +
+      `${goodput.withoutRefundsCallsPerMinute.toFixed(1)} without refunds, ${goodput.atRealOutputCallsPerMinute.toFixed(1)} if every token reserved were settled at once`,
+  );
+
   const result = {
+    settleGoodput: goodput,
     date: new Date().toISOString(),
     node: process.version,
     cpus: os.cpus().length,

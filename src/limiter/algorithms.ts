@@ -30,10 +30,20 @@ export interface AlgorithmOps<S> {
   readonly initial: S;
   wait(state: S, nowUs: number, costUs: number, capacityUs: number): number;
   grant(state: S, nowUs: number, startUs: number, costUs: number, capacityUs: number): S;
-  refund(state: S, nowUs: number, refundUs: number, grantSeq: number, capacityUs: number): S;
+  /** `undo`: the grant is withdrawn whole (its call never runs). */
+  refund(
+    state: S,
+    nowUs: number,
+    refundUs: number,
+    grantSeq: number,
+    capacityUs: number,
+    undo: boolean,
+  ): S;
   charge(state: S, nowUs: number, extraUs: number, capacityUs: number): S;
   hold(state: S, nowUs: number, untilUs: number, capacityUs: number): S;
   freeUs(state: S, nowUs: number, capacityUs: number): number;
+  /** µs until the latest granted start (0 when it is past). */
+  fifoUs(state: S, nowUs: number): number;
   seq(state: S): number;
 }
 
@@ -41,10 +51,11 @@ const gcraOps: AlgorithmOps<GcraState> = {
   initial: initialGcraState,
   wait: gcraWait,
   grant: (s, now, start, cost) => gcraGrant(s, now, start, cost),
-  refund: (s, _now, refund, seq) => gcraRefund(s, refund, seq),
+  refund: (s, _now, refund, seq, _cap, undo) => gcraRefund(s, refund, seq, undo),
   charge: (s, now, extra) => gcraCharge(s, now, extra),
   hold: gcraHold,
   freeUs: gcraFreeUs,
+  fifoUs: (s, now) => Math.max(0, s.lastStart - now),
   seq: (s) => s.seq,
 };
 
@@ -56,6 +67,7 @@ const tokenBucketOps: AlgorithmOps<TokenBucketState> = {
   charge: tokenBucketCharge,
   hold: tokenBucketHold,
   freeUs: tokenBucketFreeUs,
+  fifoUs: (s, now) => Math.max(0, s.lastStart - now),
   seq: (s) => s.seq,
 };
 

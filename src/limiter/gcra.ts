@@ -1,20 +1,43 @@
 /**
  * GCRA (generic cell rate algorithm) as pure functions of (state, now, cost). No clock, no I/O:
- * the stores call these, and `lua/gcra.lua` mirrors them line for line.
+ * the stores call these, and `lua/math.ts` mirrors them function for function.
  *
  * All times are integer microseconds; costs are already converted to µs of schedule
  * (`costUs` in rate.ts). The theoretical arrival time `tat` is the end of the schedule: a unit
  * costing `c` µs may start at `start` iff max(tat, start) + c - start <= capacity.
+ *
+ * Beside `tat`, a key keeps what refunds and FIFO order need: the number of its latest event,
+ * the latest start it granted, and a small ledger (refund-ledger.ts) of how far the schedule may
+ * move back for a refund to an earlier grant.
  */
+import {
+  emptyLedger,
+  type Ledger,
+  ledgerAfterGrant,
+  ledgerAfterRefund,
+  ledgerAllowance,
+} from './refund-ledger.js';
 
 export interface GcraState {
   /** Theoretical arrival time: where the schedule ends (µs). 0 = never used. */
   readonly tat: number;
-  /** Sequence number of the latest grant; a permit whose seq matches is the tail. */
+  /** Number of the latest event (grant, charge or hold); 0 = never used. */
   readonly seq: number;
+  /** Latest start granted (µs): later grants never start before it (FIFO). */
+  readonly lastStart: number;
+  /** `lastStart` before the latest event, restored when that event is undone. */
+  readonly prevStart: number;
+  /** Allowances for refunds to earlier grants. */
+  readonly ledger: Ledger;
 }
 
-export const initialGcraState: GcraState = { tat: 0, seq: 0 };
+export const initialGcraState: GcraState = {
+  tat: 0,
+  seq: 0,
+  lastStart: 0,
+  prevStart: 0,
+  ledger: emptyLedger,
+};
 
 /** µs until a charge of `costUs` could start (0 = at once). */
 export function gcraWait(
@@ -23,7 +46,8 @@ export function gcraWait(
   costUs: number,
   capacityUs: number,
 ): number {
-  return Math.max(0, Math.max(state.tat, nowUs) + costUs - capacityUs - nowUs);
+  const byRate = Math.max(state.tat, nowUs) + costUs - capacityUs;
+  return Math.max(0, byRate - nowUs, state.lastStart - nowUs);
 }
 
 /**
@@ -37,36 +61,61 @@ export function gcraGrant(
   startUs: number,
   costUs: number,
 ): GcraState {
+  const seq = nextSeq(state.seq, nowUs);
   return {
     tat: Math.max(state.tat, startUs) + costUs,
-    seq: nextSeq(state.seq, nowUs),
+    seq,
+    lastStart: Math.max(state.lastStart, startUs),
+    prevStart: state.lastStart,
+    ledger: ledgerAfterGrant(state.ledger, state.tat, startUs, seq),
   };
 }
 
 /**
- * Next grant number. A fresh key (seq 0: never used, or expired) starts from the clock, so a
- * permit from before the key expired can never be taken for the latest grant of its new life.
+ * Next event number. A fresh key (seq 0: never used, or expired) starts from the clock, so a
+ * permit from before the key expired is not taken for the latest grant of its new life.
  */
 export function nextSeq(seq: number, nowUs: number): number {
   return (seq === 0 ? nowUs : seq) + 1;
 }
 
 /**
- * Gives back `refundUs` of a grant (a cancelled reservation, or a settle below the reserved cost).
- *
- * Only the latest grant (its `seq` is the state's) is given back, and then exactly: the next
- * caller gets its slot. A call counts at its settled cost from the moment it started, so a refund
- * to an earlier grant would free capacity in the past, under calls that have since been granted
- * on top of it; crediting it now would let more through than the limit. It is dropped instead.
+ * Gives back up to `refundUs` of a grant (a cancelled reservation, or a settle below the
+ * reserved cost): all of it for the latest event, otherwise as much as the ledger allows. A call
+ * counts at its settled cost from the moment it started, so a refund frees schedule in the past,
+ * underneath the calls granted since; only the part that no later call stands on can be given
+ * back without letting more through than the limit. `undo` says the grant is withdrawn whole
+ * (its call never runs): if it is the latest event, its start no longer holds later grants back.
  */
-export function gcraRefund(state: GcraState, refundUs: number, grantSeq: number): GcraState {
-  if (grantSeq !== state.seq) return state;
-  return { ...state, tat: Math.max(state.tat - refundUs, 0) };
+export function gcraRefund(
+  state: GcraState,
+  refundUs: number,
+  grantSeq: number,
+  undo: boolean,
+): GcraState {
+  const applied = Math.min(refundUs, ledgerAllowance(state.ledger, grantSeq, state.seq));
+  if (!(applied > 0)) return state;
+  return {
+    ...state,
+    tat: Math.max(state.tat - applied, 0),
+    lastStart: undo && grantSeq === state.seq ? state.prevStart : state.lastStart,
+    ledger: ledgerAfterRefund(state.ledger, grantSeq, applied),
+  };
 }
 
-/** Charges `extraUs` more than was reserved (a settle above the reservation): debt later waits repay. */
+/**
+ * Charges `extraUs` more than was reserved (a settle above the reservation): a debt that starts
+ * now and that later waits repay.
+ */
 export function gcraCharge(state: GcraState, nowUs: number, extraUs: number): GcraState {
-  return { ...state, tat: Math.max(state.tat, nowUs) + extraUs };
+  const seq = nextSeq(state.seq, nowUs);
+  return {
+    ...state,
+    tat: Math.max(state.tat, nowUs) + extraUs,
+    seq,
+    prevStart: state.lastStart,
+    ledger: ledgerAfterGrant(state.ledger, state.tat, nowUs, seq),
+  };
 }
 
 /**
@@ -79,8 +128,17 @@ export function gcraHold(
   untilUs: number,
   capacityUs: number,
 ): GcraState {
-  // Counts as the latest event, so that no earlier grant's refund can pull the schedule back.
-  return { tat: Math.max(state.tat, untilUs + capacityUs), seq: nextSeq(state.seq, nowUs) };
+  // An event of its own (nothing costing 0, starting at until + capacity): no earlier grant's
+  // refund can pull the schedule back before it.
+  const seq = nextSeq(state.seq, nowUs);
+  const end = untilUs + capacityUs;
+  return {
+    ...state,
+    tat: Math.max(state.tat, end),
+    seq,
+    prevStart: state.lastStart,
+    ledger: ledgerAfterGrant(state.ledger, state.tat, end, seq),
+  };
 }
 
 /** µs of schedule still free at `nowUs` (negative when reservations run ahead). */

@@ -6,7 +6,7 @@ import { reportError } from '../events/safe-event-emitter.js';
 import type { AlgorithmName } from './algorithms.js';
 import { MemoryStore } from './memory-store.js';
 import { costUs, type Rate, unitsIn } from './rate.js';
-import type { Grant, LimiterSpec, ReserveOutcome, Store } from './store.js';
+import type { Grant, LimiterSpec, Look, ReserveOutcome, Store } from './store.js';
 import { WakeQueue } from './wake-queue.js';
 
 /** Longest hold, in µs: a quarter of the safe integer range, as in rate.ts. */
@@ -200,7 +200,8 @@ export class Limiter implements Acquirer {
   }
 
   async inspect(): Promise<LimiterSnapshot> {
-    const { freeUs } = await this.store.look(this.spec, this.nowUs());
+    const look = await this.store.look(this.spec, this.nowUs());
+    const { freeUs } = look;
     const { rate } = this;
     return {
       key: this.key,
@@ -209,8 +210,8 @@ export class Limiter implements Acquirer {
       limit: rate.limit,
       periodMs: rate.periodUs / 1000,
       burst: rate.burst,
-      available: availableUnits(rate, freeUs),
-      retryAfterMs: Math.max(0, costUs(rate, 1) - freeUs) / 1000,
+      available: availableUnits(rate, look),
+      retryAfterMs: Math.max(0, costUs(rate, 1) - freeUs, look.fifoUs) / 1000,
       resetAfterMs: (rate.capacityUs - Math.min(freeUs, rate.capacityUs)) / 1000,
     };
   }
@@ -311,7 +312,7 @@ export class LimiterGroup implements Acquirer {
 
   private decide(outcome: ReserveOutcome, costs: readonly number[]): Decision {
     const { rate } = this.limiters[outcome.index]!;
-    const remaining = availableUnits(rate, outcome.freeUs);
+    const remaining = availableUnits(rate, outcome);
     const resetAfterMs = (rate.capacityUs - Math.min(outcome.freeUs, rate.capacityUs)) / 1000;
     if (!outcome.granted) {
       return { allowed: false, retryAfterMs: outcome.waitUs / 1000, remaining, resetAfterMs };
@@ -374,12 +375,13 @@ export class LimiterGroup implements Acquirer {
 }
 
 /**
- * Units admissible at once in `freeUs` of schedule. The capacity is rounded up to whole µs, so
- * with an emission interval under 1 µs it holds more than `burst` units; no cost above `burst` is
- * ever admitted, so that is the cap.
+ * Units admissible at once: none while an earlier grant has yet to start (FIFO), otherwise what
+ * `freeUs` of schedule holds. The capacity is rounded up to whole µs, so with an emission
+ * interval under 1 µs it holds more than `burst` units; no cost above `burst` is ever admitted,
+ * so that is the cap.
  */
-function availableUnits(rate: Rate, freeUs: number): number {
-  return Math.min(rate.burst, unitsIn(rate, freeUs));
+function availableUnits(rate: Rate, { freeUs, fifoUs }: Look): number {
+  return fifoUs > 0 ? 0 : Math.min(rate.burst, unitsIn(rate, freeUs));
 }
 
 function normaliseCosts(cost: Cost, members: number, option: string): number[] {

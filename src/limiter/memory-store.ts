@@ -54,7 +54,8 @@ export class MemoryStore implements Store {
     const bindingCapacityUs = specs[index]!.rate.capacityUs;
     if (waitUs > maxWaitUs) {
       const freeUs = binding.ops.freeUs(binding.state, nowUs, bindingCapacityUs);
-      return { granted: false, waitUs, index, freeUs };
+      const fifoUs = binding.ops.fifoUs(binding.state, nowUs);
+      return { granted: false, waitUs, index, freeUs, fifoUs };
     }
     const startUs = nowUs + waitUs;
     const grants: Grant[] = [];
@@ -73,13 +74,15 @@ export class MemoryStore implements Store {
     }
     if (--this.untilSweep <= 0) this.sweep(nowUs);
     const freeUs = binding.ops.freeUs(binding.state, nowUs, bindingCapacityUs);
-    return { granted: true, waitUs, grants, index, freeUs };
+    const fifoUs = binding.ops.fifoUs(binding.state, nowUs);
+    return { granted: true, waitUs, grants, index, freeUs, fifoUs };
   }
 
   async refund(spec: LimiterSpec, grant: Grant, refundUs: number, nowUs: number): Promise<void> {
     if (refundUs <= 0 || grant.seq < 0) return;
     const e = this.entry(spec);
-    e.state = e.ops.refund(e.state, nowUs, refundUs, grant.seq, spec.rate.capacityUs);
+    const undo = refundUs >= grant.spanUs;
+    e.state = e.ops.refund(e.state, nowUs, refundUs, grant.seq, spec.rate.capacityUs, undo);
   }
 
   async charge(spec: LimiterSpec, extraUs: number, nowUs: number): Promise<void> {
@@ -96,7 +99,8 @@ export class MemoryStore implements Store {
 
   async look(spec: LimiterSpec, nowUs: number): Promise<Look> {
     const e = this.entry(spec);
-    return { freeUs: e.ops.freeUs(e.state, nowUs, spec.rate.capacityUs) };
+    const freeUs = e.ops.freeUs(e.state, nowUs, spec.rate.capacityUs);
+    return { freeUs, fifoUs: e.ops.fifoUs(e.state, nowUs) };
   }
 
   /** The entry of a key, created fresh (and kept) on first use. */
@@ -123,7 +127,8 @@ export class MemoryStore implements Store {
     for (const [id, e] of this.entries) {
       if (
         e.ops.freeUs(e.state, nowUs, e.spec.rate.capacityUs) >= e.spec.rate.capacityUs &&
-        e.ops.seq(e.state) <= nowUs
+        e.ops.seq(e.state) <= nowUs &&
+        e.ops.fifoUs(e.state, nowUs) === 0
       ) {
         this.entries.delete(id);
       }

@@ -62,8 +62,14 @@ export function decodeBatch(
   let p = 1;
   return batch.map(({ specs, costsUs }) => {
     const granted = at(p) === 1;
-    const base = { waitUs: at(p + 1), index: at(p + 2), freeUs: at(p + 3), serverNowUs };
-    p += 4;
+    const base = {
+      waitUs: at(p + 1),
+      index: at(p + 2),
+      freeUs: at(p + 3),
+      fifoUs: at(p + 4),
+      serverNowUs,
+    };
+    p += 5;
     if (!granted) return { granted: false, ...base };
     const grants = specs.map((_, i) => ({
       seq: at(p + 2 * i),

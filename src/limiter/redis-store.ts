@@ -170,7 +170,8 @@ export class RedisStore implements Store {
   private reserveWithout(p: PendingReserve): ReserveOutcome {
     if (this.mode === 'fail-open') {
       const grants = p.costsUs.map((c) => ({ seq: -1, costUs: c, spanUs: c }));
-      return { granted: true, waitUs: 0, grants, index: 0, freeUs: p.specs[0]!.rate.capacityUs };
+      const freeUs = p.specs[0]!.rate.capacityUs;
+      return { granted: true, waitUs: 0, grants, index: 0, freeUs, fifoUs: 0 };
     }
     return this.reserveLocally(p.specs, p.costsUs, p.maxWaitUs, p.nowUs);
   }
@@ -185,7 +186,7 @@ export class RedisStore implements Store {
       return;
     }
     const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs, refundUs];
-    args.push(grant.seq);
+    args.push(grant.seq, refundUs >= grant.spanUs ? 1 : 0);
     const sent = await this.send(refundScript, [this.keyOf(spec)], args, 'refund');
     // A refund Redis cannot take is dropped: it can only under-admit.
     if ('error' in sent) this.degrade('refund', [spec], sent.error, noop);
@@ -220,11 +221,14 @@ export class RedisStore implements Store {
   async look(spec: LimiterSpec, nowUs: number): Promise<Look> {
     const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs];
     const sent = await this.send(lookScript, [this.keyOf(spec)], args, 'look');
-    if ('reply' in sent) return { freeUs: numbers(sent.reply, 2)[0]! };
+    if ('reply' in sent) {
+      const [freeUs, fifoUs] = numbers(sent.reply, 3);
+      return { freeUs: freeUs!, fifoUs: fifoUs! };
+    }
     return this.degrade('look', [spec], sent.error, async () => {
-      if (this.mode === 'fail-open') return { freeUs: spec.rate.capacityUs };
-      const { freeUs } = await this.local.look(spec, this.localNow(nowUs));
-      return { freeUs: Math.floor(freeUs / this.localWorkers) };
+      if (this.mode === 'fail-open') return { freeUs: spec.rate.capacityUs, fifoUs: 0 };
+      const { freeUs, fifoUs } = await this.local.look(spec, this.localNow(nowUs));
+      return { freeUs: Math.floor(freeUs / this.localWorkers), fifoUs };
     });
   }
 

@@ -35,6 +35,8 @@ export type ReserveOutcome =
       readonly index: number;
       /** µs of schedule free on that member after the grant. */
       readonly freeUs: number;
+      /** µs until that member's latest granted start (FIFO: nothing new starts before it). */
+      readonly fifoUs: number;
     }
   | {
       readonly granted: false;
@@ -44,11 +46,18 @@ export type ReserveOutcome =
       readonly index: number;
       /** µs of schedule free on that member. */
       readonly freeUs: number;
+      /** µs until that member's latest granted start. */
+      readonly fifoUs: number;
     };
 
 export interface Look {
   /** µs of schedule free now; negative while reservations run ahead. */
   readonly freeUs: number;
+  /**
+   * µs until the latest granted start: no new grant starts before it (FIFO). Above 0 only after
+   * a refund moved the schedule back while calls were still waiting.
+   */
+  readonly fifoUs: number;
 }
 
 /**

@@ -9,17 +9,37 @@
  * `level`, and counting it again would admit twice for the same time.
  */
 import { nextSeq } from './gcra.js';
+import {
+  emptyLedger,
+  type Ledger,
+  ledgerAfterGrant,
+  ledgerAfterRefund,
+  ledgerAllowance,
+} from './refund-ledger.js';
 
 export interface TokenBucketState {
   /** Tokens in the bucket at `last`, as µs of refill; capacity is full. */
   readonly level: number;
   /** When `level` was computed (µs). */
   readonly last: number;
-  /** Number of the latest grant or hold; 0 with `last` 0 = never used (the bucket is full). */
+  /** Number of the latest event (grant, charge or hold); 0 with `last` 0 = never used (full). */
   readonly seq: number;
+  /** Latest start granted (µs): later grants never start before it (FIFO). */
+  readonly lastStart: number;
+  /** `lastStart` before the latest event, restored when that event is undone. */
+  readonly prevStart: number;
+  /** Allowances for refunds to earlier grants; see refund-ledger.ts. */
+  readonly ledger: Ledger;
 }
 
-export const initialTokenBucketState: TokenBucketState = { level: 0, last: 0, seq: 0 };
+export const initialTokenBucketState: TokenBucketState = {
+  level: 0,
+  last: 0,
+  seq: 0,
+  lastStart: 0,
+  prevStart: 0,
+  ledger: emptyLedger,
+};
 
 function isFresh(state: TokenBucketState): boolean {
   return state.seq === 0 && state.last === 0;
@@ -34,6 +54,11 @@ function readAt(state: TokenBucketState, nowUs: number): number {
 function levelAt(state: TokenBucketState, atUs: number, capacityUs: number): number {
   if (isFresh(state)) return capacityUs;
   return Math.min(capacityUs, state.level + (atUs - state.last));
+}
+
+/** Where GCRA's schedule would end: the ledger speaks in those terms. */
+function scheduleEnd(state: TokenBucketState, atUs: number, capacityUs: number): number {
+  return atUs + capacityUs - levelAt(state, atUs, capacityUs);
 }
 
 /** Bucket level at `nowUs` after refill, capped at the capacity. */
@@ -53,7 +78,8 @@ export function tokenBucketWait(
   capacityUs: number,
 ): number {
   const at = readAt(state, nowUs);
-  return at - nowUs + Math.max(0, costUs - levelAt(state, at, capacityUs));
+  const byRate = at - nowUs + Math.max(0, costUs - levelAt(state, at, capacityUs));
+  return Math.max(byRate, state.lastStart - nowUs);
 }
 
 /** Takes `costUs` of tokens for a call starting at `startUs` (>= now + wait). */
@@ -68,24 +94,40 @@ export function tokenBucketGrant(
   // unused: the bucket is full at most at `startUs`, exactly as max(tat, start) does for GCRA.
   const at = readAt(state, nowUs);
   const atStart = Math.min(capacityUs, levelAt(state, at, capacityUs) + (startUs - at));
-  return { level: atStart - costUs - (startUs - at), last: at, seq: nextSeq(state.seq, nowUs) };
+  const seq = nextSeq(state.seq, nowUs);
+  return {
+    level: atStart - costUs - (startUs - at),
+    last: at,
+    seq,
+    lastStart: Math.max(state.lastStart, startUs),
+    prevStart: state.lastStart,
+    ledger: ledgerAfterGrant(state.ledger, scheduleEnd(state, at, capacityUs), startUs, seq),
+  };
 }
 
-/** Gives tokens back to the latest grant only; see `gcraRefund` for why. */
+/** Gives tokens back as far as the ledger allows; see `gcraRefund` for why. */
 export function tokenBucketRefund(
   state: TokenBucketState,
   nowUs: number,
   refundUs: number,
   grantSeq: number,
   capacityUs: number,
+  undo: boolean,
 ): TokenBucketState {
-  if (grantSeq !== state.seq) return state;
+  const applied = Math.min(refundUs, ledgerAllowance(state.ledger, grantSeq, state.seq));
+  if (!(applied > 0)) return state;
   const at = readAt(state, nowUs);
   // Credit above capacity is cut at the next refill, as undoing a grant from a full bucket is.
-  return { ...state, level: levelAt(state, at, capacityUs) + refundUs, last: at };
+  return {
+    ...state,
+    level: levelAt(state, at, capacityUs) + applied,
+    last: at,
+    lastStart: undo && grantSeq === state.seq ? state.prevStart : state.lastStart,
+    ledger: ledgerAfterRefund(state.ledger, grantSeq, applied),
+  };
 }
 
-/** Takes `extraUs` more tokens than were reserved (debt). */
+/** Takes `extraUs` more tokens than were reserved: a debt that starts now. */
 export function tokenBucketCharge(
   state: TokenBucketState,
   nowUs: number,
@@ -93,7 +135,15 @@ export function tokenBucketCharge(
   capacityUs: number,
 ): TokenBucketState {
   const at = readAt(state, nowUs);
-  return { ...state, level: levelAt(state, at, capacityUs) - extraUs, last: at };
+  const seq = nextSeq(state.seq, nowUs);
+  return {
+    ...state,
+    level: levelAt(state, at, capacityUs) - extraUs,
+    last: at,
+    seq,
+    prevStart: state.lastStart,
+    ledger: ledgerAfterGrant(state.ledger, scheduleEnd(state, at, capacityUs), nowUs, seq),
+  };
 }
 
 /** Empties the bucket at `untilUs`: no grant starts before then. */
@@ -106,7 +156,16 @@ export function tokenBucketHold(
   const at = readAt(state, nowUs);
   // Level at `untilUs` must be <= 0: level + (until - at) <= 0.
   const held = Math.min(levelAt(state, at, capacityUs), -(untilUs - at));
-  return { level: held, last: at, seq: nextSeq(state.seq, nowUs) };
+  const seq = nextSeq(state.seq, nowUs);
+  const end = scheduleEnd(state, at, capacityUs);
+  return {
+    ...state,
+    level: held,
+    last: at,
+    seq,
+    prevStart: state.lastStart,
+    ledger: ledgerAfterGrant(state.ledger, end, untilUs + capacityUs, seq),
+  };
 }
 
 /**

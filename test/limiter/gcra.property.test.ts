@@ -9,7 +9,7 @@ import { MemoryStore } from '../../src/limiter/memory-store.js';
 import { costUs, makeRate, type Rate } from '../../src/limiter/rate.js';
 import type { Grant, LimiterSpec } from '../../src/limiter/store.js';
 
-const RUNS = 1500;
+const RUNS = Number(process.env.PROPERTY_RUNS ?? 1500);
 
 /** A rate with a non-integer emission interval most of the time. */
 const rateArb = fc
@@ -132,8 +132,9 @@ describe('limiter math (property tests)', () => {
           } else if (op.kind === 'refund' && grants.length > 0) {
             const grant = grants[op.pick % grants.length]!;
             const r = Math.floor(op.share * grant.us);
-            gs = g.refund(gs, now, r, grant.seq, cap);
-            ts = t.refund(ts, now, r, grant.seq, cap);
+            const undo = op.share === 1;
+            gs = g.refund(gs, now, r, grant.seq, cap, undo);
+            ts = t.refund(ts, now, r, grant.seq, cap, undo);
           } else if (op.kind === 'charge') {
             const x = Math.floor(op.share * cap);
             gs = g.charge(gs, now, x, cap);
@@ -144,6 +145,7 @@ describe('limiter math (property tests)', () => {
             ts = t.hold(ts, now, until, cap);
           }
           expect(t.freeUs(ts, now, cap)).toBe(g.freeUs(gs, now, cap));
+          expect(t.fifoUs(ts, now)).toBe(g.fifoUs(gs, now));
           expect(t.seq(ts)).toBe(g.seq(gs));
         }
       }),
@@ -152,6 +154,22 @@ describe('limiter math (property tests)', () => {
   });
 
   it('any interleaving of acquire / cancel / settle / abort keeps the bound at settled cost, and FIFO', async () => {
+    // Refunds to grants other than the latest, which the ledger let through: the property must
+    // exercise them, or it proves nothing about them.
+    let earlierRefundsApplied = 0;
+    const refund = async (
+      store: MemoryStore,
+      spec: LimiterSpec,
+      grant: Grant,
+      us: number,
+      now: number,
+      latest: Grant,
+    ) => {
+      const before = (await store.look(spec, now)).freeUs;
+      await store.refund(spec, grant, us, now);
+      const after = (await store.look(spec, now)).freeUs;
+      if (after > before && grant !== latest) earlierRefundsApplied++;
+    };
     const opArb = fc.oneof(
       {
         weight: 5,
@@ -176,7 +194,8 @@ describe('limiter math (property tests)', () => {
         algorithmArb,
         fc.array(opArb, { minLength: 1, maxLength: 60 }),
         fc.boolean(),
-        async (rate, algorithm, ops, allowCharges) => {
+        fc.boolean(),
+        async (rate, algorithm, ops, allowCharges, busy) => {
           const store = new MemoryStore();
           const spec: LimiterSpec = { key: 'k', algorithm, rate };
           let now = 1_000_000;
@@ -194,8 +213,13 @@ describe('limiter math (property tests)', () => {
           let charged = 0;
           for (const op of ops) {
             if (op.kind === 'acquire') {
-              now += gap(rate, op.a.dtShare);
-              const units = cost(rate, op.a.costShare);
+              // Busy traffic keeps many calls in flight, so settles land under later calls.
+              now += busy
+                ? Math.floor(op.a.dtShare ** 3 * rate.capacityUs)
+                : gap(rate, op.a.dtShare);
+              const units = busy
+                ? Math.max(1, Math.round(op.a.costShare ** 3 * rate.burst))
+                : cost(rate, op.a.costShare);
               const us = costUs(rate, units);
               const outcome = store.reserveSync([spec], [us], Number.MAX_SAFE_INTEGER, now);
               if (!outcome.granted) throw new Error('unbounded wait refused');
@@ -219,7 +243,7 @@ describe('limiter math (property tests)', () => {
                 if (call.startUs > now) call.cancelledBeforeStart = true;
                 call.settledUs = 0;
                 call.settledUnits = 0;
-                await store.refund(spec, call.grant, call.reservedUs, now);
+                await refund(store, spec, call.grant, call.reservedUs, now, calls.at(-1)!.grant);
               } else {
                 if (call.startUs > now) {
                   call.open = true; // settle comes after the call ran
@@ -231,7 +255,14 @@ describe('limiter math (property tests)', () => {
                 call.settledUnits = units;
                 call.settledUs = us;
                 if (us < call.reservedUs)
-                  await store.refund(spec, call.grant, call.reservedUs - us, now);
+                  await refund(
+                    store,
+                    spec,
+                    call.grant,
+                    call.reservedUs - us,
+                    now,
+                    calls.at(-1)!.grant,
+                  );
                 if (us > call.reservedUs) {
                   charged += us - call.reservedUs;
                   await store.charge(spec, us - call.reservedUs, now);
@@ -252,6 +283,82 @@ describe('limiter math (property tests)', () => {
       ),
       { numRuns: RUNS },
     );
+    expect(earlierRefundsApplied).toBeGreaterThan(0);
+  });
+
+  it('calls settled out of order under load: refunds to earlier grants keep the bound and FIFO', async () => {
+    // Many small calls in flight on a deep bucket, settled (or cancelled) in random order while
+    // more arrive: the case the refund ledger exists for.
+    let applied = 0;
+    let offered = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        rateArb,
+        algorithmArb,
+        fc.array(
+          fc.record({
+            dt: fc.double({ min: 0, max: 1, noNaN: true }),
+            costShare: fc.double({ min: 0, max: 1, noNaN: true }),
+            settleShare: fc.double({ min: 0, max: 1, noNaN: true }),
+            settleOrder: fc.nat(),
+            cancel: fc.boolean(),
+          }),
+          { minLength: 2, maxLength: 40 },
+        ),
+        async (rate, algorithm, arrivals) => {
+          const store = new MemoryStore();
+          const spec: LimiterSpec = { key: 'k', algorithm, rate };
+          let now = 1_000_000;
+          const open: Array<{
+            startUs: number;
+            us: number;
+            units: number;
+            grant: Grant;
+            cancel: boolean;
+            settleShare: number;
+          }> = [];
+          const done: Admitted[] = [];
+          const settleOne = async (pick: number) => {
+            const startedIdx = open
+              .map((c, i) => [c, i] as const)
+              .filter(([c]) => c.startUs <= now);
+            if (startedIdx.length === 0) return;
+            const [call, i] = startedIdx[pick % startedIdx.length]!;
+            open.splice(i, 1);
+            const units = call.cancel ? 0 : Math.floor(call.settleShare * call.units);
+            const us = costUs(rate, units);
+            const before = (await store.look(spec, now)).freeUs;
+            offered++;
+            await store.refund(spec, call.grant, call.us - us, now);
+            if ((await store.look(spec, now)).freeUs > before) applied++;
+            done.push({ startUs: call.startUs, units, us });
+          };
+          for (const a of arrivals) {
+            now += Math.floor(a.dt ** 2 * (rate.capacityUs / 4));
+            const units = Math.max(1, Math.round(a.costShare ** 2 * rate.burst * 0.25));
+            const us = costUs(rate, units);
+            const outcome = store.reserveSync([spec], [us], Number.MAX_SAFE_INTEGER, now);
+            if (!outcome.granted) throw new Error('unbounded wait refused');
+            const startUs = now + outcome.waitUs;
+            for (const c of open) expect(startUs).toBeGreaterThanOrEqual(c.startUs); // FIFO
+            open.push({
+              startUs,
+              us,
+              units,
+              grant: outcome.grants[0]!,
+              cancel: a.cancel,
+              settleShare: a.settleShare,
+            });
+            await settleOne(a.settleOrder);
+          }
+          for (const c of open) done.push({ startUs: c.startUs, units: c.units, us: c.us });
+          checkConformance(rate, done);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+    // The property must exercise refunds to grants that are not the latest, or it proves little.
+    expect(applied).toBeGreaterThan(offered / 4);
   });
 
   it('inspect figures agree with what the next tryAcquire decides', async () => {

@@ -158,14 +158,27 @@ describe('edge cases', () => {
     expect((await limiter.inspect()).available).toBe(10);
   });
 
-  it('a refund to an earlier grant is dropped, the latest grant is refunded exactly', async () => {
+  it('a refund to an earlier grant gives back what no later call stands on', async () => {
     const clock = new ManualClock();
     const limiter = gcra({ key: 'k', limit: 100, periodMs: 1000, burst: 100, clock });
     const first = await limiter.acquire(50);
     const second = await limiter.acquire(30);
+    // Counted at settled cost from their start, only the second call (30) remains: 70 free.
     await first.settle(0);
-    expect((await limiter.inspect()).available).toBe(20);
+    expect((await limiter.inspect()).available).toBe(70);
     await second.settle(10);
-    expect((await limiter.inspect()).available).toBe(40);
+    expect((await limiter.inspect()).available).toBe(90);
+  });
+
+  it('a refund cannot free schedule that a later call needed: the bucket was full then', async () => {
+    const clock = new ManualClock();
+    const limiter = gcra({ key: 'k', limit: 100, periodMs: 1000, burst: 100, clock });
+    const early = await limiter.acquire(60);
+    await clock.advance(1000); // full again: the next call stands on nothing early freed
+    const late = await limiter.acquire(100);
+    await early.settle(0);
+    expect((await limiter.inspect()).available).toBe(0);
+    await late.cancel();
+    expect((await limiter.inspect()).available).toBe(100);
   });
 });

@@ -55,6 +55,7 @@ for _ = 1, tonumber(ARGV[3]) do
     reply[#reply + 1] = wait
     reply[#reply + 1] = index - 1
     reply[#reply + 1] = free
+    reply[#reply + 1] = algorithms[algos[b]].fifo(states[b], now)
   else
     local start = now + wait
     local seqs, spans = {}, {}
@@ -74,6 +75,7 @@ for _ = 1, tonumber(ARGV[3]) do
     reply[#reply + 1] = wait
     reply[#reply + 1] = index - 1
     reply[#reply + 1] = algorithms[algos[b]].free(states[b], now, caps[b])
+    reply[#reply + 1] = algorithms[algos[b]].fifo(states[b], now)
     for i = 1, n do
       reply[#reply + 1] = seqs[i]
       reply[#reply + 1] = spans[i]
@@ -85,7 +87,10 @@ return reply
 `,
 };
 
-/** KEYS[1]; ARGV[3..6] = algorithm, capacity µs, refund µs, grant seq. Returns now. */
+/**
+ * KEYS[1]; ARGV[3..7] = algorithm, capacity µs, refund µs, grant seq, 1 when the grant is
+ * withdrawn whole. Returns now.
+ */
 export const refundScript: RedisScript = {
   name: 'refund',
   numberOfKeys: 1,
@@ -93,8 +98,9 @@ export const refundScript: RedisScript = {
 local now = clock_us()
 local algo, cap = ARGV[3], tonumber(ARGV[4])
 local before = load(KEYS[1], algo)
-local s = algorithms[algo].refund(before, now, tonumber(ARGV[5]), tonumber(ARGV[6]), cap)
--- A refund to any grant but the latest is dropped: nothing to write.
+local undo = ARGV[7] == '1'
+local s = algorithms[algo].refund(before, now, tonumber(ARGV[5]), tonumber(ARGV[6]), cap, undo)
+-- A refund the ledger does not allow changes nothing: nothing to write.
 if s ~= before then save(KEYS[1], algo, s, now, cap, tonumber(ARGV[2])) end
 return now
 `,
@@ -130,14 +136,15 @@ return now
 `,
 };
 
-/** KEYS[1]; ARGV[3..4] = algorithm, capacity µs. Reads only. Returns {free, now}. */
+/** KEYS[1]; ARGV[3..4] = algorithm, capacity µs. Reads only. Returns {free, fifo, now}. */
 export const lookScript: RedisScript = {
   name: 'look',
   numberOfKeys: 1,
   source: `${LUA_MATH}
 local now = clock_us()
 local algo, cap = ARGV[3], tonumber(ARGV[4])
-return { algorithms[algo].free(load(KEYS[1], algo), now, cap), now }
+local s = load(KEYS[1], algo)
+return { algorithms[algo].free(s, now, cap), algorithms[algo].fifo(s, now), now }
 `,
 };
 
