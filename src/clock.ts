@@ -16,8 +16,9 @@ export interface Clock {
  * The process clock: the wall-clock epoch at start-up plus a monotonic offset, so it never steps
  * backwards when NTP adjusts the system time.
  */
+const origin = performance.timeOrigin; // a getter: read once
 export const systemClock: Clock = {
-  now: () => performance.timeOrigin + performance.now(),
+  now: () => origin + performance.now(),
 };
 
 /** Schedules `callback` on `clock`, falling back to the platform timer (which keeps the process alive while callers wait). */

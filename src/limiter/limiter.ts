@@ -218,7 +218,7 @@ export class Limiter implements Acquirer {
 
   /** @internal the clock in whole µs */
   nowUs(): number {
-    return Math.floor(this.clock.now() * 1000);
+    return toUs(this.clock.now());
   }
 }
 
@@ -270,9 +270,12 @@ export class LimiterGroup implements Acquirer {
       maxWaitMs === Number.POSITIVE_INFINITY
         ? Number.MAX_SAFE_INTEGER
         : Math.floor(maxWaitMs * 1000);
-    const outcome = this.reserveNow(costs, maxWaitUs) ?? (await this.reserve(costs, maxWaitUs));
     // The wait counts from when the store answered: a slow round trip can only make it later.
-    const answeredMs = this.clock.now();
+    // The in-process store answers at the instant it was asked.
+    const askedMs = this.clock.now();
+    const sync = this.reserveNow(costs, maxWaitUs, askedMs);
+    const outcome = sync ?? (await this.reserve(costs, maxWaitUs));
+    const answeredMs = sync ? askedMs : this.clock.now();
     if (!outcome.granted) {
       const { key } = this.limiters[outcome.index]!;
       throw new RateLimitExceededError(key, outcome.waitUs / 1000, maxWaitMs);
@@ -300,9 +303,10 @@ export class LimiterGroup implements Acquirer {
     } catch (error) {
       return Promise.reject(error);
     }
-    const outcome = this.reserveNow(costs, 0);
-    if (outcome) return Promise.resolve(this.decide(outcome, costs));
-    return this.reserve(costs, 0).then((o) => this.decide(o, costs));
+    const askedMs = this.clock.now();
+    const outcome = this.reserveNow(costs, 0, askedMs);
+    if (outcome) return Promise.resolve(this.decide(outcome, costs, askedMs));
+    return this.reserve(costs, 0).then((o) => this.decide(o, costs, this.clock.now()));
   }
 
   /** Snapshots of every member. */
@@ -310,14 +314,14 @@ export class LimiterGroup implements Acquirer {
     return Promise.all(this.limiters.map((l) => l.inspect()));
   }
 
-  private decide(outcome: ReserveOutcome, costs: readonly number[]): Decision {
+  private decide(outcome: ReserveOutcome, costs: readonly number[], answeredMs: number): Decision {
     const { rate } = this.limiters[outcome.index]!;
     const remaining = availableUnits(rate, outcome);
     const resetAfterMs = (rate.capacityUs - Math.min(outcome.freeUs, rate.capacityUs)) / 1000;
     if (!outcome.granted) {
       return { allowed: false, retryAfterMs: outcome.waitUs / 1000, remaining, resetAfterMs };
     }
-    const permit = this.permit(outcome, costs, this.clock.now());
+    const permit = this.permit(outcome, costs, answeredMs);
     return { allowed: true, retryAfterMs: 0, remaining, resetAfterMs, permit };
   }
 
@@ -345,14 +349,13 @@ export class LimiterGroup implements Acquirer {
   }
 
   /** The in-process store answers synchronously: no promise on the hot path. */
-  private reserveNow(costs: readonly number[], maxWaitUs: number): ReserveOutcome | undefined {
+  private reserveNow(
+    costs: readonly number[],
+    maxWaitUs: number,
+    nowMs: number,
+  ): ReserveOutcome | undefined {
     if (!(this.store instanceof MemoryStore)) return undefined;
-    return this.store.reserveSync(
-      this.specs,
-      this.costsUs(costs),
-      maxWaitUs,
-      this.limiters[0]!.nowUs(),
-    );
+    return this.store.reserveSync(this.specs, this.costsUs(costs), maxWaitUs, toUs(nowMs));
   }
 
   private reserve(costs: readonly number[], maxWaitUs: number): Promise<ReserveOutcome> {
@@ -384,8 +387,18 @@ function availableUnits(rate: Rate, { freeUs, fifoUs }: Look): number {
   return fifoUs > 0 ? 0 : Math.min(rate.burst, unitsIn(rate, freeUs));
 }
 
+/** A clock reading in whole µs. */
+function toUs(ms: number): number {
+  return Math.floor(ms * 1000);
+}
+
 function normaliseCosts(cost: Cost, members: number, option: string): number[] {
-  const costs = typeof cost === 'number' ? new Array<number>(members).fill(cost) : [...cost];
+  const costs =
+    typeof cost !== 'number'
+      ? [...cost]
+      : members === 1
+        ? [cost]
+        : new Array<number>(members).fill(cost);
   if (costs.length !== members) {
     throw new InvalidLimiterConfigError(option, `one cost per limiter (${members})`, costs.length);
   }

@@ -50,7 +50,10 @@ export function ledgerAfterGrant(
 ): Ledger {
   const offset = ledger.offset + Math.max(0, startUs - tatBefore);
   const gap = Math.max(0, tatBefore - startUs);
-  const entries = [...ledger.entries];
+  // The common case, a start on an idle schedule: gap 0 is below or equal to every gap (all are
+  // >= 0), so it is the only minimum left.
+  if (gap === 0) return { offset, floor: ledger.floor, entries: [{ seq, gap: -offset }] };
+  const entries = ledger.entries.slice();
   while (entries.length > 0 && entries[entries.length - 1]!.gap + offset >= gap) entries.pop();
   entries.push({ seq, gap: gap - offset });
   let { floor } = ledger;

@@ -29,6 +29,9 @@ end
 local function ledger_after_grant(l, tat_before, start, seq)
   local offset = l.offset + math.max(0, start - tat_before)
   local gap = math.max(0, tat_before - start)
+  if gap == 0 then
+    return { offset = offset, floor = l.floor, entries = { { seq = seq, gap = -offset } } }
+  end
   local entries = {}
   for i = 1, #l.entries do entries[i] = l.entries[i] end
   while #entries > 0 and entries[#entries].gap + offset >= gap do entries[#entries] = nil end
