@@ -26,15 +26,16 @@ local LEDGER_SIZE = 16
 local function ledger_empty()
   return { offset = 0, floor = 0, entries = {} }
 end
+-- Changes the ledger in place (the script owns its copy of the state) and returns it.
 local function ledger_after_grant(l, tat_before, start, seq)
   local offset = l.offset + math.max(0, start - tat_before)
   local gap = math.max(0, tat_before - start)
+  local entries = l.entries
   if gap == 0 then
-    return { offset = offset, floor = l.floor, entries = { { seq = seq, gap = -offset } } }
+    entries = {}
+  else
+    while #entries > 0 and entries[#entries].gap + offset >= gap do entries[#entries] = nil end
   end
-  local entries = {}
-  for i = 1, #l.entries do entries[i] = l.entries[i] end
-  while #entries > 0 and entries[#entries].gap + offset >= gap do entries[#entries] = nil end
   entries[#entries + 1] = { seq = seq, gap = gap - offset }
   local floor = l.floor
   if #entries > LEDGER_SIZE then
