@@ -124,16 +124,10 @@ describe('shared circuit: several real worker processes on one Redis key', () =>
 
 describe('shared circuit when Redis is unreachable', () => {
   it('each worker falls back to its own breaker', async () => {
-    const { startRedisServer } = await import('../support/redis.js');
+    const { connectForOutage, startRedisServer } = await import('../support/redis.js');
     const { circuitBreakerPolicy } = await import('../../src/circuit/circuit-breaker-policy.js');
     const server = await startRedisServer();
-    const client = new Redis(server.url, {
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      enableOfflineQueue: false,
-    });
-    client.on('error', () => {});
-    await client.connect();
+    const client = await connectForOutage(server);
     const policy = circuitBreakerPolicy({
       consecutiveFailures: 2,
       shared: { redis: client, key: 'circuit', syncIntervalMs: 50 },

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bulkheadPolicy } from '../../src/concurrency/bulkhead-policy.js';
 import { RedisSemaphore } from '../../src/concurrency/redis-semaphore.js';
 import { isLimiterUnavailableError } from '../../src/errors/index.js';
-import { redisUrl, startRedisServer, uniquePrefix } from '../support/redis.js';
+import { connectForOutage, redisUrl, startRedisServer, uniquePrefix } from '../support/redis.js';
 import { forkWorker, type TestWorker } from '../support/workers.js';
 
 const WORKER = new URL('../fixtures/semaphore-worker.ts', import.meta.url);
@@ -128,13 +128,7 @@ describe('bulkheadPolicy with redis (in process)', () => {
 
   it('fails closed with LimiterUnavailableError when Redis is down', async () => {
     const server = await startRedisServer();
-    const client = new Redis(server.url, {
-      maxRetriesPerRequest: 0,
-      enableOfflineQueue: false,
-      lazyConnect: true,
-    });
-    client.on('error', () => {}); // outages are the point of this test
-    await client.connect();
+    const client = await connectForOutage(server);
     const policy = bulkheadPolicy({ redis: client, key: 'k', maxConcurrent: 1 });
     await expect(policy.execute(() => 'up')).resolves.toBe('up');
     await server.stop();

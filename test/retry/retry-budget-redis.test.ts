@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isInvalidConfigError } from '../../src/errors/index.js';
 import { RedisRetryBudget } from '../../src/retry/retry-budget.js';
-import { redisUrl, startRedisServer, uniquePrefix } from '../support/redis.js';
+import { connectForOutage, redisUrl, startRedisServer, uniquePrefix } from '../support/redis.js';
 import { forkWorker, type TestWorker } from '../support/workers.js';
 
 const WORKER = new URL('../fixtures/budget-worker.ts', import.meta.url);
@@ -54,13 +54,7 @@ describe('RedisRetryBudget', () => {
 
   it('answers "no retry" when Redis is unreachable', async () => {
     const server = await startRedisServer();
-    const client = new Redis(server.url, {
-      maxRetriesPerRequest: 0,
-      enableOfflineQueue: false,
-      lazyConnect: true,
-    });
-    client.on('error', () => {}); // outages are the point of this test
-    await client.connect();
+    const client = await connectForOutage(server);
     const budget = new RedisRetryBudget({ redis: client, key: 'b', minRetries: 5 });
     expect(await budget.tryRetry()).toBe(true);
     server.kill();

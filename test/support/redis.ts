@@ -16,6 +16,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, Socket } from 'node:net';
+import { Redis } from 'ioredis';
 
 const DEFAULT_URL = 'redis://127.0.0.1:6379';
 
@@ -173,4 +174,19 @@ export type RedisServer = RedisServerHandle;
 /** Whether a Redis answers PING at host:port within `timeoutMs`. */
 export function pings(host: string, port: number, timeoutMs: number): Promise<boolean> {
   return pingRedis(`redis://${host}:${port}`, timeoutMs);
+}
+
+/**
+ * A client of `server` for outage tests: connected now, failing fast once the server is gone (no
+ * offline queue, no retries per request), with connection errors expected and silenced.
+ */
+export async function connectForOutage(server: RedisServerHandle): Promise<Redis> {
+  const client = new Redis(server.url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+  });
+  client.on('error', () => {}); // outages are the point of these tests
+  await client.connect();
+  return client;
 }
