@@ -8,6 +8,8 @@
  * allowed. States are stored as one string of integers per key (see encode_numbers) so that a
  * write and its idle TTL are one `SET ... PX`.
  */
+import { LEDGER_SIZE } from '../refund-ledger.js';
+
 export const LUA_MATH = `
 -- Time: the server's clock, unless the store was built with a test clock (ARGV[1] ~= '-').
 local function clock_us()
@@ -22,7 +24,7 @@ local function next_seq(seq, now)
 end
 
 -- refund-ledger.ts: entries are { seq, gap } oldest first, gaps stored minus the offset.
-local LEDGER_SIZE = 16
+local LEDGER_SIZE = ${LEDGER_SIZE}
 local function ledger_empty()
   return { offset = 0, floor = 0, entries = {} }
 end
@@ -33,16 +35,21 @@ local function ledger_after_grant(l, tat_before, start, seq)
   local entries = l.entries
   if gap == 0 then
     entries = {}
+    l.entries = entries
   else
-    while #entries > 0 and entries[#entries].gap + offset >= gap do entries[#entries] = nil end
+    local n = #entries
+    while n > 0 and entries[n].gap + offset >= gap do
+      entries[n] = nil
+      n = n - 1
+    end
   end
   entries[#entries + 1] = { seq = seq, gap = gap - offset }
-  local floor = l.floor
   if #entries > LEDGER_SIZE then
-    floor = math.max(floor, entries[1].seq)
+    l.floor = math.max(l.floor, entries[1].seq)
     table.remove(entries, 1)
   end
-  return { offset = offset, floor = floor, entries = entries }
+  l.offset = offset
+  return l
 end
 -- math.huge stands for "no bound" (the latest event).
 local function ledger_allowance(l, grant_seq, latest_seq)
@@ -115,13 +122,12 @@ function gcra.wait(s, now, cost, cap)
 end
 function gcra.grant(s, now, start, cost, _cap)
   local seq = next_seq(s.seq, now)
-  return {
-    tat = math.max(s.tat, start) + cost,
-    seq = seq,
-    last_start = math.max(s.last_start, start),
-    prev_start = s.last_start,
-    ledger = ledger_after_grant(s.ledger, s.tat, start, seq),
-  }
+  s.ledger = ledger_after_grant(s.ledger, s.tat, start, seq)
+  s.tat = math.max(s.tat, start) + cost
+  s.seq = seq
+  s.prev_start = s.last_start
+  s.last_start = math.max(s.last_start, start)
+  return s
 end
 local function start_after_refund(s, grant_seq, undo)
   if undo and grant_seq == s.seq then return s.prev_start end
@@ -202,16 +208,16 @@ function bucket.wait(s, now, cost, cap)
 end
 function bucket.grant(s, now, start, cost, cap)
   local at = read_at(s, now)
-  local at_start = math.min(cap, level_at(s, at, cap) + (start - at))
+  local level = level_at(s, at, cap)
+  local at_start = math.min(cap, level + (start - at))
   local seq = next_seq(s.seq, now)
-  return {
-    level = at_start - cost - (start - at),
-    last = at,
-    seq = seq,
-    last_start = math.max(s.last_start, start),
-    prev_start = s.last_start,
-    ledger = ledger_after_grant(s.ledger, schedule_end(s, at, cap), start, seq),
-  }
+  s.ledger = ledger_after_grant(s.ledger, at + cap - level, start, seq)
+  s.level = at_start - cost - (start - at)
+  s.last = at
+  s.seq = seq
+  s.prev_start = s.last_start
+  s.last_start = math.max(s.last_start, start)
+  return s
 end
 function bucket.refund(s, now, refund, grant_seq, cap, undo)
   local applied = math.min(refund, ledger_allowance(s.ledger, grant_seq, s.seq))
