@@ -326,3 +326,21 @@ describe('classifyError with errors raised mid-stream (SSE `error` event: no HTT
     expect(classifyError(openaiStream('invalid_request_error')).transient).toBe(false);
   });
 });
+
+describe('classifyError with undici timeouts (plain fetch)', () => {
+  const fetchFailed = (name: string, code: string) =>
+    new TypeError('fetch failed', { cause: Object.assign(new Error(name), { name, code }) });
+
+  it('headers and body timeouts are transient timeouts, not programming errors', () => {
+    for (const e of [
+      fetchFailed('HeadersTimeoutError', 'UND_ERR_HEADERS_TIMEOUT'),
+      fetchFailed('BodyTimeoutError', 'UND_ERR_BODY_TIMEOUT'),
+    ]) {
+      expect(classifyError(e)).toMatchObject({
+        retryable: true,
+        transient: true,
+        providerFailure: true,
+      });
+    }
+  });
+});
