@@ -93,6 +93,8 @@ const CONNECTION_CODES: ReadonlySet<string> = new Set([
   'und_err_socket',
   'und_err_closed',
   'und_err_connect_timeout',
+  'und_err_headers_timeout',
+  'und_err_body_timeout',
   'etimedout',
   'esockettimedout',
 ]);
