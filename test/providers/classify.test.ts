@@ -277,7 +277,7 @@ describe('classifyError with errors raised mid-stream (SSE `error` event: no HTT
   // What the SDKs' own streaming code throws when an `event: error` arrives after the 200:
   // Anthropic `new APIError(undefined, body, undefined, headers, body.error.type)`,
   // OpenAI `new APIError(undefined, data.error, undefined, headers)`.
-  const anthropicStream = (type: string) =>
+  const anthropicStream = (type: Anthropic.ErrorType) =>
     new Anthropic.APIError(undefined, anthropicBody(type), undefined, new Headers(), type);
   const openaiStream = (type: string, code: string | null = null) =>
     new OpenAI.APIError(
