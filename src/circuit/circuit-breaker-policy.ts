@@ -17,7 +17,7 @@ import {
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { SafeEventEmitter } from '../events/safe-event-emitter.js';
-import { isProviderFailure } from '../providers/classify.js';
+import { classifyError, isProviderFailure } from '../providers/classify.js';
 import { CIRCUIT_DEFAULTS, type CircuitBreakerPolicyOptions, validate } from './circuit-options.js';
 import {
   type CircuitFailure,
@@ -216,7 +216,10 @@ export class CircuitBreakerPolicy implements IPolicy {
     } catch (error) {
       const failed = this.isFailure(error);
       if (failed) this.lastFailure = describeFailure(error);
-      await this.reportProbe(shared, epoch, failed ? 'failure' : 'success', this.lastFailure);
+      // A probe its caller cancelled says nothing about the provider: free it, decide nothing.
+      const cancelled = !failed && (signal?.aborted || classifyError(error).kind === 'cancelled');
+      const outcome = failed ? 'failure' : cancelled ? 'abandon' : 'success';
+      await this.reportProbe(shared, epoch, outcome, this.lastFailure);
       this.failureEmitter.emit({
         duration: this.clock.now() - started,
         handled: failed,
@@ -232,7 +235,7 @@ export class CircuitBreakerPolicy implements IPolicy {
   private async reportProbe(
     shared: SharedView,
     epoch: number,
-    outcome: 'success' | 'failure',
+    outcome: 'success' | 'failure' | 'abandon',
     failure: CircuitFailure | undefined,
   ): Promise<void> {
     try {

@@ -78,9 +78,9 @@ return r`,
 };
 
 /**
- * ARGV: workerId, epoch, outcome ('success' | 'failure'), halfOpenAfterMs, failureJson.
+ * ARGV: workerId, epoch, outcome ('success' | 'failure' | 'abandon'), halfOpenAfterMs, failureJson.
  * Only the probe holder of the current epoch decides: success closes the circuit, failure
- * re-opens it for another halfOpenAfterMs.
+ * re-opens it for another halfOpenAfterMs, abandon (a cancelled probe) only frees the probe.
  */
 const REPORT: LuaScript = {
   name: 'circuit-report',
@@ -89,7 +89,9 @@ const REPORT: LuaScript = {
 local h = redis.call('HMGET', KEYS[1], 'state', 'epoch', 'probe')
 if h[1] == 'open' and h[2] == ARGV[2] and h[3] == ARGV[1] then
   redis.call('HDEL', KEYS[1], 'probe', 'probeUntil')
-  if ARGV[3] == 'success' then
+  if ARGV[3] == 'abandon' then
+    -- the probe was cancelled: nothing learnt, the next worker may probe at once
+  elseif ARGV[3] == 'success' then
     redis.call('HSET', KEYS[1], 'state', 'closed', 'changedAt', now)
   else
     redis.call('HINCRBY', KEYS[1], 'epoch', 1)
@@ -157,7 +159,7 @@ export class SharedCircuitStore {
   async report(
     workerId: string,
     epoch: number,
-    outcome: 'success' | 'failure',
+    outcome: 'success' | 'failure' | 'abandon',
     halfOpenAfterMs: number,
     failure: CircuitFailure | undefined,
   ): Promise<SharedCircuitState> {

@@ -6,6 +6,12 @@ import { evalScript, type LuaScript } from '../redis/eval-script.js';
 const NOW = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- The key outlives its latest lease (whatever leaseMs the other users of the key have).
+local function keepKey(leaseMs)
+  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  local latest = tonumber(last[2] or now)
+  redis.call('PEXPIRE', KEYS[1], math.max(0, math.ceil(latest - now)) + leaseMs)
+end
 `;
 
 /** ARGV: limit, leaseMs, leaseId. Drops expired leases, then takes one if fewer than limit. */
@@ -16,7 +22,7 @@ const ACQUIRE: LuaScript = {
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[2]))
+  keepKey(tonumber(ARGV[2]))
   return 1
 end
 return 0`,
@@ -30,7 +36,7 @@ const RENEW: LuaScript = {
 local score = redis.call('ZSCORE', KEYS[1], ARGV[2])
 if score and tonumber(score) > now then
   redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[2])
-  redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[1]))
+  keepKey(tonumber(ARGV[1]))
   return 1
 end
 return 0`,

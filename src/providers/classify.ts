@@ -93,6 +93,8 @@ const CONNECTION_CODES: ReadonlySet<string> = new Set([
   'und_err_socket',
   'und_err_closed',
   'und_err_connect_timeout',
+  'und_err_headers_timeout',
+  'und_err_body_timeout',
   'etimedout',
   'esockettimedout',
 ]);
@@ -150,6 +152,22 @@ function kindFromStatus(status: number, codes: string[], details: Bag[]): ErrorK
   return 'unknown';
 }
 
+/**
+ * An error without an HTTP status that still carries a provider body: the SDKs' streaming code
+ * throws these when an SSE `error` event arrives after the 200 (Anthropic `api_error`,
+ * `overloaded_error`, `rate_limit_error`; OpenAI `server_error`). Client-side types stay unknown.
+ */
+function kindFromCodes(codes: string[]): ErrorKind {
+  if (codes.some((c) => BILLING_CODES.has(c))) return 'quota';
+  if (codes.includes('overloaded_error')) return 'overloaded';
+  if (codes.includes('rate_limit_error') || codes.includes('rate_limit_exceeded')) {
+    return 'rate-limit';
+  }
+  if (codes.includes('api_error') || codes.includes('server_error')) return 'server';
+  if (codes.includes('timeout_error')) return 'timeout';
+  return 'unknown';
+}
+
 function parseShouldRetry(value: string | undefined): boolean | undefined {
   const v = value?.trim().toLowerCase();
   if (v === 'true') return true;
@@ -165,7 +183,7 @@ export function classifyError(error: unknown): ErrorClassification {
     kind = kindFromStatus(shape.status, shape.codes, shape.details);
   } else {
     kind = kindFromName(error) ?? (isNetworkError(error) ? 'connection' : 'unknown');
-    if (kind === 'unknown' && shape.codes.includes('overloaded_error')) kind = 'overloaded';
+    if (kind === 'unknown') kind = kindFromCodes(shape.codes);
   }
   const transient = TRANSIENT.has(kind);
   const shouldRetryHeader = parseShouldRetry(shape.header('x-should-retry'));

@@ -272,3 +272,75 @@ describe('classifyError: properties', () => {
     );
   });
 });
+
+describe('classifyError with errors raised mid-stream (SSE `error` event: no HTTP status)', () => {
+  // What the SDKs' own streaming code throws when an `event: error` arrives after the 200:
+  // Anthropic `new APIError(undefined, body, undefined, headers, body.error.type)`,
+  // OpenAI `new APIError(undefined, data.error, undefined, headers)`.
+  const anthropicStream = (type: Anthropic.ErrorType) =>
+    new Anthropic.APIError(undefined, anthropicBody(type), undefined, new Headers(), type);
+  const openaiStream = (type: string, code: string | null = null) =>
+    new OpenAI.APIError(
+      undefined,
+      { message: 'msg', type, code, param: null },
+      undefined,
+      new Headers(),
+    );
+
+  it('Anthropic api_error is a transient server failure; rate_limit_error a rate limit', () => {
+    expect(classifyError(anthropicStream('overloaded_error'))).toMatchObject({
+      kind: 'overloaded',
+      retryable: true,
+      providerFailure: true,
+    });
+    expect(classifyError(anthropicStream('api_error'))).toMatchObject({
+      kind: 'server',
+      retryable: true,
+      providerFailure: true,
+    });
+    expect(classifyError(anthropicStream('rate_limit_error'))).toMatchObject({
+      kind: 'rate-limit',
+      retryable: true,
+      providerFailure: false,
+    });
+    expect(classifyError(anthropicStream('billing_error'))).toMatchObject({
+      kind: 'quota',
+      retryable: false,
+    });
+  });
+
+  it('OpenAI server_error is a transient server failure; insufficient_quota stays a quota error', () => {
+    expect(classifyError(openaiStream('server_error'))).toMatchObject({
+      kind: 'server',
+      retryable: true,
+      providerFailure: true,
+    });
+    expect(classifyError(openaiStream('tokens', 'rate_limit_exceeded')).kind).toBe('rate-limit');
+    expect(classifyError(openaiStream('insufficient_quota', 'insufficient_quota')).kind).toBe(
+      'quota',
+    );
+  });
+
+  it('client-side body types without a status stay non-transient', () => {
+    expect(classifyError(anthropicStream('invalid_request_error')).transient).toBe(false);
+    expect(classifyError(openaiStream('invalid_request_error')).transient).toBe(false);
+  });
+});
+
+describe('classifyError with undici timeouts (plain fetch)', () => {
+  const fetchFailed = (name: string, code: string) =>
+    new TypeError('fetch failed', { cause: Object.assign(new Error(name), { name, code }) });
+
+  it('headers and body timeouts are transient timeouts, not programming errors', () => {
+    for (const e of [
+      fetchFailed('HeadersTimeoutError', 'UND_ERR_HEADERS_TIMEOUT'),
+      fetchFailed('BodyTimeoutError', 'UND_ERR_BODY_TIMEOUT'),
+    ]) {
+      expect(classifyError(e)).toMatchObject({
+        retryable: true,
+        transient: true,
+        providerFailure: true,
+      });
+    }
+  });
+});

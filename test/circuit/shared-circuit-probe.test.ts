@@ -1,0 +1,67 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { circuitBreakerPolicy } from '../../src/circuit/circuit-breaker-policy.js';
+import { redisUrl, uniquePrefix } from '../support/redis.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const outage = () =>
+  Anthropic.APIError.generate(
+    503,
+    { type: 'error', error: { type: 'api_error', message: 'upstream failed' } },
+    undefined,
+    new Headers(),
+  );
+
+describe('shared circuit: a probe the caller aborts decides nothing', () => {
+  let redis: Redis;
+  beforeAll(async () => {
+    redis = new Redis(await redisUrl());
+  });
+  afterAll(() => {
+    redis.disconnect();
+  });
+
+  it('does not close the circuit for every worker, and another worker may probe at once', async () => {
+    const key = `${uniquePrefix('circuit-abort-probe')}:anthropic`;
+    const options = { consecutiveFailures: 1, halfOpenAfterMs: 100 };
+    const a = circuitBreakerPolicy({ ...options, shared: { redis, key, probeLeaseMs: 60_000 } });
+    const b = circuitBreakerPolicy({ ...options, shared: { redis, key, probeLeaseMs: 60_000 } });
+    try {
+      await a.execute(() => Promise.reject(outage())).catch(() => {});
+      expect(await redis.hget(key, 'state')).toBe('open');
+      await sleep(250); // past halfOpenAfterMs
+
+      // Worker A is granted the probe; its caller goes away before the provider answers.
+      const controller = new AbortController();
+      let probed = false;
+      await expect(
+        a.execute(async () => {
+          probed = true;
+          controller.abort();
+          throw new Anthropic.APIUserAbortError();
+        }, controller.signal),
+      ).rejects.toBeInstanceOf(Anthropic.APIUserAbortError);
+      expect(probed).toBe(true);
+
+      // Nothing was learnt about the provider: the shared circuit is still open...
+      expect(await redis.hget(key, 'state')).toBe('open');
+      expect(a.inspect().state).not.toBe('closed');
+
+      // ...and the abandoned probe lease (60 s) does not keep the other workers waiting.
+      let bProbed = false;
+      await b
+        .execute(() => {
+          bProbed = true;
+          return Promise.reject(outage());
+        })
+        .catch(() => {});
+      expect(bProbed).toBe(true);
+      expect(await redis.hget(key, 'state')).toBe('open');
+    } finally {
+      a.dispose();
+      b.dispose();
+      await redis.del(key);
+    }
+  });
+});
