@@ -69,7 +69,8 @@ export class RedisStore implements Store {
   private local = new MemoryStore();
   /** Keys served locally during the outage, re-entered empty when Redis returns. */
   private readonly localKeys = new Map<string, LocalKey>();
-  private readonly localGrants = new WeakSet<Grant>();
+  /** Grants handed out during the outage, with the local store's own grant (n times the span). */
+  private readonly localGrants = new WeakMap<Grant, Grant>();
   /** Reservations waiting for the end of this event-loop turn. */
   private batch: PendingReserve[] | undefined;
 
@@ -178,10 +179,13 @@ export class RedisStore implements Store {
 
   async refund(spec: LimiterSpec, grant: Grant, refundUs: number, nowUs: number): Promise<void> {
     if (refundUs <= 0 || grant.seq < 0) return;
-    if (this.localGrants.has(grant)) {
-      // A grant from the outage only means something to the local store that made it.
+    const local = this.localGrants.get(grant);
+    if (local) {
+      // A grant from the outage only means something to the local store that made it. There,
+      // a part of it weighs n times as much; the whole of it (a cancel) is its whole local span.
       if (!this.available) {
-        await this.local.refund(spec, grant, refundUs * this.localWorkers, this.localNow(nowUs));
+        const localUs = refundUs >= grant.spanUs ? local.spanUs : refundUs * this.localWorkers;
+        await this.local.refund(spec, local, localUs, this.localNow(nowUs));
       }
       return;
     }
@@ -331,7 +335,7 @@ export class RedisStore implements Store {
     const grants = outcome.grants.map((g, i) => {
       // Local schedules run n times slower: a span there is n times the shared one.
       const grant = { seq: g.seq, costUs: costsUs[i]!, spanUs: Math.floor(g.spanUs / n) };
-      this.localGrants.add(grant);
+      this.localGrants.set(grant, g);
       return grant;
     });
     return { ...outcome, grants, freeUs };
