@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
 import { LimiterUnavailableError } from '../errors/limiter-unavailable-error.js';
-import { SafeEventEmitter } from '../events/safe-event-emitter.js';
+import { reportError, SafeEventEmitter } from '../events/safe-event-emitter.js';
 import { evalScript, type RedisScriptClient } from '../redis/eval-script.js';
 import {
   chargeScript,
@@ -306,7 +306,14 @@ export class RedisStore implements Store {
         const { freeUs } = await this.local.look(spec, localNow);
         const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs];
         args.push(Math.max(0, -freeUs));
-        await this.withTimeout(evalScript(this.redis, holdScript, [key], args), 'hold');
+        try {
+          await this.withTimeout(evalScript(this.redis, holdScript, [key], args), 'hold');
+        } catch (error) {
+          // A reply error is this key's own fault (another type there, say): its next operation
+          // reports it; it must not keep every other key off Redis.
+          if (isOutage(error)) throw error;
+          reportError(`re-entering ${key} in Redis after an outage failed`, error);
+        }
         this.localKeys.delete(key);
       }
     } catch (error) {
