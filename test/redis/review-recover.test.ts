@@ -76,4 +76,30 @@ describe('RedisStore recovery', () => {
     await expect(store.reserve([bad], [1_000_000], MAX, 0)).rejects.toThrow(/WRONGTYPE/);
     expect((await store.reserve([good], [1_000_000], MAX, 0)).granted).toBe(true);
   });
+
+  it("is declared only once the store's own scripts answer, not on a PING alone", async () => {
+    // A Cluster whose shard for this prefix is down still answers PING on other nodes.
+    let scripts = 0;
+    const client: RedisScriptClient = {
+      evalsha: () => {
+        scripts++;
+        return Promise.reject(new Error('connect ECONNREFUSED (the shard of this slot)'));
+      },
+      eval: () => Promise.reject(new Error('connect ECONNREFUSED (the shard of this slot)')),
+      ping: () => Promise.resolve('PONG'),
+    };
+    const store = new RedisStore(client, { prefix: uniquePrefix('recover-ping'), recheckMs: 10 });
+    const spec: LimiterSpec = { key: 'k', algorithm: 'gcra', rate };
+    let recovered = 0;
+    store.onRecovered(() => recovered++);
+    await expect(store.reserve([spec], [1_000_000], MAX, 0)).rejects.toThrow(/unavailable/);
+    await drive(
+      () => store.reserve([spec], [1_000_000], MAX, 0),
+      () => scripts >= 6,
+      5000,
+    );
+    expect(scripts).toBeGreaterThanOrEqual(6);
+    expect(recovered).toBe(0);
+    expect(store.available).toBe(false);
+  });
 });
