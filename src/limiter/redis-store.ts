@@ -298,7 +298,11 @@ export class RedisStore implements Store {
 
   private async recover(): Promise<void> {
     try {
-      await this.withTimeout(this.redis.ping(), 'ping');
+      // A read of this store's own slot, not a PING: on a Cluster, PING may reach a node other
+      // than the one whose shard is down. (No limiter has an empty name: nothing is read.)
+      const probe = redisKey(this.prefix, 'gcra', '');
+      const args = [this.nowArg(), this.slackMs, 'g', 1];
+      await this.withTimeout(evalScript(this.redis, lookScript, [probe], args), 'look');
       // Keys served locally re-enter held by as far as their local schedule runs ahead (a hold
       // from a 429 survives), and empty at least, so they refill at the shared rate: no burst.
       for (const [key, { spec, nowUs, atMs }] of this.localKeys) {
