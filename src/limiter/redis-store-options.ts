@@ -26,7 +26,8 @@ export interface RedisStoreOptions {
   /**
    * Longest wait for one Redis answer, in ms. Beyond it the operation counts as an outage and
    * `onUnavailable` applies, even when ioredis holds the command in its offline queue. From
-   * then on, operations do not wait on Redis: one PING every `recheckMs` looks for its return.
+   * then on, operations do not wait on Redis: one read of this store's slot every
+   * `recheckMs` looks for its return.
    * @default 1000
    */
   timeoutMs?: number;
@@ -38,7 +39,7 @@ export interface RedisStoreOptions {
    */
   localWorkers?: number;
   /**
-   * While Redis is unavailable, ms between two checks (PING) that it is back.
+   * While Redis is unavailable, ms between two checks that it is back (a read of this store's slot).
    * @default 1000
    */
   recheckMs?: number;

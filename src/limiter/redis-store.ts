@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
 import { LimiterUnavailableError } from '../errors/limiter-unavailable-error.js';
-import { SafeEventEmitter } from '../events/safe-event-emitter.js';
+import { reportError, SafeEventEmitter } from '../events/safe-event-emitter.js';
 import { evalScript, type RedisScriptClient } from '../redis/eval-script.js';
 import {
   chargeScript,
@@ -69,7 +69,8 @@ export class RedisStore implements Store {
   private local = new MemoryStore();
   /** Keys served locally during the outage, re-entered empty when Redis returns. */
   private readonly localKeys = new Map<string, LocalKey>();
-  private readonly localGrants = new WeakSet<Grant>();
+  /** Grants handed out during the outage, with the local store's own grant (n times the span). */
+  private readonly localGrants = new WeakMap<Grant, Grant>();
   /** Reservations waiting for the end of this event-loop turn. */
   private batch: PendingReserve[] | undefined;
 
@@ -178,10 +179,13 @@ export class RedisStore implements Store {
 
   async refund(spec: LimiterSpec, grant: Grant, refundUs: number, nowUs: number): Promise<void> {
     if (refundUs <= 0 || grant.seq < 0) return;
-    if (this.localGrants.has(grant)) {
-      // A grant from the outage only means something to the local store that made it.
+    const local = this.localGrants.get(grant);
+    if (local) {
+      // A grant from the outage only means something to the local store that made it. There,
+      // a part of it weighs n times as much; the whole of it (a cancel) is its whole local span.
       if (!this.available) {
-        await this.local.refund(spec, grant, refundUs * this.localWorkers, this.localNow(nowUs));
+        const localUs = refundUs >= grant.spanUs ? local.spanUs : refundUs * this.localWorkers;
+        await this.local.refund(spec, local, localUs, this.localNow(nowUs));
       }
       return;
     }
@@ -294,7 +298,11 @@ export class RedisStore implements Store {
 
   private async recover(): Promise<void> {
     try {
-      await this.withTimeout(this.redis.ping(), 'ping');
+      // A read of this store's own slot, not a PING: on a Cluster, PING may reach a node other
+      // than the one whose shard is down. (No limiter has an empty name: nothing is read.)
+      const probe = redisKey(this.prefix, 'gcra', '');
+      const args = [this.nowArg(), this.slackMs, 'g', 1];
+      await this.withTimeout(evalScript(this.redis, lookScript, [probe], args), 'look');
       // Keys served locally re-enter held by as far as their local schedule runs ahead (a hold
       // from a 429 survives), and empty at least, so they refill at the shared rate: no burst.
       for (const [key, { spec, nowUs, atMs }] of this.localKeys) {
@@ -302,7 +310,14 @@ export class RedisStore implements Store {
         const { freeUs } = await this.local.look(spec, localNow);
         const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs];
         args.push(Math.max(0, -freeUs));
-        await this.withTimeout(evalScript(this.redis, holdScript, [key], args), 'hold');
+        try {
+          await this.withTimeout(evalScript(this.redis, holdScript, [key], args), 'hold');
+        } catch (error) {
+          // A reply error is this key's own fault (another type there, say): its next operation
+          // reports it; it must not keep every other key off Redis.
+          if (isOutage(error)) throw error;
+          reportError(`re-entering ${key} in Redis after an outage failed`, error);
+        }
         this.localKeys.delete(key);
       }
     } catch (error) {
@@ -331,7 +346,7 @@ export class RedisStore implements Store {
     const grants = outcome.grants.map((g, i) => {
       // Local schedules run n times slower: a span there is n times the shared one.
       const grant = { seq: g.seq, costUs: costsUs[i]!, spanUs: Math.floor(g.spanUs / n) };
-      this.localGrants.add(grant);
+      this.localGrants.set(grant, g);
       return grant;
     });
     return { ...outcome, grants, freeUs };
