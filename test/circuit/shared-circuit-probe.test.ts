@@ -48,14 +48,19 @@ describe('shared circuit: a probe the caller aborts decides nothing', () => {
       expect(await redis.hget(key, 'state')).toBe('open');
       expect(a.inspect().state).not.toBe('closed');
 
-      // ...and the abandoned probe lease (60 s) does not keep the other workers waiting.
+      // ...and the abandoned probe lease (60 s) does not keep the other workers waiting: B probes
+      // as soon as its own view is half-open (within a few sync intervals, far below 60 s).
       let bProbed = false;
-      await b
-        .execute(() => {
-          bProbed = true;
-          return Promise.reject(outage());
-        })
-        .catch(() => {});
+      const deadline = Date.now() + 5000;
+      while (!bProbed && Date.now() < deadline) {
+        await b
+          .execute(() => {
+            bProbed = true;
+            return Promise.reject(outage());
+          })
+          .catch(() => {});
+        if (!bProbed) await sleep(50);
+      }
       expect(bProbed).toBe(true);
       expect(await redis.hget(key, 'state')).toBe('open');
     } finally {
