@@ -30,7 +30,7 @@ describe('shared circuit: a probe the caller aborts decides nothing', () => {
     try {
       await a.execute(() => Promise.reject(outage())).catch(() => {});
       expect(await redis.hget(key, 'state')).toBe('open');
-      await sleep(250); // past halfOpenAfterMs
+      await sleep(1000); // well past halfOpenAfterMs, even on a loaded machine
 
       // Worker A is granted the probe; its caller goes away before the provider answers.
       const controller = new AbortController();
