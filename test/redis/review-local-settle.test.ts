@@ -12,7 +12,7 @@ import { makeRate } from '../../src/limiter/rate.js';
 import type { LimiterSpec } from '../../src/limiter/store.js';
 import type { RedisScriptClient } from '../../src/redis/eval-script.js';
 import { ManualClock } from '../../src/testing/index.js';
-import { redisUrl, uniquePrefix } from '../support/redis.js';
+import { redisUrl, switchableClient, uniquePrefix } from '../support/redis.js';
 
 let redis: Redis;
 beforeAll(async () => {
@@ -22,27 +22,11 @@ afterAll(async () => {
   await redis.quit();
 });
 
-/** A client of the shared Redis that fails like a lost connection while `down` is true. */
-function switchable(): { client: RedisScriptClient; setDown(down: boolean): void } {
-  let down = false;
-  const lost = () => Promise.reject(new Error('connect ECONNREFUSED (test)'));
-  return {
-    client: {
-      evalsha: (...args) => (down ? lost() : redis.evalsha(...args)),
-      eval: (...args) => (down ? lost() : redis.eval(...args)),
-      ping: () => (down ? lost() : redis.ping()),
-    },
-    setDown(value) {
-      down = value;
-    },
-  };
-}
-
 const MAX = Number.MAX_SAFE_INTEGER;
 
 describe('RedisStore local mode, settle', () => {
   it('a partial settle of a local grant keeps FIFO order (it is not an undo)', async () => {
-    const { client, setDown } = switchable();
+    const { client, setDown } = switchableClient(redis);
     const clock = new ManualClock(1_700_000_000_000);
     const store = new RedisStore(client, {
       prefix: uniquePrefix('local-fifo'),

@@ -8,7 +8,7 @@ import { RedisStore } from '../../src/index.js';
 import { makeRate } from '../../src/limiter/rate.js';
 import type { LimiterSpec } from '../../src/limiter/store.js';
 import type { RedisScriptClient } from '../../src/redis/eval-script.js';
-import { redisUrl, uniquePrefix } from '../support/redis.js';
+import { redisUrl, switchableClient, uniquePrefix } from '../support/redis.js';
 
 let redis: Redis;
 beforeAll(async () => {
@@ -17,22 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await redis.quit();
 });
-
-/** A client of the shared Redis that fails like a lost connection while `down` is true. */
-function switchable(): { client: RedisScriptClient; setDown(down: boolean): void } {
-  let down = false;
-  const lost = () => Promise.reject(new Error('connect ECONNREFUSED (test)'));
-  return {
-    client: {
-      evalsha: (...args) => (down ? lost() : redis.evalsha(...args)),
-      eval: (...args) => (down ? lost() : redis.eval(...args)),
-      ping: () => (down ? lost() : redis.ping()),
-    },
-    setDown(value) {
-      down = value;
-    },
-  };
-}
 
 const MAX = Number.MAX_SAFE_INTEGER;
 const rate = makeRate(60, 60_000_000, 20);
@@ -48,7 +32,7 @@ async function drive(step: () => Promise<unknown>, done: () => boolean, ms: numb
 
 describe('RedisStore recovery', () => {
   it('recovers even when re-entering one key fails with a reply error (not an outage)', async () => {
-    const { client, setDown } = switchable();
+    const { client, setDown } = switchableClient(redis);
     const store = new RedisStore(client, {
       prefix: uniquePrefix('recover-wrongtype'),
       onUnavailable: 'local',

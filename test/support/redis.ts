@@ -17,6 +17,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, Socket } from 'node:net';
 import { Redis } from 'ioredis';
+import type { RedisScriptClient } from '../../src/redis/eval-script.js';
 
 const DEFAULT_URL = 'redis://127.0.0.1:6379';
 
@@ -189,4 +190,26 @@ export async function connectForOutage(server: RedisServerHandle): Promise<Redis
   client.on('error', () => {}); // outages are the point of these tests
   await client.connect();
   return client;
+}
+
+/**
+ * A client of `redis` for the store that fails like a lost connection while `down` is true: an
+ * outage without stopping a server.
+ */
+export function switchableClient(redis: Redis): {
+  client: RedisScriptClient;
+  setDown(down: boolean): void;
+} {
+  let down = false;
+  const lost = () => Promise.reject(new Error('connect ECONNREFUSED (test)'));
+  return {
+    client: {
+      evalsha: (...args) => (down ? lost() : redis.evalsha(...args)),
+      eval: (...args) => (down ? lost() : redis.eval(...args)),
+      ping: () => (down ? lost() : redis.ping()),
+    },
+    setDown(value) {
+      down = value;
+    },
+  };
 }
