@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '../../src/index.js';
 import { makeRate } from '../../src/limiter/rate.js';
 import type { LimiterSpec } from '../../src/limiter/store.js';
-import type { RedisScriptClient } from '../../src/redis/eval-script.js';
 import { ManualClock } from '../../src/testing/index.js';
 import { redisUrl, switchableClient, uniquePrefix } from '../support/redis.js';
 
