@@ -29,6 +29,9 @@ describe('shared circuit: a probe the caller aborts decides nothing', () => {
     const b = circuitBreakerPolicy({ ...options, shared: { redis, key, probeLeaseMs: 60_000 } });
     try {
       await a.execute(() => Promise.reject(outage())).catch(() => {});
+      // The open is published in the background (a first EVALSHA may meet NOSCRIPT, e.g. after
+      // another test's SCRIPT FLUSH, and be resent): wait for it rather than race it.
+      for (let i = 0; i < 100 && (await redis.hget(key, 'state')) !== 'open'; i++) await sleep(20);
       expect(await redis.hget(key, 'state')).toBe('open');
       await sleep(1000); // well past halfOpenAfterMs, even on a loaded machine
 
