@@ -122,7 +122,13 @@ export class CircuitBreakerPolicy implements IPolicy {
   /** (Re)creates the local cockatiel breaker, closed. */
   private resetInner(): void {
     for (const s of this.innerSubscriptions) s.dispose();
-    const inner = circuitBreaker(handleWhen(this.isFailure), {
+    // While half-open, cockatiel takes any error it does not handle for a success and closes. A
+    // probe its caller cancelled says nothing about the provider, so there it counts as a failure:
+    // the circuit stays open for another halfOpenAfterMs instead of closing blind.
+    const counts = (error: unknown) =>
+      this.isFailure(error) ||
+      (this.inner?.state === CircuitState.HalfOpen && classifyError(error).kind === 'cancelled');
+    const inner = circuitBreaker(handleWhen(counts), {
       halfOpenAfter: this.halfOpenAfterMs,
       breaker: this.makeBreaker(),
       ...(this.halfOpenSampling ? { halfOpenSampling: this.halfOpenSampling } : {}),
@@ -131,7 +137,9 @@ export class CircuitBreakerPolicy implements IPolicy {
     this.innerSubscriptions = [
       inner.onSuccess((e) => this.successEmitter.emit(e)),
       inner.onFailure((e) => {
-        if (e.handled && 'error' in e.reason) this.lastFailure = describeFailure(e.reason.error);
+        if (e.handled && 'error' in e.reason && this.isFailure(e.reason.error)) {
+          this.lastFailure = describeFailure(e.reason.error);
+        }
         this.failureEmitter.emit(e);
       }),
       inner.onStateChange((state) => {
