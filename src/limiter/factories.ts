@@ -1,5 +1,6 @@
 import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
-import { Limiter, type LimiterBaseOptions, LimiterGroup } from './limiter.js';
+import { Limiter, type LimiterBaseOptions } from './limiter.js';
+import { LimiterGroup } from './limiter-group.js';
 import { makeRate } from './rate.js';
 
 export interface GcraOptions extends LimiterBaseOptions {

@@ -14,11 +14,11 @@ export {
   type Decision,
   Limiter,
   type LimiterBaseOptions,
-  LimiterGroup,
   type LimiterSnapshot,
-  Permit,
 } from './limiter.js';
+export { LimiterGroup } from './limiter-group.js';
 export { MemoryStore } from './memory-store.js';
+export { Permit } from './permit.js';
 export {
   RateLimitPolicy,
   type RateLimitPolicyOptions,

@@ -1,0 +1,188 @@
+import type { Clock } from '../clock.js';
+import { CostExceedsCapacityError } from '../errors/cost-exceeds-capacity-error.js';
+import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
+import { RateLimitExceededError } from '../errors/rate-limit-exceeded-error.js';
+import { reportError } from '../events/safe-event-emitter.js';
+import type {
+  AcquireOptions,
+  Acquirer,
+  Cost,
+  Decision,
+  Limiter,
+  LimiterSnapshot,
+} from './limiter.js';
+import { MemoryStore } from './memory-store.js';
+import { normaliseCosts, Permit } from './permit.js';
+import { costUs, type Rate, unitsIn } from './rate.js';
+import type { LimiterSpec, Look, ReserveOutcome, Store } from './store.js';
+import { WakeQueue } from './wake-queue.js';
+
+/**
+ * Several limiters acquired all-or-nothing (RPM, input and output tokens; tenant and global):
+ * either every member is charged, at the same start time, or none is. The wait is the longest
+ * of the members'. All members must share one store, which is what makes it atomic.
+ */
+export class LimiterGroup implements Acquirer {
+  readonly store: Store;
+  readonly clock: Clock;
+  private readonly specs: readonly LimiterSpec[];
+  private readonly queue: WakeQueue;
+
+  constructor(readonly limiters: readonly Limiter[]) {
+    if (limiters.length === 0) {
+      throw new InvalidLimiterConfigError('limiters', 'at least one limiter', 0);
+    }
+    const first = limiters[0]!;
+    this.store = first.store;
+    this.clock = first.clock;
+    const keys = new Set<string>();
+    for (const limiter of limiters) {
+      if (limiter.store !== this.store) {
+        throw new InvalidLimiterConfigError(
+          'limiters',
+          'limiters that share one store (the group is acquired atomically there)',
+          limiter.key,
+        );
+      }
+      if (keys.has(`${limiter.algorithm}:${limiter.key}`)) {
+        throw new InvalidLimiterConfigError('limiters', 'distinct keys', limiter.key);
+      }
+      keys.add(`${limiter.algorithm}:${limiter.key}`);
+    }
+    this.specs = limiters.map((l) => l.spec);
+    this.queue = new WakeQueue(this.clock);
+  }
+
+  async acquire(cost: Cost = 1, options: AcquireOptions = {}): Promise<Permit> {
+    const { signal } = options;
+    const maxWaitMs = options.maxWaitMs ?? Number.POSITIVE_INFINITY;
+    if (Number.isNaN(maxWaitMs) || maxWaitMs < 0) {
+      throw new InvalidLimiterConfigError('maxWaitMs', 'a number >= 0', maxWaitMs);
+    }
+    const costs = this.checkedCosts(cost);
+    signal?.throwIfAborted();
+    const maxWaitUs =
+      maxWaitMs === Number.POSITIVE_INFINITY
+        ? Number.MAX_SAFE_INTEGER
+        : Math.floor(maxWaitMs * 1000);
+    // The wait counts from when the store answered: a slow round trip can only make it later.
+    // The in-process store answers at the instant it was asked.
+    const askedMs = this.clock.now();
+    const sync = this.reserveNow(costs, maxWaitUs, askedMs);
+    const outcome = sync ?? (await this.reserve(costs, maxWaitUs));
+    const answeredMs = sync ? askedMs : this.clock.now();
+    if (!outcome.granted) {
+      const { key } = this.limiters[outcome.index]!;
+      throw new RateLimitExceededError(key, outcome.waitUs / 1000, maxWaitMs);
+    }
+    const permit = this.permit(outcome, costs, answeredMs);
+    if (outcome.waitUs === 0 && !signal?.aborted) return permit;
+    try {
+      signal?.throwIfAborted();
+      await this.queue.waitUntil(permit.startsAt, signal);
+    } catch (reason) {
+      // The caller hears the abort at once; giving the slot back is the store's business and a
+      // failure there only costs capacity (never over-admits), so it is reported, not thrown.
+      permit.cancel().catch((error: unknown) => {
+        reportError('giving an aborted reservation back failed', error);
+      });
+      throw reason;
+    }
+    return permit;
+  }
+
+  tryAcquire(cost: Cost = 1): Promise<Decision> {
+    let costs: number[];
+    try {
+      costs = this.checkedCosts(cost);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const askedMs = this.clock.now();
+    const outcome = this.reserveNow(costs, 0, askedMs);
+    if (outcome) return Promise.resolve(this.decide(outcome, costs, askedMs));
+    return this.reserve(costs, 0).then((o) => this.decide(o, costs, this.clock.now()));
+  }
+
+  /** Snapshots of every member. */
+  inspect(): Promise<LimiterSnapshot[]> {
+    return Promise.all(this.limiters.map((l) => l.inspect()));
+  }
+
+  private decide(outcome: ReserveOutcome, costs: readonly number[], answeredMs: number): Decision {
+    const { rate } = this.limiters[outcome.index]!;
+    const remaining = availableUnits(rate, outcome);
+    const resetAfterMs = (rate.capacityUs - Math.min(outcome.freeUs, rate.capacityUs)) / 1000;
+    if (!outcome.granted) {
+      return { allowed: false, retryAfterMs: outcome.waitUs / 1000, remaining, resetAfterMs };
+    }
+    const permit = this.permit(outcome, costs, answeredMs);
+    return { allowed: true, retryAfterMs: 0, remaining, resetAfterMs, permit };
+  }
+
+  private permit(
+    outcome: Extract<ReserveOutcome, { granted: true }>,
+    costs: readonly number[],
+    answeredMs: number,
+  ): Permit {
+    const waitedMs = outcome.waitUs / 1000;
+    const bindingKey = this.limiters[outcome.index]!.key;
+    return new Permit(
+      this.limiters,
+      outcome.grants,
+      costs,
+      waitedMs,
+      answeredMs + waitedMs,
+      bindingKey,
+    );
+  }
+
+  private costsUs(costs: readonly number[]): number[] {
+    const out = new Array<number>(costs.length);
+    for (let i = 0; i < costs.length; i++) out[i] = costUs(this.limiters[i]!.rate, costs[i]!);
+    return out;
+  }
+
+  /** The in-process store answers synchronously: no promise on the hot path. */
+  private reserveNow(
+    costs: readonly number[],
+    maxWaitUs: number,
+    nowMs: number,
+  ): ReserveOutcome | undefined {
+    if (!(this.store instanceof MemoryStore)) return undefined;
+    return this.store.reserveSync(this.specs, this.costsUs(costs), maxWaitUs, toUs(nowMs));
+  }
+
+  private reserve(costs: readonly number[], maxWaitUs: number): Promise<ReserveOutcome> {
+    return this.store.reserve(
+      this.specs,
+      this.costsUs(costs),
+      maxWaitUs,
+      this.limiters[0]!.nowUs(),
+    );
+  }
+
+  private checkedCosts(cost: Cost): number[] {
+    const costs = normaliseCosts(cost, this.limiters.length, 'cost');
+    for (let i = 0; i < costs.length; i++) {
+      const { rate, key } = this.limiters[i]!;
+      if (costs[i]! > rate.burst) throw new CostExceedsCapacityError(key, costs[i]!, rate.burst);
+    }
+    return costs;
+  }
+}
+
+/**
+ * Units admissible at once: none while an earlier grant has yet to start (FIFO), otherwise what
+ * `freeUs` of schedule holds. The capacity is rounded up to whole µs, so with an emission
+ * interval under 1 µs it holds more than `burst` units; no cost above `burst` is ever admitted,
+ * so that is the cap.
+ */
+export function availableUnits(rate: Rate, { freeUs, fifoUs }: Look): number {
+  return fifoUs > 0 ? 0 : Math.min(rate.burst, unitsIn(rate, freeUs));
+}
+
+/** A clock reading in whole µs. */
+export function toUs(ms: number): number {
+  return Math.floor(ms * 1000);
+}
