@@ -11,8 +11,8 @@ import {
   refundScript,
   reserveScript,
 } from './lua/scripts.js';
-import { MemoryStore } from './memory-store.js';
 import { redisKey } from './redis-keys.js';
+import { RedisLocalShare } from './redis-local-share.js';
 import { decodeBatch, encodeBatch, MAX_BATCH, type PendingReserve } from './redis-reserve-batch.js';
 import {
   type OnUnavailable,
@@ -66,11 +66,7 @@ export class RedisStore implements Store {
   private lastError: unknown;
   private lastCheckAt = 0;
   private checking = false;
-  private local = new MemoryStore();
-  /** Keys served locally during the outage, re-entered empty when Redis returns. */
-  private readonly localKeys = new Map<string, LocalKey>();
-  /** Grants handed out during the outage, with the local store's own grant (n times the span). */
-  private readonly localGrants = new WeakMap<Grant, Grant>();
+  private readonly local: RedisLocalShare;
   /** Reservations waiting for the end of this event-loop turn. */
   private batch: PendingReserve[] | undefined;
 
@@ -89,6 +85,7 @@ export class RedisStore implements Store {
     this.localWorkers = localWorkers;
     this.clock = options.clock;
     this.slackMs = options.clock ? TEST_CLOCK_SLACK_MS : SLACK_MS;
+    this.local = new RedisLocalShare(localWorkers, options.clock);
   }
 
   /** False from a failed call until Redis answers a check again. */
@@ -174,19 +171,15 @@ export class RedisStore implements Store {
       const freeUs = p.specs[0]!.rate.capacityUs;
       return { granted: true, waitUs: 0, grants, index: 0, freeUs, fifoUs: 0 };
     }
-    return this.reserveLocally(p.specs, p.costsUs, p.maxWaitUs, p.nowUs);
+    const keys = p.specs.map((spec) => this.keyOf(spec));
+    return this.local.reserve(p.specs, keys, p.costsUs, p.maxWaitUs, p.nowUs);
   }
 
   async refund(spec: LimiterSpec, grant: Grant, refundUs: number, nowUs: number): Promise<void> {
     if (refundUs <= 0 || grant.seq < 0) return;
-    const local = this.localGrants.get(grant);
-    if (local) {
-      // A grant from the outage only means something to the local store that made it. There,
-      // a part of it weighs n times as much; the whole of it (a cancel) is its whole local span.
-      if (!this.available) {
-        const localUs = refundUs >= grant.spanUs ? local.spanUs : refundUs * this.localWorkers;
-        await this.local.refund(spec, local, localUs, this.localNow(nowUs));
-      }
+    if (this.local.owns(grant)) {
+      // A grant from the outage only means something to the local store that made it.
+      if (!this.available) await this.local.refund(spec, grant, refundUs, nowUs);
       return;
     }
     const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs, refundUs];
@@ -204,8 +197,7 @@ export class RedisStore implements Store {
     if ('reply' in sent) return;
     await this.degrade('charge', [spec], sent.error, () => {
       if (this.mode !== 'local') return;
-      this.markLocal(key, spec, nowUs);
-      return this.local.charge(spec, extraUs * this.localWorkers, this.localNow(nowUs));
+      return this.local.charge(spec, key, extraUs, nowUs);
     });
   }
 
@@ -217,8 +209,7 @@ export class RedisStore implements Store {
     if ('reply' in sent) return;
     await this.degrade('hold', [spec], sent.error, () => {
       if (this.mode !== 'local') return;
-      this.markLocal(key, spec, nowUs);
-      return this.local.hold(spec, delayUs, this.localNow(nowUs));
+      return this.local.hold(spec, key, delayUs, nowUs);
     });
   }
 
@@ -231,8 +222,7 @@ export class RedisStore implements Store {
     }
     return this.degrade('look', [spec], sent.error, async () => {
       if (this.mode === 'fail-open') return { freeUs: spec.rate.capacityUs, fifoUs: 0 };
-      const { freeUs, fifoUs } = await this.local.look(spec, this.localNow(nowUs));
-      return { freeUs: Math.floor(freeUs / this.localWorkers), fifoUs };
+      return this.local.look(spec, nowUs);
     });
   }
 
@@ -305,11 +295,8 @@ export class RedisStore implements Store {
       await this.withTimeout(evalScript(this.redis, lookScript, [probe], args), 'look');
       // Keys served locally re-enter held by as far as their local schedule runs ahead (a hold
       // from a 429 survives), and empty at least, so they refill at the shared rate: no burst.
-      for (const [key, { spec, nowUs, atMs }] of this.localKeys) {
-        const localNow = this.localNow(nowUs + Math.round((performance.now() - atMs) * 1000));
-        const { freeUs } = await this.local.look(spec, localNow);
-        const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs];
-        args.push(Math.max(0, -freeUs));
+      for await (const { key, spec, aheadUs } of this.local.aheadByKey()) {
+        const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs, aheadUs];
         try {
           await this.withTimeout(evalScript(this.redis, holdScript, [key], args), 'hold');
         } catch (error) {
@@ -318,7 +305,7 @@ export class RedisStore implements Store {
           if (isOutage(error)) throw error;
           reportError(`re-entering ${key} in Redis after an outage failed`, error);
         }
-        this.localKeys.delete(key);
+        this.local.release(key);
       }
     } catch (error) {
       this.lastError = error;
@@ -326,34 +313,8 @@ export class RedisStore implements Store {
     }
     const downForMs = performance.now() - (this.downSince ?? performance.now());
     this.downSince = undefined;
-    this.local = new MemoryStore();
+    this.local.reset();
     this.recoveredEmitter.emit({ downForMs });
-  }
-
-  private reserveLocally(
-    specs: readonly LimiterSpec[],
-    costsUs: readonly number[],
-    maxWaitUs: number,
-    nowUs: number,
-  ): ReserveOutcome {
-    const n = this.localWorkers;
-    for (const spec of specs) this.markLocal(this.keyOf(spec), spec, nowUs);
-    // Each unit costs n times its schedule here: 1/n of the rate and of the burst.
-    const scaled = costsUs.map((c) => c * n);
-    const outcome = this.local.reserveSync(specs, scaled, maxWaitUs, this.localNow(nowUs));
-    const freeUs = Math.floor(outcome.freeUs / n);
-    if (!outcome.granted) return { ...outcome, freeUs };
-    const grants = outcome.grants.map((g, i) => {
-      // Local schedules run n times slower: a span there is n times the shared one.
-      const grant = { seq: g.seq, costUs: costsUs[i]!, spanUs: Math.floor(g.spanUs / n) };
-      this.localGrants.set(grant, g);
-      return grant;
-    });
-    return { ...outcome, grants, freeUs };
-  }
-
-  private markLocal(key: string, spec: LimiterSpec, nowUs: number): void {
-    this.localKeys.set(key, { spec, nowUs, atMs: performance.now() });
   }
 
   private withTimeout<T>(promise: Promise<T>, operation: string): Promise<T> {
@@ -378,17 +339,6 @@ export class RedisStore implements Store {
   private nowArg(): string {
     return this.clock ? String(Math.floor(this.clock.now() * 1000)) : '-';
   }
-
-  private localNow(nowUs: number): number {
-    return this.clock ? Math.floor(this.clock.now() * 1000) : nowUs;
-  }
-}
-
-/** A key served locally, with the last `now` it was served at (and when, on this process). */
-interface LocalKey {
-  readonly spec: LimiterSpec;
-  readonly nowUs: number;
-  readonly atMs: number;
 }
 
 type Sent = { readonly reply: unknown } | { readonly error: unknown };

@@ -1,0 +1,108 @@
+import type { Clock } from '../clock.js';
+import { MemoryStore } from './memory-store.js';
+import type { Grant, LimiterSpec, Look, ReserveOutcome } from './store.js';
+
+/** A key served locally, with the last `now` it was served at (and when, on this process). */
+interface LocalKey {
+  readonly spec: LimiterSpec;
+  readonly nowUs: number;
+  readonly atMs: number;
+}
+
+/**
+ * This worker's share of every budget while Redis is away (`onUnavailable: 'local'`): an
+ * in-process store where every unit costs `workers` times its schedule, i.e. 1/workers of each
+ * rate and burst. It remembers the keys it served, so that they re-enter Redis held by as far as
+ * they ran ahead here, and the grants it made, which mean nothing to Redis.
+ */
+export class RedisLocalShare {
+  private store = new MemoryStore();
+  private readonly keys = new Map<string, LocalKey>();
+  /** Grants handed out, with the local store's own grant (n times the span). */
+  private readonly grants = new WeakMap<Grant, Grant>();
+
+  constructor(
+    private readonly workers: number,
+    private readonly clock: Clock | undefined,
+  ) {}
+
+  reserve(
+    specs: readonly LimiterSpec[],
+    keys: readonly string[],
+    costsUs: readonly number[],
+    maxWaitUs: number,
+    nowUs: number,
+  ): ReserveOutcome {
+    const n = this.workers;
+    for (let i = 0; i < specs.length; i++) this.mark(keys[i]!, specs[i]!, nowUs);
+    const scaled = costsUs.map((c) => c * n);
+    const outcome = this.store.reserveSync(specs, scaled, maxWaitUs, this.now(nowUs));
+    const freeUs = Math.floor(outcome.freeUs / n);
+    if (!outcome.granted) return { ...outcome, freeUs };
+    const grants = outcome.grants.map((g, i) => {
+      // Local schedules run n times slower: a span there is n times the shared one.
+      const grant = { seq: g.seq, costUs: costsUs[i]!, spanUs: Math.floor(g.spanUs / n) };
+      this.grants.set(grant, g);
+      return grant;
+    });
+    return { ...outcome, grants, freeUs };
+  }
+
+  /** Whether `grant` was made here (it then means nothing to Redis). */
+  owns(grant: Grant): boolean {
+    return this.grants.has(grant);
+  }
+
+  /** Gives back part of a local grant: n times as much here; a cancel, its whole local span. */
+  async refund(spec: LimiterSpec, grant: Grant, refundUs: number, nowUs: number): Promise<void> {
+    const local = this.grants.get(grant);
+    if (!local) return;
+    const localUs = refundUs >= grant.spanUs ? local.spanUs : refundUs * this.workers;
+    await this.store.refund(spec, local, localUs, this.now(nowUs));
+  }
+
+  charge(spec: LimiterSpec, key: string, extraUs: number, nowUs: number): Promise<void> {
+    this.mark(key, spec, nowUs);
+    return this.store.charge(spec, extraUs * this.workers, this.now(nowUs));
+  }
+
+  hold(spec: LimiterSpec, key: string, delayUs: number, nowUs: number): Promise<void> {
+    this.mark(key, spec, nowUs);
+    return this.store.hold(spec, delayUs, this.now(nowUs));
+  }
+
+  async look(spec: LimiterSpec, nowUs: number): Promise<Look> {
+    const { freeUs, fifoUs } = await this.store.look(spec, this.now(nowUs));
+    return { freeUs: Math.floor(freeUs / this.workers), fifoUs };
+  }
+
+  /**
+   * The keys served here, each with how far (µs, >= 0) its local schedule runs ahead now: what
+   * it must be held by when it re-enters Redis.
+   */
+  async *aheadByKey(): AsyncGenerator<{ key: string; spec: LimiterSpec; aheadUs: number }> {
+    for (const [key, { spec, nowUs, atMs }] of this.keys) {
+      const now = this.now(nowUs + Math.round((performance.now() - atMs) * 1000));
+      const { freeUs } = await this.store.look(spec, now);
+      yield { key, spec, aheadUs: Math.max(0, -freeUs) };
+    }
+  }
+
+  /** The key re-entered Redis. */
+  release(key: string): void {
+    this.keys.delete(key);
+  }
+
+  /** Starts afresh (Redis is back). */
+  reset(): void {
+    this.store = new MemoryStore();
+  }
+
+  private mark(key: string, spec: LimiterSpec, nowUs: number): void {
+    this.keys.set(key, { spec, nowUs, atMs: performance.now() });
+  }
+
+  private now(nowUs: number): number {
+    return this.clock ? Math.floor(this.clock.now() * 1000) : nowUs;
+  }
+}
