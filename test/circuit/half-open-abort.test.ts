@@ -5,15 +5,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
 import { circuitBreakerPolicy } from '../../src/circuit/circuit-breaker-policy.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const outage = () =>
-  Anthropic.APIError.generate(
-    503,
-    { type: 'error', error: { type: 'api_error', message: 'upstream failed' } },
-    undefined,
-    new Headers(),
-  );
+import { anthropicOutage as outage, sleep } from '../support/real-time.js';
 
 describe('local circuit breaker: an aborted half-open probe', () => {
   it('does not close the circuit; a later probe decides', async () => {

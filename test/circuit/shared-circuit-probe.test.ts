@@ -2,16 +2,8 @@ import Anthropic from '@anthropic-ai/sdk';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { circuitBreakerPolicy } from '../../src/circuit/circuit-breaker-policy.js';
+import { anthropicOutage as outage, sleep } from '../support/real-time.js';
 import { redisUrl, uniquePrefix } from '../support/redis.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const outage = () =>
-  Anthropic.APIError.generate(
-    503,
-    { type: 'error', error: { type: 'api_error', message: 'upstream failed' } },
-    undefined,
-    new Headers(),
-  );
 
 describe('shared circuit: a probe the caller aborts decides nothing', () => {
   let redis: Redis;

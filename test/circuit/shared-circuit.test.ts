@@ -1,12 +1,12 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sleep } from '../support/real-time.js';
 import { redisUrl, uniquePrefix } from '../support/redis.js';
 import { forkWorker, type TestWorker, type WorkerMessage } from '../support/workers.js';
 
 const WORKER = new URL('../fixtures/circuit-worker.ts', import.meta.url);
 const HALF_OPEN_MS = 1000;
 const PROBE_LEASE_MS = 2000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface CallReply extends WorkerMessage {
   outcome: 'ok' | 'broken' | 'error';

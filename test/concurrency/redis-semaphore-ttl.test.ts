@@ -1,9 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisSemaphore } from '../../src/concurrency/redis-semaphore.js';
+import { sleep } from '../support/real-time.js';
 import { redisUrl, uniquePrefix } from '../support/redis.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let redis: Redis;
 beforeAll(async () => {

@@ -3,11 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bulkheadPolicy } from '../../src/concurrency/bulkhead-policy.js';
 import { RedisSemaphore } from '../../src/concurrency/redis-semaphore.js';
 import { isLimiterUnavailableError } from '../../src/errors/index.js';
+import { sleep } from '../support/real-time.js';
 import { connectForOutage, redisUrl, startRedisServer, uniquePrefix } from '../support/redis.js';
 import { forkWorker, type TestWorker } from '../support/workers.js';
 
 const WORKER = new URL('../fixtures/semaphore-worker.ts', import.meta.url);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let url: string;
 let redis: Redis;
