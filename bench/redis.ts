@@ -13,6 +13,7 @@ import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { gcra, RedisStore } from '../src/index.js';
 import { reserveScript } from '../src/limiter/lua/scripts.js';
 import { costUs } from '../src/limiter/rate.js';
+import { encodeBatch } from '../src/limiter/redis-reserve-batch.js';
 import { scriptSha } from '../src/redis/eval-script.js';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -122,15 +123,24 @@ const rlf = new RateLimiterRedis({
 });
 const flexible = await throughput(() => rlf.consume('k'));
 
-const { rate } = limiter.spec;
-const key = store.keyOf(limiter.spec);
 await redis.script('LOAD', reserveScript.source);
 // One reservation per EVALSHA (the batch format with a batch of one): what one acquire costs
 // Redis when nothing is coalesced.
-const benchmarkRps = await redisBenchmark(
-  [key],
-  ['-', 1000, 1, 1, Number.MAX_SAFE_INTEGER, 1, 'g', costUs(rate, 1), rate.capacityUs],
+const one = encodeBatch(
+  [
+    {
+      specs: [limiter.spec],
+      costsUs: [costUs(limiter.spec.rate, 1)],
+      maxWaitUs: Number.MAX_SAFE_INTEGER,
+      nowUs: 0,
+      resolve: () => {},
+      reject: () => {},
+    },
+  ],
+  (spec) => store.keyOf(spec),
+  ['-', 1000],
 );
+const benchmarkRps = await redisBenchmark(one.keys, one.args);
 
 const plain = new Redis(url);
 const plainStore = new RedisStore(plain, { prefix });

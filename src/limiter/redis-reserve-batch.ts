@@ -21,6 +21,10 @@ export interface PendingReserve {
 /** Largest batch: bounds the script's run time and the reply's size. */
 export const MAX_BATCH = 256;
 
+/**
+ * The reserve script's KEYS and ARGV for a batch (see reserveScript): every key once, the
+ * reservations as one JSON array of numbers, and one algorithm letter per key.
+ */
 export function encodeBatch(
   batch: readonly PendingReserve[],
   keyOf: (spec: LimiterSpec) => string,
@@ -28,21 +32,23 @@ export function encodeBatch(
 ): { keys: string[]; args: (string | number)[] } {
   const index = new Map<string, number>();
   const keys: string[] = [];
-  const args: (string | number)[] = [...head, batch.length];
+  let algorithms = '';
+  const numbers: number[] = [batch.length];
   for (const { specs, costsUs, maxWaitUs } of batch) {
-    args.push(specs.length, maxWaitUs);
+    numbers.push(specs.length, maxWaitUs);
     specs.forEach((spec, i) => {
       const key = keyOf(spec);
       let k = index.get(key);
       if (k === undefined) {
         keys.push(key);
+        algorithms += spec.algorithm === 'gcra' ? 'g' : 't';
         k = keys.length;
         index.set(key, k);
       }
-      args.push(k, spec.algorithm === 'gcra' ? 'g' : 't', costsUs[i]!, spec.rate.capacityUs);
+      numbers.push(k, costsUs[i]!, spec.rate.capacityUs);
     });
   }
-  return { keys, args };
+  return { keys, args: [...head, JSON.stringify(numbers), algorithms] };
 }
 
 export function decodeBatch(

@@ -245,4 +245,23 @@ describe('script loading', () => {
     expect(bad.status).toBe('rejected');
     expect(good).toMatchObject({ status: 'fulfilled', value: { allowed: true } });
   });
+
+  it('a string that is not a limiter state is refused by name, never read as numbers', async () => {
+    const store = new RedisStore(redis, { prefix: uniquePrefix('badstate') });
+    const rpm = gcra({ key: 'rpm', limit: 60, periodMs: 60_000, store });
+    const tpm = tokenBucket({ key: 'tpm', capacity: 60, refillPerSecond: 1, store });
+    // Text, a binary string of another format version, and one of a length no state has.
+    const doubles = (...v: number[]) => Buffer.from(new Float64Array(v).buffer);
+    for (const value of ['1700000000000000 3 0 0 0 0 0', doubles(1, 5, 5), Buffer.alloc(12)]) {
+      for (const limiter of [rpm, tpm]) {
+        await redis.set(store.keyOf(limiter.spec), value);
+        const error = await limiter.tryAcquire().catch((e: unknown) => e);
+        expect(error).not.toBeInstanceOf(LimiterUnavailableError);
+        expect(String(error)).toMatch(/does not hold a limiter state of format 2/);
+        // Nothing was written over it.
+        expect(await redis.getBuffer(store.keyOf(limiter.spec))).toEqual(Buffer.from(value));
+      }
+    }
+    expect(store.available).toBe(true);
+  });
 });
