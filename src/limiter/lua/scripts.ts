@@ -55,6 +55,8 @@ for _ = 1, a[1] do
   local b = a[first + 3 * (index - 1)]
   local head = r
   r = r + 5
+  -- The binding key's free schedule after the decision, taken from its grant when granted.
+  local free_b
   if wait > max_wait then
     reply[head + 1] = 0
   else
@@ -69,7 +71,9 @@ for _ = 1, a[1] do
         local before = ops.free(states[k], now, cap)
         states[k] = ops.grant(states[k], now, start, cost, cap)
         dirty[k] = true
-        reply[r + 1], reply[r + 2] = states[k].seq, before - ops.free(states[k], now, cap)
+        local after = ops.free(states[k], now, cap)
+        if k == b then free_b = after end
+        reply[r + 1], reply[r + 2] = states[k].seq, before - after
       end
       r = r + 2
     end
@@ -77,7 +81,7 @@ for _ = 1, a[1] do
   end
   reply[head + 2] = wait
   reply[head + 3] = index - 1
-  reply[head + 4] = ops_of[b].free(states[b], now, caps[b])
+  reply[head + 4] = free_b or ops_of[b].free(states[b], now, caps[b])
   reply[head + 5] = ops_of[b].fifo(states[b], now)
 end
 for k in pairs(dirty) do
