@@ -10,6 +10,7 @@ import {
   gcraHold,
   gcraRefund,
   gcraWait,
+  heldUs,
   initialGcraState,
 } from './gcra.js';
 import {
@@ -44,6 +45,8 @@ export interface AlgorithmOps<S> {
   freeUs(state: S, nowUs: number, capacityUs: number): number;
   /** µs until the latest granted start (0 when it is past). */
   fifoUs(state: S, nowUs: number): number;
+  /** µs until the latest hold ends (0 when it is past). */
+  heldUs(state: S, nowUs: number): number;
   seq(state: S): number;
 }
 
@@ -56,6 +59,7 @@ const gcraOps: AlgorithmOps<GcraState> = {
   hold: gcraHold,
   freeUs: gcraFreeUs,
   fifoUs: (s, now) => Math.max(0, s.lastStart - now),
+  heldUs,
   seq: (s) => s.seq,
 };
 
@@ -68,6 +72,7 @@ const tokenBucketOps: AlgorithmOps<TokenBucketState> = {
   hold: tokenBucketHold,
   freeUs: tokenBucketFreeUs,
   fifoUs: (s, now) => Math.max(0, s.lastStart - now),
+  heldUs,
   seq: (s) => s.seq,
 };
 

@@ -29,6 +29,11 @@ export interface GcraState {
   readonly prevStart: number;
   /** Allowances for refunds to earlier grants. */
   readonly ledger: Ledger;
+  /**
+   * End of the latest hold (µs; 0 = never held). Grants made before a hold may have slots inside
+   * it: their callers read this when they wake, and queue again instead of starting.
+   */
+  readonly heldUntil: number;
 }
 
 export const initialGcraState: GcraState = {
@@ -37,6 +42,7 @@ export const initialGcraState: GcraState = {
   lastStart: 0,
   prevStart: 0,
   ledger: emptyLedger,
+  heldUntil: 0,
 };
 
 /** µs until a charge of `costUs` could start (0 = at once). */
@@ -68,6 +74,7 @@ export function gcraGrant(
     lastStart: Math.max(state.lastStart, startUs),
     prevStart: state.lastStart,
     ledger: ledgerAfterGrant(state.ledger, state.tat, startUs, seq),
+    heldUntil: state.heldUntil,
   };
 }
 
@@ -138,7 +145,13 @@ export function gcraHold(
     seq,
     prevStart: state.lastStart,
     ledger: ledgerAfterGrant(state.ledger, state.tat, end, seq),
+    heldUntil: Math.max(state.heldUntil, untilUs),
   };
+}
+
+/** µs until the latest hold ends (0 when it is past or there was none); token buckets too. */
+export function heldUs(state: { readonly heldUntil: number }, nowUs: number): number {
+  return Math.max(0, state.heldUntil - nowUs);
 }
 
 /** µs of schedule still free at `nowUs` (negative when reservations run ahead). */

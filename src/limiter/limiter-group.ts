@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import { CostExceedsCapacityError } from '../errors/cost-exceeds-capacity-error.js';
 import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
+import { isLimiterUnavailableError } from '../errors/limiter-unavailable-error.js';
 import { RateLimitExceededError } from '../errors/rate-limit-exceeded-error.js';
 import { reportError } from '../events/safe-event-emitter.js';
 import type {
@@ -61,34 +62,46 @@ export class LimiterGroup implements Acquirer {
     }
     const costs = this.checkedCosts(cost);
     signal?.throwIfAborted();
-    const maxWaitUs =
-      maxWaitMs === Number.POSITIVE_INFINITY
-        ? Number.MAX_SAFE_INTEGER
-        : Math.floor(maxWaitMs * 1000);
+    const firstAskedMs = this.clock.now();
     // The wait counts from when the store answered: a slow round trip can only make it later.
     // The in-process store answers at the instant it was asked.
-    const askedMs = this.clock.now();
-    const sync = this.reserveNow(costs, maxWaitUs, askedMs);
-    const outcome = sync ?? (await this.reserve(costs, maxWaitUs));
-    const answeredMs = sync ? askedMs : this.clock.now();
-    if (!outcome.granted) {
-      const { key } = this.limiters[outcome.index]!;
-      throw new RateLimitExceededError(key, outcome.waitUs / 1000, maxWaitMs);
-    }
-    const permit = this.permit(outcome, costs, answeredMs);
-    if (outcome.waitUs === 0 && !signal?.aborted) return permit;
-    try {
-      signal?.throwIfAborted();
-      await this.queue.waitUntil(permit.startsAt, signal);
-    } catch (reason) {
-      // The caller hears the abort at once; giving the slot back is the store's business and a
-      // failure there only costs capacity (never over-admits), so it is reported, not thrown.
-      permit.cancel().catch((error: unknown) => {
-        reportError('giving an aborted reservation back failed', error);
+    for (let askedMs = firstAskedMs; ; askedMs = this.clock.now()) {
+      const leftMs = maxWaitMs - (askedMs - firstAskedMs);
+      const maxWaitUs =
+        leftMs === Number.POSITIVE_INFINITY
+          ? Number.MAX_SAFE_INTEGER
+          : Math.max(0, Math.floor(leftMs * 1000));
+      const sync = this.reserveNow(costs, maxWaitUs, askedMs);
+      const outcome = sync ?? (await this.reserve(costs, maxWaitUs));
+      const answeredMs = sync ? askedMs : this.clock.now();
+      if (!outcome.granted) {
+        const { key } = this.limiters[outcome.index]!;
+        throw new RateLimitExceededError(key, outcome.waitUs / 1000, maxWaitMs);
+      }
+      const permit = this.permit(outcome, costs, answeredMs, askedMs - firstAskedMs);
+      if (outcome.waitUs === 0 && !signal?.aborted) return permit;
+      let held: boolean;
+      try {
+        signal?.throwIfAborted();
+        await this.queue.waitUntil(permit.startsAt, signal);
+        held = await this.heldNow(costs);
+        signal?.throwIfAborted();
+      } catch (reason) {
+        // The caller hears the abort at once; giving the slot back is the store's business and a
+        // failure there only costs capacity (never over-admits), so it is reported, not thrown.
+        permit.cancel().catch((error: unknown) => {
+          reportError('giving an aborted reservation back failed', error);
+        });
+        throw reason;
+      }
+      if (!held) return permit;
+      // A hold placed while this caller waited (a provider's 429 seen by any worker) covers its
+      // slot: the slot is given back, as far as the schedule allows, and the caller queues again
+      // behind the hold, paced like everyone else, instead of starting inside it.
+      await permit.cancel().catch((error: unknown) => {
+        reportError('giving back a reservation inside a hold failed', error);
       });
-      throw reason;
     }
-    return permit;
   }
 
   tryAcquire(cost: Cost = 1): Promise<Decision> {
@@ -124,17 +137,37 @@ export class LimiterGroup implements Acquirer {
     outcome: Extract<ReserveOutcome, { granted: true }>,
     costs: readonly number[],
     answeredMs: number,
+    waitedBeforeMs = 0,
   ): Permit {
-    const waitedMs = outcome.waitUs / 1000;
+    const waitMs = outcome.waitUs / 1000;
     const bindingKey = this.limiters[outcome.index]!.key;
     return new Permit(
       this.limiters,
       outcome.grants,
       costs,
-      waitedMs,
-      answeredMs + waitedMs,
+      waitedBeforeMs + waitMs,
+      answeredMs + waitMs,
       bindingKey,
     );
+  }
+
+  /**
+   * Whether a hold is running on a member this call is charged on. Read when a caller wakes, so
+   * a hold placed by any worker after the reservation reaches it. An unavailable store counts as
+   * no hold: the reservation was made, and the outage policy governs what comes next.
+   */
+  private async heldNow(costs: readonly number[]): Promise<boolean> {
+    const looks = await Promise.all(
+      this.limiters.map((limiter, i) =>
+        costs[i] === 0
+          ? undefined
+          : this.store.look(limiter.spec, limiter.nowUs()).catch((error: unknown) => {
+              if (isLimiterUnavailableError(error)) return undefined;
+              throw error;
+            }),
+      ),
+    );
+    return looks.some((look) => look !== undefined && look.heldUs > 0);
   }
 
   private costsUs(costs: readonly number[]): number[] {
@@ -178,7 +211,10 @@ export class LimiterGroup implements Acquirer {
  * interval under 1 µs it holds more than `burst` units; no cost above `burst` is ever admitted,
  * so that is the cap.
  */
-export function availableUnits(rate: Rate, { freeUs, fifoUs }: Look): number {
+export function availableUnits(
+  rate: Rate,
+  { freeUs, fifoUs }: Pick<Look, 'freeUs' | 'fifoUs'>,
+): number {
   return fifoUs > 0 ? 0 : Math.min(rate.burst, unitsIn(rate, freeUs));
 }
 

@@ -51,6 +51,8 @@ export interface LimiterSnapshot {
   readonly retryAfterMs: number;
   /** ms until the limiter is full again. */
   readonly resetAfterMs: number;
+  /** ms until the latest `hold` ends (a provider's 429 or `remaining: 0`); 0 when none runs. */
+  readonly heldForMs: number;
 }
 
 /** Costs for a single limiter (a number) or a group (one per member, or one for all). */
@@ -159,6 +161,7 @@ export class Limiter implements Acquirer {
       available: availableUnits(rate, look),
       retryAfterMs: Math.max(0, costUs(rate, 1) - freeUs, look.fifoUs) / 1000,
       resetAfterMs: (rate.capacityUs - Math.min(freeUs, rate.capacityUs)) / 1000,
+      heldForMs: look.heldUs / 1000,
     };
   }
 

@@ -100,7 +100,7 @@ export class MemoryStore implements Store {
   async look(spec: LimiterSpec, nowUs: number): Promise<Look> {
     const e = this.entry(spec);
     const freeUs = e.ops.freeUs(e.state, nowUs, spec.rate.capacityUs);
-    return { freeUs, fifoUs: e.ops.fifoUs(e.state, nowUs) };
+    return { freeUs, fifoUs: e.ops.fifoUs(e.state, nowUs), heldUs: e.ops.heldUs(e.state, nowUs) };
   }
 
   /** The entry of a key, created fresh (and kept) on first use. */

@@ -72,8 +72,8 @@ export class RedisLocalShare {
   }
 
   async look(spec: LimiterSpec, nowUs: number): Promise<Look> {
-    const { freeUs, fifoUs } = await this.store.look(spec, this.now(nowUs));
-    return { freeUs: Math.floor(freeUs / this.workers), fifoUs };
+    const { freeUs, fifoUs, heldUs } = await this.store.look(spec, this.now(nowUs));
+    return { freeUs: Math.floor(freeUs / this.workers), fifoUs, heldUs };
   }
 
   /**

@@ -217,11 +217,11 @@ export class RedisStore implements Store {
     const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs];
     const sent = await this.send(lookScript, [this.keyOf(spec)], args, 'look');
     if ('reply' in sent) {
-      const [freeUs, fifoUs] = numbers(sent.reply, 3);
-      return { freeUs: freeUs!, fifoUs: fifoUs! };
+      const [freeUs, fifoUs, , heldUs] = numbers(sent.reply, 4);
+      return { freeUs: freeUs!, fifoUs: fifoUs!, heldUs: heldUs! };
     }
     return this.degrade('look', [spec], sent.error, async () => {
-      if (this.mode === 'fail-open') return { freeUs: spec.rate.capacityUs, fifoUs: 0 };
+      if (this.mode === 'fail-open') return { freeUs: spec.rate.capacityUs, fifoUs: 0, heldUs: 0 };
       return this.local.look(spec, nowUs);
     });
   }

@@ -58,6 +58,8 @@ export interface Look {
    * a refund moved the schedule back while calls were still waiting.
    */
   readonly fifoUs: number;
+  /** µs until the latest `hold` on the key ends (0 when none is running). */
+  readonly heldUs: number;
 }
 
 /**

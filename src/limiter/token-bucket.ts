@@ -30,6 +30,8 @@ export interface TokenBucketState {
   readonly prevStart: number;
   /** Allowances for refunds to earlier grants; see refund-ledger.ts. */
   readonly ledger: Ledger;
+  /** End of the latest hold (µs; 0 = never held); see GcraState. */
+  readonly heldUntil: number;
 }
 
 export const initialTokenBucketState: TokenBucketState = {
@@ -39,6 +41,7 @@ export const initialTokenBucketState: TokenBucketState = {
   lastStart: 0,
   prevStart: 0,
   ledger: emptyLedger,
+  heldUntil: 0,
 };
 
 function isFresh(state: TokenBucketState): boolean {
@@ -102,6 +105,7 @@ export function tokenBucketGrant(
     lastStart: Math.max(state.lastStart, startUs),
     prevStart: state.lastStart,
     ledger: ledgerAfterGrant(state.ledger, scheduleEnd(state, at, capacityUs), startUs, seq),
+    heldUntil: state.heldUntil,
   };
 }
 
@@ -165,6 +169,7 @@ export function tokenBucketHold(
     seq,
     prevStart: state.lastStart,
     ledger: ledgerAfterGrant(state.ledger, end, untilUs + capacityUs, seq),
+    heldUntil: Math.max(state.heldUntil, untilUs),
   };
 }
 

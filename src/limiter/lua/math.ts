@@ -104,7 +104,7 @@ local function pack_doubles(v)
 end
 
 -- A state is one string of doubles: the format version, the algorithm's own fields, then
--- last_start prev_start offset floor seq1 gap1 ... seqn gapn.
+-- last_start prev_start held_until offset floor seq1 gap1 ... seqn gapn.
 local STATE_FORMAT = 2
 local function decode_numbers(raw, key)
   if #raw % 8 ~= 0 or #raw < 8 or struct.unpack('<d', raw) ~= STATE_FORMAT then
@@ -113,10 +113,10 @@ local function decode_numbers(raw, key)
   return unpack_doubles(raw)
 end
 local function decode_tail(s, v, i)
-  s.last_start, s.prev_start = v[i], v[i + 1]
-  local l = { offset = v[i + 2], floor = v[i + 3], seq = {}, gap = {} }
+  s.last_start, s.prev_start, s.held_until = v[i], v[i + 1], v[i + 2]
+  local l = { offset = v[i + 3], floor = v[i + 4], seq = {}, gap = {} }
   local j = 0
-  for q = i + 4, #v - 1, 2 do
+  for q = i + 5, #v - 1, 2 do
     j = j + 1
     l.seq[j], l.gap[j] = v[q], v[q + 1]
   end
@@ -131,8 +131,9 @@ local function encode_numbers(head, s)
     n = n + 1
     v[n] = head[i]
   end
-  v[n + 1], v[n + 2], v[n + 3], v[n + 4] = s.last_start, s.prev_start, l.offset, l.floor
-  n = n + 4
+  v[n + 1], v[n + 2], v[n + 3] = s.last_start, s.prev_start, s.held_until
+  v[n + 4], v[n + 5] = l.offset, l.floor
+  n = n + 5
   for i = 1, #l.seq do
     v[n + 1], v[n + 2] = l.seq[i], l.gap[i]
     n = n + 2
@@ -144,7 +145,9 @@ end
 local gcra = {}
 function gcra.decode(raw, key)
   if not raw then
-    return { tat = 0, seq = 0, last_start = 0, prev_start = 0, ledger = ledger_empty() }
+    return {
+      tat = 0, seq = 0, last_start = 0, prev_start = 0, held_until = 0, ledger = ledger_empty(),
+    }
   end
   local v = decode_numbers(raw, key)
   return decode_tail({ tat = v[2], seq = v[3] }, v, 4)
@@ -177,6 +180,7 @@ function gcra.refund(s, _now, refund, grant_seq, _cap, undo)
     seq = s.seq,
     last_start = start_after_refund(s, grant_seq, undo),
     prev_start = s.prev_start,
+    held_until = s.held_until,
     ledger = ledger_after_refund(s.ledger, grant_seq, applied),
   }
 end
@@ -187,6 +191,7 @@ function gcra.charge(s, now, extra, _cap)
     seq = seq,
     last_start = s.last_start,
     prev_start = s.last_start,
+    held_until = s.held_until,
     ledger = ledger_after_grant(s.ledger, s.tat, now, seq),
   }
 end
@@ -198,6 +203,7 @@ function gcra.hold(s, now, until_us, cap)
     seq = seq,
     last_start = s.last_start,
     prev_start = s.last_start,
+    held_until = max(s.held_until, until_us),
     ledger = ledger_after_grant(s.ledger, s.tat, stop, seq),
   }
 end
@@ -216,7 +222,10 @@ end
 local bucket = {}
 function bucket.decode(raw, key)
   if not raw then
-    return { level = 0, last = 0, seq = 0, last_start = 0, prev_start = 0, ledger = ledger_empty() }
+    return {
+      level = 0, last = 0, seq = 0, last_start = 0, prev_start = 0, held_until = 0,
+      ledger = ledger_empty(),
+    }
   end
   local v = decode_numbers(raw, key)
   return decode_tail({ level = v[2], last = v[3], seq = v[4] }, v, 5)
@@ -265,6 +274,7 @@ function bucket.refund(s, now, refund, grant_seq, cap, undo)
     seq = s.seq,
     last_start = start_after_refund(s, grant_seq, undo),
     prev_start = s.prev_start,
+    held_until = s.held_until,
     ledger = ledger_after_refund(s.ledger, grant_seq, applied),
   }
 end
@@ -277,6 +287,7 @@ function bucket.charge(s, now, extra, cap)
     seq = seq,
     last_start = s.last_start,
     prev_start = s.last_start,
+    held_until = s.held_until,
     ledger = ledger_after_grant(s.ledger, schedule_end(s, at, cap), now, seq),
   }
 end
@@ -290,6 +301,7 @@ function bucket.hold(s, now, until_us, cap)
     seq = seq,
     last_start = s.last_start,
     prev_start = s.last_start,
+    held_until = max(s.held_until, until_us),
     ledger = ledger_after_grant(s.ledger, schedule_end(s, at, cap), until_us + cap, seq),
   }
 end
@@ -303,6 +315,11 @@ end
 function bucket.idle_at(s, cap)
   if s.seq == 0 and s.last == 0 then return 0 end
   return s.last + cap - s.level
+end
+
+-- heldUs in gcra.ts, for both algorithms.
+local function held_us(s, now)
+  return max(0, s.held_until - now)
 end
 
 local algorithms = { g = gcra, t = bucket }

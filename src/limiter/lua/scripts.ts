@@ -141,7 +141,7 @@ return now
 `,
 };
 
-/** KEYS[1]; ARGV[3..4] = algorithm, capacity µs. Reads only. Returns {free, fifo, now}. */
+/** KEYS[1]; ARGV[3..4] = algorithm, capacity µs. Reads only. Returns {free, fifo, now, held}. */
 export const lookScript: RedisScript = {
   name: 'look',
   numberOfKeys: 1,
@@ -149,7 +149,7 @@ export const lookScript: RedisScript = {
 local now = clock_us()
 local algo, cap = ARGV[3], tonumber(ARGV[4])
 local s = load(KEYS[1], algo)
-return { algorithms[algo].free(s, now, cap), algorithms[algo].fifo(s, now), now }
+return { algorithms[algo].free(s, now, cap), algorithms[algo].fifo(s, now), now, held_us(s, now) }
 `,
 };
 
