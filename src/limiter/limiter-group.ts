@@ -84,7 +84,10 @@ export class LimiterGroup implements Acquirer {
       try {
         signal?.throwIfAborted();
         await this.queue.waitUntil(permit.startsAt, signal);
-        held = await this.heldNow(costs);
+        held =
+          this.store instanceof MemoryStore
+            ? this.heldIn(this.store, costs)
+            : await this.heldNow(costs);
         signal?.throwIfAborted();
       } catch (reason) {
         // The caller hears the abort at once; giving the slot back is the store's business and a
@@ -148,6 +151,13 @@ export class LimiterGroup implements Acquirer {
       waitedBeforeMs + waitMs,
       answeredMs + waitMs,
       bindingKey,
+    );
+  }
+
+  /** `heldNow` on the in-process store, without a promise. */
+  private heldIn(store: MemoryStore, costs: readonly number[]): boolean {
+    return this.limiters.some(
+      (limiter, i) => costs[i] !== 0 && store.lookSync(limiter.spec, limiter.nowUs()).heldUs > 0,
     );
   }
 

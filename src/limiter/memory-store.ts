@@ -98,6 +98,11 @@ export class MemoryStore implements Store {
   }
 
   async look(spec: LimiterSpec, nowUs: number): Promise<Look> {
+    return this.lookSync(spec, nowUs);
+  }
+
+  /** `look`, answered at once (the limiter's hot path after a wait). */
+  lookSync(spec: LimiterSpec, nowUs: number): Look {
     const e = this.entry(spec);
     const freeUs = e.ops.freeUs(e.state, nowUs, spec.rate.capacityUs);
     return { freeUs, fifoUs: e.ops.fifoUs(e.state, nowUs), heldUs: e.ops.heldUs(e.state, nowUs) };
