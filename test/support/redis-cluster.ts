@@ -1,74 +1,309 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+/**
+ * A real Redis Cluster for tests: `redis-server --cluster-enabled yes` on free loopback ports,
+ * joined by `redis-cli --cluster create`, in a temporary directory removed by `stop()`.
+ *
+ * - `startRedisCluster()` (or `startRedisCluster(3)`): 3 masters, no replicas.
+ * - `startRedisCluster({ masters: 3, replicasPerMaster: 1 })`: every master has a replica, and a
+ *   short `cluster-node-timeout` (1500 ms by default), so that a killed master is replaced in
+ *   a few seconds: `killMasterOf(slot)`, then `waitForFailover(slot, killed)`.
+ *
+ * Every server runs under the watchdog of `launchRedisServer`, so none outlives the test process,
+ * even when it is killed. Like `redisUrl()`, this throws with instructions, never skips, when
+ * `redis-server` or `redis-cli` is missing.
+ */
+import { type ChildProcess, execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, pings } from './redis.js';
+import { Redis } from 'ioredis';
+import { freePort, hasRedisServer, launchRedisServer, NO_REDIS, waitExit } from './redis.js';
 
 const run = promisify(execFile);
 
+export interface ClusterNode {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface RedisClusterOptions {
+  /** @default 3 */
+  masters?: number;
+  /** @default 0 */
+  replicasPerMaster?: number;
+  /**
+   * `cluster-node-timeout`: how long a silent node takes to be declared failing.
+   * @default 1500 with replicas (a quick failover); Redis's own 15000 without (no failover is
+   * possible, and a short timeout would only let a stalled node take the cluster down)
+   */
+  nodeTimeoutMs?: number;
+}
+
+/** A slot's master and replicas, as the cluster says now. */
+export interface Shard {
+  readonly master: ClusterNode;
+  readonly replicas: readonly ClusterNode[];
+}
+
 export interface RedisCluster {
-  readonly nodes: ReadonlyArray<{ host: string; port: number }>;
+  /** Every node started, masters and replicas (startup nodes for a client). */
+  readonly nodes: readonly ClusterNode[];
+  /** The master serving `slot` and its replicas, as a live node reports them. */
+  shardOf(slot: number): Promise<Shard>;
+  /** SIGKILLs a node (no shutdown, no last words to the cluster); resolves once it is gone. */
+  kill(node: ClusterNode): Promise<void>;
+  /** SIGKILLs the master serving `slot`; resolves with it once it is gone. */
+  killMasterOf(slot: number): Promise<ClusterNode>;
+  /**
+   * Resolves with the new master of `slot` once a live node other than `dead` serves it and every
+   * live node reports `cluster_state:ok`; rejects after `timeoutMs`.
+   */
+  waitForFailover(slot: number, dead: ClusterNode, timeoutMs?: number): Promise<ClusterNode>;
+  /** One command to one node, outside any cluster client (SCRIPT EXISTS, INFO...). */
+  command(node: ClusterNode, name: string, ...args: (string | number)[]): Promise<unknown>;
+  /** Kills every node and removes the directory; safe to call twice. */
   stop(): Promise<void>;
 }
 
-/**
- * A real 3-master Redis Cluster on free loopback ports (`redis-server --cluster-enabled yes`,
- * joined by `redis-cli --cluster create`), in a temporary directory removed by `stop()`.
- */
-export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
+const HOST = '127.0.0.1';
+
+export async function startRedisCluster(
+  options: number | RedisClusterOptions = {},
+): Promise<RedisCluster> {
+  const {
+    masters = 3,
+    replicasPerMaster = 0,
+    nodeTimeoutMs,
+  } = typeof options === 'number' ? { masters: options } : options;
+  requireTools();
+  const total = masters * (1 + replicasPerMaster);
+  const nodes = (await distinctFreePorts(total)).map((port) => ({ host: HOST, port }));
   const dir = mkdtempSync(join(tmpdir(), 'llmr-cluster-'));
-  const children: ChildProcess[] = [];
-  const ports: number[] = [];
+  const children = new Map<number, ChildProcess>();
   const stop = async () => {
     await Promise.all(
-      children.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            child.once('exit', () => resolve());
-            child.kill('SIGKILL');
-          }),
-      ),
+      [...children.values()].map((child) => {
+        child.kill('SIGUSR2'); // the watchdog SIGKILLs its server, then exits
+        return waitExit(child);
+      }),
     );
     rmSync(dir, { recursive: true, force: true });
   };
+  const cluster: RedisCluster = {
+    nodes,
+    shardOf: (slot) => shardOf(liveNodes(children), slot),
+    async kill(node) {
+      const child = children.get(node.port);
+      if (!child) throw new Error(`No node of this cluster on port ${node.port}`);
+      child.kill('SIGUSR2');
+      await waitExit(child);
+    },
+    async killMasterOf(slot) {
+      const { master } = await cluster.shardOf(slot);
+      await cluster.kill(master);
+      return master;
+    },
+    async waitForFailover(slot, dead, timeoutMs = 30_000) {
+      let master: ClusterNode | undefined;
+      await until(
+        `slot ${slot} served again after ${HOST}:${dead.port} died`,
+        timeoutMs,
+        async () => {
+          const live = liveNodes(children);
+          const states = await Promise.all(live.map((node) => clusterState(node)));
+          if (!states.every((state) => state === 'ok')) return false;
+          const shard = await shardOf(live, slot);
+          master = shard.master;
+          return master.port !== dead.port;
+        },
+      );
+      return master!;
+    },
+    command: ask,
+    stop,
+  };
   try {
-    for (let i = 0; i < masters; i++) {
-      const port = await freePort();
-      ports.push(port);
-      const args = ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes'];
-      args.push('--cluster-config-file', `nodes-${port}.conf`, '--save', '', '--appendonly', 'no');
-      args.push('--dir', dir);
-      children.push(spawn('redis-server', args, { stdio: 'ignore' }));
-    }
-    for (const port of ports) await until(() => pings('127.0.0.1', port, 500));
-    const addresses = ports.map((p) => `127.0.0.1:${p}`);
+    const timeout = nodeTimeoutMs ?? (replicasPerMaster > 0 ? 1500 : undefined);
+    // Settled, not all: a node still starting when another fails must be known to `stop()`.
+    const launched = await Promise.allSettled(
+      nodes.map(async ({ port }) => {
+        const args = ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`];
+        args.push('--dir', dir);
+        if (timeout !== undefined) args.push('--cluster-node-timeout', String(timeout));
+        // Replicas sync at once (Redis 7 waits 5 s for more replicas to share a diskless sync).
+        args.push('--repl-diskless-sync-delay', '0');
+        children.set(port, await launchRedisServer(port, args));
+      }),
+    );
+    for (const result of launched) if (result.status === 'rejected') throw result.reason;
     await run('redis-cli', [
       '--cluster',
       'create',
-      ...addresses,
+      ...nodes.map((n) => `${n.host}:${n.port}`),
       '--cluster-replicas',
-      '0',
+      String(replicasPerMaster),
       '--cluster-yes',
     ]);
-    for (const port of ports) {
-      await until(async () => {
-        const { stdout } = await run('redis-cli', ['-p', String(port), 'cluster', 'info']);
-        return stdout.includes('cluster_state:ok');
-      });
-    }
+    await until('the Redis Cluster to come up', 30_000, async () => {
+      for (const node of nodes) {
+        if (!(await settled(node, masters, total))) return false;
+      }
+      return true;
+    });
   } catch (error) {
     await stop();
     throw error;
   }
-  return { nodes: ports.map((port) => ({ host: '127.0.0.1', port })), stop };
+  return cluster;
 }
 
-async function until(check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
+function requireTools(): void {
+  if (!hasRedisServer()) throw new Error(`${NO_REDIS} (the Cluster tests start their own nodes)`);
+  try {
+    execFileSync('redis-cli', ['--version'], { stdio: 'ignore' });
+  } catch {
+    throw new Error(`${NO_REDIS} (the Cluster tests also need redis-cli on the PATH)`);
+  }
+}
+
+/** `count` free ports, all different (the OS may hand the same one out twice in a row). */
+async function distinctFreePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) ports.add(await freePort());
+  return [...ports];
+}
+
+function liveNodes(children: ReadonlyMap<number, ChildProcess>): ClusterNode[] {
+  return [...children]
+    .filter(([, child]) => child.exitCode === null && child.signalCode === null)
+    .map(([port]) => ({ host: HOST, port }));
+}
+
+/** A fresh connection per command: no client state (retries, queues) to survive a kill. */
+async function ask(node: ClusterNode, name: string, ...args: (string | number)[]) {
+  const redis = new Redis({
+    host: node.host,
+    port: node.port,
+    lazyConnect: true,
+    connectTimeout: 2000,
+    commandTimeout: 2000,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => {}); // a refused connection is an answer here, reported by `call`
+  try {
+    await redis.connect();
+    return await redis.call(name, ...args);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function clusterState(node: ClusterNode): Promise<string | undefined> {
+  try {
+    const info = String(await ask(node, 'CLUSTER', 'INFO'));
+    return /cluster_state:(\w+)/.exec(info)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** One line of CLUSTER NODES. */
+interface NodeLine {
+  readonly id: string;
+  readonly port: number;
+  readonly flags: readonly string[];
+  readonly masterId: string;
+  readonly linked: boolean;
+  readonly slots: ReadonlyArray<readonly [number, number]>;
+}
+
+async function clusterNodes(node: ClusterNode): Promise<NodeLine[]> {
+  const text = String(await ask(node, 'CLUSTER', 'NODES'));
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      // <id> <ip:port@cport> <flags> <master> <ping> <pong> <epoch> <link> <slot>...
+      const [id, address, flags, masterId, , , , link, ...slots] = line.trim().split(' ');
+      return {
+        id: id!,
+        port: Number(/:(\d+)@/.exec(address!)?.[1]),
+        flags: flags!.split(','),
+        masterId: masterId!,
+        linked: link === 'connected',
+        slots: slots
+          .filter((s) => !s.startsWith('[')) // slots being migrated: none in these tests
+          .map((s) => {
+            const [from, to = from] = s.split('-').map(Number);
+            return [from!, to!] as const;
+          }),
+      };
+    });
+}
+
+/** The first live node that answers decides (they agree once the cluster is settled). */
+async function shardOf(live: readonly ClusterNode[], slot: number): Promise<Shard> {
+  let lastError: unknown;
+  for (const node of live) {
+    let lines: NodeLine[];
+    try {
+      lines = await clusterNodes(node);
+    } catch (error) {
+      lastError = error;
+      continue;
+    }
+    const master = lines.find(
+      (l) => l.flags.includes('master') && l.slots.some(([from, to]) => slot >= from && slot <= to),
+    );
+    if (!master) throw new Error(`No master serves slot ${slot} (asked ${HOST}:${node.port})`);
+    const replicas = lines.filter((l) => l.flags.includes('slave') && l.masterId === master.id);
+    return {
+      master: { host: HOST, port: master.port },
+      replicas: replicas.map((r) => ({ host: HOST, port: r.port })),
+    };
+  }
+  throw new Error(`No live node of the cluster answered CLUSTER NODES: ${String(lastError)}`);
+}
+
+/**
+ * Whether `node` sees the whole cluster settled: state ok, every node known and linked, none
+ * suspected, `masters` masters with slots, every other node a replica of one of them, and,
+ * when `node` is a replica, its replication link up (a failover needs a synced replica).
+ */
+async function settled(node: ClusterNode, masters: number, total: number): Promise<boolean> {
+  try {
+    if ((await clusterState(node)) !== 'ok') return false;
+    const lines = await clusterNodes(node);
+    if (lines.length !== total) return false;
+    const healthy = lines.every(
+      (l) =>
+        (l.linked || l.flags.includes('myself')) &&
+        !l.flags.some((f) => ['fail', 'fail?', 'handshake', 'noaddr'].includes(f)),
+    );
+    const masterIds = new Set(
+      lines.filter((l) => l.flags.includes('master') && l.slots.length > 0).map((l) => l.id),
+    );
+    const replicas = lines.filter((l) => l.flags.includes('slave'));
+    if (!healthy || masterIds.size !== masters || replicas.length !== total - masters) {
+      return false;
+    }
+    if (!replicas.every((r) => masterIds.has(r.masterId))) return false;
+    const self = lines.find((l) => l.flags.includes('myself'))!;
+    if (!self.flags.includes('slave')) return true;
+    const info = String(await ask(node, 'INFO', 'replication'));
+    return info.includes('master_link_status:up');
+  } catch {
+    return false;
+  }
+}
+
+async function until(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = performance.now() + ms;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('Redis Cluster did not come up in time');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (performance.now() > deadline)
+      throw new Error(`Timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

@@ -55,7 +55,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-function hasRedisServer(): boolean {
+/** Whether `redis-server` is on the PATH. */
+export function hasRedisServer(): boolean {
   try {
     execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
     return true;
@@ -64,7 +65,8 @@ function hasRedisServer(): boolean {
   }
 }
 
-const NO_REDIS =
+/** Why the tests cannot run without Redis, and what to do about it. */
+export const NO_REDIS =
   'No Redis for the tests: set REDIS_URL (e.g. REDIS_URL=redis://127.0.0.1:6379) to a running ' +
   'server, or install redis-server (apt-get install redis-server / brew install redis) so the ' +
   'tests can start a private one.';
@@ -104,8 +106,17 @@ process.on('SIGTERM', () => server.kill('SIGTERM'));
 process.on('SIGUSR2', () => server.kill('SIGKILL'));
 `;
 
-async function launch(port: number): Promise<ChildProcess> {
+/**
+ * Starts `redis-server` on `port` (loopback, no persistence, plus `extraArgs`) under the
+ * watchdog, and resolves once it answers PING. `child.kill('SIGUSR2')` SIGKILLs the server,
+ * `child.kill('SIGTERM')` stops it; either way the child exits once the server is gone.
+ */
+export async function launchRedisServer(
+  port: number,
+  extraArgs: readonly string[] = [],
+): Promise<ChildProcess> {
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  args.push(...extraArgs);
   const child = spawn(process.execPath, ['-e', WATCHDOG, String(process.pid), ...args], {
     stdio: 'ignore',
   });
@@ -122,7 +133,8 @@ async function launch(port: number): Promise<ChildProcess> {
   throw new Error(`redis-server did not answer on port ${port} within 10 s`);
 }
 
-function waitExit(child: ChildProcess): Promise<void> {
+/** Resolves once `child` has exited (at once if it already has). */
+export function waitExit(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
@@ -131,7 +143,7 @@ function waitExit(child: ChildProcess): Promise<void> {
 export async function startRedisServer(): Promise<RedisServerHandle> {
   if (!hasRedisServer()) throw new Error(NO_REDIS);
   const port = await freePort();
-  let child = await launch(port);
+  let child = await launchRedisServer(port);
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
@@ -146,7 +158,7 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
     async restart() {
       child.kill('SIGUSR2');
       await waitExit(child);
-      child = await launch(port);
+      child = await launchRedisServer(port);
     },
   };
 }
