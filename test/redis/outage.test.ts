@@ -187,4 +187,27 @@ describe('Redis outage', () => {
     expect(stillHeld.retryAfterMs).toBeGreaterThan(15_000);
     expect(stillHeld.retryAfterMs).toBeLessThanOrEqual(21_000);
   });
+
+  it('notices that Redis is back while idle: the first call after a quiet spell goes to Redis', {
+    timeout: 30_000,
+  }, async () => {
+    const { server, redis } = await setup();
+    const store = new RedisStore(redis, {
+      prefix: uniquePrefix('idle'),
+      timeoutMs: TIMEOUT_MS,
+      recheckMs: 100,
+    });
+    let recovered = 0;
+    store.onRecovered(() => recovered++);
+    const limiter = gcra({ key: 'rpm', limit: 50, periodMs: 1000, burst: 5, store });
+    expect((await limiter.tryAcquire()).allowed).toBe(true);
+    await server.kill();
+    await expect(limiter.tryAcquire()).rejects.toBeInstanceOf(LimiterUnavailableError);
+    expect(store.available).toBe(false);
+    await server.restart();
+    // No call for a while: the store looks for Redis on its own, every recheckMs.
+    await eventually(async () => recovered === 1);
+    expect(store.available).toBe(true);
+    expect((await limiter.tryAcquire()).allowed).toBe(true);
+  });
 });
