@@ -66,6 +66,7 @@ export class RedisStore implements Store {
   private lastError: unknown;
   private lastCheckAt = 0;
   private checking = false;
+  private rechecks: ReturnType<typeof setInterval> | undefined;
   private readonly local: RedisLocalShare;
   /** Reservations waiting for the end of this event-loop turn. */
   private batch: PendingReserve[] | undefined;
@@ -248,8 +249,21 @@ export class RedisStore implements Store {
     } catch (error) {
       if (!isOutage(error)) throw error;
       this.lastError = error;
-      this.downSince ??= performance.now();
       this.lastCheckAt = performance.now();
+      if (this.downSince === undefined) {
+        this.downSince = performance.now();
+        // Checks run on a timer too, not only when an operation comes: a store left idle
+        // through the outage is back on Redis by its next call. Unref'd and holding the store
+        // weakly: it keeps neither the process nor a dropped store alive.
+        const store = new WeakRef(this);
+        const timer = setInterval(() => {
+          const self = store.deref();
+          if (self) self.check();
+          else clearInterval(timer);
+        }, this.recheckMs);
+        timer.unref?.();
+        this.rechecks = timer;
+      }
       return { error };
     }
   }
@@ -276,7 +290,10 @@ export class RedisStore implements Store {
     return serve();
   }
 
-  /** At most one check in flight, one per `recheckMs`; it never delays an operation. */
+  /**
+   * At most one check in flight, one per `recheckMs`, started by an operation or by the timer
+   * set at the first failure; it never delays an operation.
+   */
   private check(): void {
     if (this.checking || performance.now() - this.lastCheckAt < this.recheckMs) return;
     this.checking = true;
@@ -313,6 +330,8 @@ export class RedisStore implements Store {
     }
     const downForMs = performance.now() - (this.downSince ?? performance.now());
     this.downSince = undefined;
+    clearInterval(this.rechecks);
+    this.rechecks = undefined;
     this.local.reset();
     this.recoveredEmitter.emit({ downForMs });
   }
