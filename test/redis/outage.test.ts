@@ -210,4 +210,28 @@ describe('Redis outage', () => {
     expect(store.available).toBe(true);
     expect((await limiter.tryAcquire()).allowed).toBe(true);
   });
+
+  it('local: a cost above burst / localWorkers is refused with LimiterUnavailableError, not admitted after a wait', {
+    timeout: 30_000,
+  }, async () => {
+    const { server, redis } = await setup();
+    const store = new RedisStore(redis, {
+      prefix: uniquePrefix('localbig'),
+      timeoutMs: TIMEOUT_MS,
+      recheckMs: 100,
+      onUnavailable: 'local',
+      localWorkers: 4,
+    });
+    const limiter = gcra({ key: 'tpm', limit: 8, periodMs: 1000, burst: 8, store });
+    expect((await limiter.tryAcquire(3)).allowed).toBe(true);
+    await server.kill();
+    // This worker's share is 8 / 4 = 2 units: a cost of 3 never fits it, and four workers each
+    // admitting one after a wait would let 12 through where the burst is 8.
+    for (const call of [() => limiter.acquire(3), () => limiter.tryAcquire(3)]) {
+      const error = await call().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(LimiterUnavailableError);
+      expect(String(error)).toMatch(/burst \/ localWorkers/);
+    }
+    expect((await limiter.tryAcquire(2)).allowed).toBe(true);
+  });
 });
