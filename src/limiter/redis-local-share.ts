@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import { LimiterUnavailableError } from '../errors/limiter-unavailable-error.js';
 import { MemoryStore } from './memory-store.js';
 import type { Grant, LimiterSpec, Look, ReserveOutcome } from './store.js';
 
@@ -34,6 +35,15 @@ export class RedisLocalShare {
     nowUs: number,
   ): ReserveOutcome {
     const n = this.workers;
+    specs.forEach((spec, i) => {
+      // A cost above this worker's share never fits it: admitting it after a wait would let
+      // every worker through with one, n times what the burst allows between them.
+      if (costsUs[i]! * n > spec.rate.capacityUs) {
+        throw new LimiterUnavailableError(
+          `Redis is unavailable and the cost on ${spec.key} is above this worker's share of its burst (burst / localWorkers = ${spec.rate.burst} / ${n}); onUnavailable is 'local'`,
+        );
+      }
+    });
     for (let i = 0; i < specs.length; i++) this.mark(keys[i]!, specs[i]!, nowUs);
     const scaled = costsUs.map((c) => c * n);
     const outcome = this.store.reserveSync(specs, scaled, maxWaitUs, this.now(nowUs));
