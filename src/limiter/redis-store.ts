@@ -258,7 +258,7 @@ export class RedisStore implements Store {
         const store = new WeakRef(this);
         const timer = setInterval(() => {
           const self = store.deref();
-          if (self) self.check();
+          if (self) self.check(true);
           else clearInterval(timer);
         }, this.recheckMs);
         timer.unref?.();
@@ -292,10 +292,12 @@ export class RedisStore implements Store {
 
   /**
    * At most one check in flight, one per `recheckMs`, started by an operation or by the timer
-   * set at the first failure; it never delays an operation.
+   * set at the first failure; it never delays an operation. The timer's ticks are `recheckMs`
+   * apart already (`due`): measured from the end of the last check, a tick after a check that
+   * took a while would come short of `recheckMs` and be skipped.
    */
-  private check(): void {
-    if (this.checking || performance.now() - this.lastCheckAt < this.recheckMs) return;
+  private check(due = false): void {
+    if (this.checking || (!due && performance.now() - this.lastCheckAt < this.recheckMs)) return;
     this.checking = true;
     void this.recover().finally(() => {
       this.checking = false;
