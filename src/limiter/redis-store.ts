@@ -252,20 +252,27 @@ export class RedisStore implements Store {
       this.lastCheckAt = performance.now();
       if (this.downSince === undefined) {
         this.downSince = performance.now();
-        // Checks run on a timer too, not only when an operation comes: a store left idle
-        // through the outage is back on Redis by its next call. Unref'd and holding the store
-        // weakly: it keeps neither the process nor a dropped store alive.
-        const store = new WeakRef(this);
-        const timer = setInterval(() => {
-          const self = store.deref();
-          if (self) self.check(true);
-          else clearInterval(timer);
-        }, this.recheckMs);
-        timer.unref?.();
-        this.rechecks = timer;
+        this.startRechecks();
       }
       return { error };
     }
+  }
+
+  /**
+   * Checks run on a timer too, not only when an operation comes: a store left idle through the
+   * outage is back on Redis by its next call. Unref'd and holding the store weakly: it keeps
+   * neither the process nor a dropped store alive. (Not created inside the async \`send\`: a
+   * closure there keeps the async call's state, \`this\` included, alive.)
+   */
+  private startRechecks(): void {
+    const store = new WeakRef(this);
+    const timer = setInterval(() => {
+      const self = store.deref();
+      if (self) self.check(true);
+      else clearInterval(timer);
+    }, this.recheckMs);
+    timer.unref?.();
+    this.rechecks = timer;
   }
 
   /** The outage policy for one operation: throw (fail-closed), or emit and serve it without Redis. */
