@@ -321,8 +321,11 @@ export class RedisStore implements Store {
       await this.withTimeout(evalScript(this.redis, lookScript, [probe], args), 'look');
       // Keys served locally re-enter held by as far as their local schedule runs ahead (a hold
       // from a 429 survives), and empty at least, so they refill at the shared rate: no burst.
-      for await (const { key, spec, aheadUs } of this.local.aheadByKey()) {
+      // Only a hold placed during the outage holds callers already waiting: the rest of the push
+      // is the slots granted here, which their callers keep.
+      for await (const { key, spec, aheadUs, heldUs } of this.local.aheadByKey()) {
         const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs, aheadUs];
+        args.push(heldUs);
         try {
           await this.withTimeout(evalScript(this.redis, holdScript, [key], args), 'hold');
         } catch (error) {
