@@ -104,6 +104,8 @@ export class LimiterGroup implements Acquirer {
       await permit.cancel().catch((error: unknown) => {
         reportError('giving back a reservation inside a hold failed', error);
       });
+      // An abort that came while the slot was given back ends the call: no new reservation.
+      signal?.throwIfAborted();
     }
   }
 

@@ -88,13 +88,18 @@ export class RedisLocalShare {
 
   /**
    * The keys served here, each with how far (µs, >= 0) its local schedule runs ahead now: what
-   * it must be held by when it re-enters Redis.
+   * it must be pushed by when it re-enters Redis; and how long a hold placed here still runs.
    */
-  async *aheadByKey(): AsyncGenerator<{ key: string; spec: LimiterSpec; aheadUs: number }> {
+  async *aheadByKey(): AsyncGenerator<{
+    key: string;
+    spec: LimiterSpec;
+    aheadUs: number;
+    heldUs: number;
+  }> {
     for (const [key, { spec, nowUs, atMs }] of this.keys) {
       const now = this.now(nowUs + Math.round((performance.now() - atMs) * 1000));
-      const { freeUs } = await this.store.look(spec, now);
-      yield { key, spec, aheadUs: Math.max(0, -freeUs) };
+      const { freeUs, heldUs } = await this.store.look(spec, now);
+      yield { key, spec, aheadUs: Math.max(0, -freeUs), heldUs };
     }
   }
 

@@ -35,7 +35,8 @@ export function encodeBatch(
   let algorithms = '';
   const numbers: number[] = [batch.length];
   for (const { specs, costsUs, maxWaitUs } of batch) {
-    numbers.push(specs.length, maxWaitUs);
+    // JSON has no Infinity (it would arrive as null); every wait is below 2^53 µs anyway.
+    numbers.push(specs.length, Math.min(maxWaitUs, Number.MAX_SAFE_INTEGER));
     specs.forEach((spec, i) => {
       const key = keyOf(spec);
       let k = index.get(key);

@@ -252,20 +252,27 @@ export class RedisStore implements Store {
       this.lastCheckAt = performance.now();
       if (this.downSince === undefined) {
         this.downSince = performance.now();
-        // Checks run on a timer too, not only when an operation comes: a store left idle
-        // through the outage is back on Redis by its next call. Unref'd and holding the store
-        // weakly: it keeps neither the process nor a dropped store alive.
-        const store = new WeakRef(this);
-        const timer = setInterval(() => {
-          const self = store.deref();
-          if (self) self.check();
-          else clearInterval(timer);
-        }, this.recheckMs);
-        timer.unref?.();
-        this.rechecks = timer;
+        this.startRechecks();
       }
       return { error };
     }
+  }
+
+  /**
+   * Checks run on a timer too, not only when an operation comes: a store left idle through the
+   * outage is back on Redis by its next call. Unref'd and holding the store weakly: it keeps
+   * neither the process nor a dropped store alive. (Not created inside the async \`send\`: a
+   * closure there keeps the async call's state, \`this\` included, alive.)
+   */
+  private startRechecks(): void {
+    const store = new WeakRef(this);
+    const timer = setInterval(() => {
+      const self = store.deref();
+      if (self) self.check(true);
+      else clearInterval(timer);
+    }, this.recheckMs);
+    timer.unref?.();
+    this.rechecks = timer;
   }
 
   /** The outage policy for one operation: throw (fail-closed), or emit and serve it without Redis. */
@@ -292,10 +299,12 @@ export class RedisStore implements Store {
 
   /**
    * At most one check in flight, one per `recheckMs`, started by an operation or by the timer
-   * set at the first failure; it never delays an operation.
+   * set at the first failure; it never delays an operation. The timer's ticks are `recheckMs`
+   * apart already (`due`): measured from the end of the last check, a tick after a check that
+   * took a while would come short of `recheckMs` and be skipped.
    */
-  private check(): void {
-    if (this.checking || performance.now() - this.lastCheckAt < this.recheckMs) return;
+  private check(due = false): void {
+    if (this.checking || (!due && performance.now() - this.lastCheckAt < this.recheckMs)) return;
     this.checking = true;
     void this.recover().finally(() => {
       this.checking = false;
@@ -312,8 +321,11 @@ export class RedisStore implements Store {
       await this.withTimeout(evalScript(this.redis, lookScript, [probe], args), 'look');
       // Keys served locally re-enter held by as far as their local schedule runs ahead (a hold
       // from a 429 survives), and empty at least, so they refill at the shared rate: no burst.
-      for await (const { key, spec, aheadUs } of this.local.aheadByKey()) {
+      // Only a hold placed during the outage holds callers already waiting: the rest of the push
+      // is the slots granted here, which their callers keep.
+      for await (const { key, spec, aheadUs, heldUs } of this.local.aheadByKey()) {
         const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs, aheadUs];
+        args.push(heldUs);
         try {
           await this.withTimeout(evalScript(this.redis, holdScript, [key], args), 'hold');
         } catch (error) {

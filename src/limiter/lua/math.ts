@@ -104,10 +104,14 @@ local function pack_doubles(v)
 end
 
 -- A state is one string of doubles: the format version, the algorithm's own fields, then
--- last_start prev_start held_until offset floor seq1 gap1 ... seqn gapn.
+-- last_start prev_start held_until offset floor seq1 gap1 ... seqn gapn. \`fields\` counts the
+-- doubles before the ledger's entries; anything shorter, or with a pair cut or too many, is
+-- another string.
 local STATE_FORMAT = 2
-local function decode_numbers(raw, key)
-  if #raw % 8 ~= 0 or #raw < 8 or struct.unpack('<d', raw) ~= STATE_FORMAT then
+local function decode_numbers(raw, key, fields)
+  local count = #raw / 8
+  if #raw % 8 ~= 0 or count < fields or count > fields + 2 * LEDGER_SIZE
+    or (count - fields) % 2 ~= 0 or struct.unpack('<d', raw) ~= STATE_FORMAT then
     error('key ' .. key .. ' does not hold a limiter state of format ' .. STATE_FORMAT)
   end
   return unpack_doubles(raw)
@@ -149,7 +153,7 @@ function gcra.decode(raw, key)
       tat = 0, seq = 0, last_start = 0, prev_start = 0, held_until = 0, ledger = ledger_empty(),
     }
   end
-  local v = decode_numbers(raw, key)
+  local v = decode_numbers(raw, key, 8)
   return decode_tail({ tat = v[2], seq = v[3] }, v, 4)
 end
 function gcra.encode(s)
@@ -227,7 +231,7 @@ function bucket.decode(raw, key)
       ledger = ledger_empty(),
     }
   end
-  local v = decode_numbers(raw, key)
+  local v = decode_numbers(raw, key, 9)
   return decode_tail({ level = v[2], last = v[3], seq = v[4] }, v, 5)
 end
 function bucket.encode(s)

@@ -127,7 +127,10 @@ return now
 /**
  * KEYS[1]; ARGV[3..5] = algorithm, capacity µs, delay µs: no grant starts before now + delay,
  * and the key refills from empty from then on. Delay 0 empties the key now (used to re-enter
- * Redis after an outage without a burst). Returns now.
+ * Redis after an outage without a burst). ARGV[6], optional: µs of the delay that callers
+ * already waiting must honour (the key's hold; default the whole delay). A key re-entering after
+ * an outage is pushed by the slots granted locally, which their callers keep, and held only by
+ * a hold placed during the outage. Returns now.
  */
 export const holdScript: RedisScript = {
   name: 'hold',
@@ -135,7 +138,9 @@ export const holdScript: RedisScript = {
   source: `${LUA_MATH}
 local now = clock_us()
 local algo, cap = ARGV[3], tonumber(ARGV[4])
-local s = algorithms[algo].hold(load(KEYS[1], algo), now, now + tonumber(ARGV[5]), cap)
+local before = load(KEYS[1], algo)
+local s = algorithms[algo].hold(before, now, now + tonumber(ARGV[5]), cap)
+if ARGV[6] then s.held_until = max(before.held_until, now + tonumber(ARGV[6])) end
 save(KEYS[1], algo, s, now, cap, tonumber(ARGV[2]))
 return now
 `,

@@ -1,0 +1,42 @@
+/**
+ * A caller woken inside a hold gives its slot back before queueing again. An abort that comes
+ * while that slot is being given back must end the call with the signal's reason, not with
+ * whatever the next reservation says.
+ */
+import { describe, expect, it } from 'vitest';
+import { gcra, MemoryStore } from '../../src/index.js';
+import { ManualClock } from '../../src/testing/index.js';
+
+/** A store whose refunds run a hook first (an abort arriving during the round trip). */
+class HookedStore extends MemoryStore {
+  onRefund: (() => void) | undefined;
+  reserves = 0;
+  override refund(...args: Parameters<MemoryStore['refund']>): Promise<void> {
+    this.onRefund?.();
+    return super.refund(...args);
+  }
+  override reserveSync(...args: Parameters<MemoryStore['reserveSync']>) {
+    this.reserves++;
+    return super.reserveSync(...args);
+  }
+}
+
+describe('abort while a slot inside a hold is given back', () => {
+  it('rejects with the reason and reserves nothing more', async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const store = new HookedStore();
+    const limiter = gcra({ key: 'k', limit: 1, periodMs: 1000, burst: 1, clock, store });
+    await limiter.acquire();
+    const controller = new AbortController();
+    const waiting = limiter
+      .acquire(1, { signal: controller.signal, maxWaitMs: 3000 })
+      .catch((e: unknown) => e);
+    await limiter.holdFor(10_000);
+    const reason = new Error('user left');
+    store.onRefund = () => controller.abort(reason);
+    const reservesBefore = store.reserves;
+    await clock.advance(2000); // wakes at 1 s inside the hold, gives its slot back
+    expect(await waiting).toBe(reason);
+    expect(store.reserves).toBe(reservesBefore);
+  });
+});
