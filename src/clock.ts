@@ -21,9 +21,23 @@ export const systemClock: Clock = {
   now: () => origin + performance.now(),
 };
 
+/** Longest delay a platform timer holds; a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Schedules `callback` on `clock`, falling back to the platform timer (which keeps the process alive while callers wait). */
 export function scheduleOn(clock: Clock, callback: () => void, delayMs: number): () => void {
   if (clock.schedule) return clock.schedule(callback, delayMs);
+  if (delayMs > MAX_TIMER_MS) {
+    // A long hold or a slow limit can ask for more than 24.8 days: wait in parts.
+    let cancelRest: (() => void) | undefined;
+    const timer = setTimeout(() => {
+      cancelRest = scheduleOn(clock, callback, delayMs - MAX_TIMER_MS);
+    }, MAX_TIMER_MS);
+    return () => {
+      clearTimeout(timer);
+      cancelRest?.();
+    };
+  }
   const timer = setTimeout(callback, Math.max(0, delayMs));
   return () => clearTimeout(timer);
 }
