@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { gcra, MemoryStore } from '../../src/index.js';
+import type { Store } from '../../src/limiter/store.js';
 import { ManualClock } from '../../src/testing/index.js';
 
 /** A store whose refunds run a hook first (an abort arriving during the round trip). */
@@ -38,5 +39,74 @@ describe('abort while a slot inside a hold is given back', () => {
     await clock.advance(2000); // wakes at 1 s inside the hold, gives its slot back
     expect(await waiting).toBe(reason);
     expect(store.reserves).toBe(reservesBefore);
+  });
+});
+
+/** A store whose refunds never answer (a store that went away mid-call). */
+class StuckRefundStore extends MemoryStore {
+  override refund(): Promise<void> {
+    return new Promise<void>(() => {});
+  }
+}
+
+/** A store (not in process) whose reservations answer only when told, refusing. */
+class SlowRefusingStore implements Store {
+  private readonly memory = new MemoryStore();
+  answer: (() => void) | undefined;
+  reserve(...args: Parameters<Store['reserve']>): ReturnType<Store['reserve']> {
+    return new Promise((resolve) => {
+      this.answer = () =>
+        resolve({ granted: false, waitUs: 5_000_000, index: 0, freeUs: 0, fifoUs: 0 });
+    });
+  }
+  refund(...args: Parameters<Store['refund']>) {
+    return this.memory.refund(...args);
+  }
+  charge(...args: Parameters<Store['charge']>) {
+    return this.memory.charge(...args);
+  }
+  hold(...args: Parameters<Store['hold']>) {
+    return this.memory.hold(...args);
+  }
+  look(...args: Parameters<Store['look']>) {
+    return this.memory.look(...args);
+  }
+}
+
+describe('abort is heard at once around a hold and a reservation', () => {
+  it('a give-back that never answers does not keep an aborted caller waiting', async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const store = new StuckRefundStore();
+    const limiter = gcra({ key: 'k', limit: 1, periodMs: 1000, burst: 1, clock, store });
+    await limiter.acquire();
+    const controller = new AbortController();
+    let outcome: unknown = 'pending';
+    void limiter.acquire(1, { signal: controller.signal }).then(
+      () => {
+        outcome = 'started';
+      },
+      (e: unknown) => {
+        outcome = e;
+      },
+    );
+    await limiter.holdFor(10_000);
+    await clock.advance(2000); // woke inside the hold; its give-back never answers
+    const reason = new Error('user left');
+    controller.abort(reason);
+    await clock.advance(1);
+    expect(outcome).toBe(reason);
+  });
+
+  it('an abort during the reservation round trip wins over the store refusing', async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const store = new SlowRefusingStore();
+    const limiter = gcra({ key: 'k', limit: 1, periodMs: 1000, burst: 1, clock, store });
+    const controller = new AbortController();
+    const call = limiter.acquire(1, { signal: controller.signal }).catch((e: unknown) => e);
+    await clock.advance(0);
+    const reason = new Error('user left');
+    controller.abort(reason);
+    store.answer?.();
+    expect(await call).toBe(reason);
   });
 });
