@@ -72,9 +72,16 @@ export class LimiterGroup implements Acquirer {
           ? Number.MAX_SAFE_INTEGER
           : Math.max(0, Math.floor(leftMs * 1000));
       const sync = this.reserveNow(costs, maxWaitUs, askedMs);
-      const outcome = sync ?? (await this.reserve(costs, maxWaitUs));
+      // An abort that came during the round trip is what the caller hears, whatever the answer.
+      const outcome =
+        sync ??
+        (await this.reserve(costs, maxWaitUs).catch((error: unknown) => {
+          signal?.throwIfAborted();
+          throw error;
+        }));
       const answeredMs = sync ? askedMs : this.clock.now();
       if (!outcome.granted) {
+        signal?.throwIfAborted();
         const { key } = this.limiters[outcome.index]!;
         throw new RateLimitExceededError(key, outcome.waitUs / 1000, maxWaitMs);
       }
@@ -101,10 +108,11 @@ export class LimiterGroup implements Acquirer {
       // A hold placed while this caller waited (a provider's 429 seen by any worker) covers its
       // slot: the slot is given back, as far as the schedule allows, and the caller queues again
       // behind the hold, paced like everyone else, instead of starting inside it.
-      await permit.cancel().catch((error: unknown) => {
+      // Not awaited: the next reservation may only find the schedule later than it could have
+      // (never over-admits), and an abort is heard at once rather than after the store answers.
+      permit.cancel().catch((error: unknown) => {
         reportError('giving back a reservation inside a hold failed', error);
       });
-      // An abort that came while the slot was given back ends the call: no new reservation.
       signal?.throwIfAborted();
     }
   }

@@ -53,7 +53,7 @@ class StuckRefundStore extends MemoryStore {
 class SlowRefusingStore implements Store {
   private readonly memory = new MemoryStore();
   answer: (() => void) | undefined;
-  reserve(...args: Parameters<Store['reserve']>): ReturnType<Store['reserve']> {
+  reserve(): ReturnType<Store['reserve']> {
     return new Promise((resolve) => {
       this.answer = () =>
         resolve({ granted: false, waitUs: 5_000_000, index: 0, freeUs: 0, fifoUs: 0 });
