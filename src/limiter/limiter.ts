@@ -125,9 +125,10 @@ export class Limiter implements Acquirer {
   }
 
   /**
-   * No slot reserved from now on starts before `untilMs` (clock time); the limiter refills from
+   * No call charged on this key starts before `untilMs` (clock time); the limiter refills from
    * empty from then on. For a provider's 429 with Retry-After, or rate-limit headers at 0.
-   * Callers already waiting keep the slots they were given.
+   * Callers already waiting for a slot inside the hold, in any worker sharing the store, queue
+   * again behind it when their slot comes.
    */
   async hold(untilMs: number): Promise<void> {
     await this.holdFor(untilMs - this.clock.now());
