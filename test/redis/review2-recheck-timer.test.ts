@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gcra, LimiterUnavailableError, RedisStore } from '../../src/index.js';
 import type { RedisScriptClient } from '../../src/redis/eval-script.js';
+import { sleep } from '../support/real-time.js';
 import { redisUrl, uniquePrefix } from '../support/redis.js';
 
 let redis: Redis;
@@ -17,8 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await redis.quit();
 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('the recheck timer', () => {
   it('checks on every tick, even after a check that waited for its timeout', async () => {

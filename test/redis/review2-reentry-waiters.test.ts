@@ -5,8 +5,9 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gcra, type RedisScriptClient, RedisStore } from '../../src/index.js';
-import { redisUrl, uniquePrefix } from '../support/redis.js';
+import { gcra, RedisStore } from '../../src/index.js';
+import { sleep } from '../support/real-time.js';
+import { redisUrl, switchableClient, uniquePrefix } from '../support/redis.js';
 
 let redis: Redis;
 beforeAll(async () => {
@@ -16,17 +17,9 @@ afterAll(async () => {
   await redis.quit();
 });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 describe('re-entry after an outage and callers waiting on local slots', () => {
   it('they start at their local slots, not behind the re-entry', async () => {
-    let down = false;
-    const refused = () => Promise.reject(new Error('connect ECONNREFUSED'));
-    const client: RedisScriptClient = {
-      evalsha: (...args) => (down ? refused() : redis.evalsha(...args)),
-      eval: (...args) => (down ? refused() : redis.eval(...args)),
-      ping: () => redis.ping(),
-    };
+    const { client, setDown } = switchableClient(redis);
     const store = new RedisStore(client, {
       prefix: uniquePrefix('reentry'),
       onUnavailable: 'local',
@@ -40,12 +33,12 @@ describe('re-entry after an outage and callers waiting on local slots', () => {
     });
     // 5 per second: a slot every 200 ms.
     const limiter = gcra({ key: 'rpm', limit: 5, periodMs: 1000, burst: 1, store });
-    down = true;
+    setDown(true);
     const first = await limiter.acquire(); // served locally, at once
     expect(first.waitedMs).toBe(0);
     const waiting = [limiter.acquire(), limiter.acquire(), limiter.acquire()]; // 200, 400, 600 ms
     await sleep(10);
-    down = false;
+    setDown(false);
     while (!recovered) await sleep(5);
     const permits = await Promise.all(waiting);
     // Each at its local slot (reserved a few ms after the first call), none queued again.
