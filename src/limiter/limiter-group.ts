@@ -138,7 +138,7 @@ export class LimiterGroup implements Acquirer {
   private decide(outcome: ReserveOutcome, costs: readonly number[], answeredMs: number): Decision {
     const { rate } = this.limiters[outcome.index]!;
     const remaining = availableUnits(rate, outcome);
-    const resetAfterMs = (rate.capacityUs - Math.min(outcome.freeUs, rate.capacityUs)) / 1000;
+    const { resetAfterMs } = timesOf(rate, outcome);
     if (!outcome.granted) {
       return { allowed: false, retryAfterMs: outcome.waitUs / 1000, remaining, resetAfterMs };
     }
@@ -236,6 +236,21 @@ export function availableUnits(
   { freeUs, fifoUs }: Pick<Look, 'freeUs' | 'fifoUs'>,
 ): number {
   return fifoUs > 0 ? 0 : Math.min(rate.burst, unitsIn(rate, freeUs));
+}
+
+/**
+ * ms until one unit is admissible at once, and until the limiter is full, from a member's free
+ * schedule (on a store's time scale: a local share refills n times slower, and is full at 1/n).
+ */
+export function timesOf(
+  rate: Rate,
+  { freeUs, fifoUs, timeScale = 1 }: Pick<Look, 'freeUs' | 'fifoUs' | 'timeScale'>,
+): { retryAfterMs: number; resetAfterMs: number } {
+  const fullUs = rate.capacityUs / timeScale;
+  return {
+    retryAfterMs: Math.max(0, (costUs(rate, 1) - freeUs) * timeScale, fifoUs) / 1000,
+    resetAfterMs: ((fullUs - Math.min(freeUs, fullUs)) * timeScale) / 1000,
+  };
 }
 
 /** A clock reading in whole µs. */

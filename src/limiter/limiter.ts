@@ -1,10 +1,10 @@
 import { type Clock, systemClock } from '../clock.js';
 import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
 import type { AlgorithmName } from './algorithms.js';
-import { availableUnits, LimiterGroup, toUs } from './limiter-group.js';
+import { availableUnits, LimiterGroup, timesOf, toUs } from './limiter-group.js';
 import { MemoryStore } from './memory-store.js';
 import type { Permit } from './permit.js';
-import { costUs, type Rate } from './rate.js';
+import type { Rate } from './rate.js';
 import type { LimiterSpec, Store } from './store.js';
 
 /** Longest hold, in µs: a quarter of the safe integer range, as in rate.ts. */
@@ -150,7 +150,6 @@ export class Limiter implements Acquirer {
 
   async inspect(): Promise<LimiterSnapshot> {
     const look = await this.store.look(this.spec, this.nowUs());
-    const { freeUs } = look;
     const { rate } = this;
     return {
       key: this.key,
@@ -160,8 +159,7 @@ export class Limiter implements Acquirer {
       periodMs: rate.periodUs / 1000,
       burst: rate.burst,
       available: availableUnits(rate, look),
-      retryAfterMs: Math.max(0, costUs(rate, 1) - freeUs, look.fifoUs) / 1000,
-      resetAfterMs: (rate.capacityUs - Math.min(freeUs, rate.capacityUs)) / 1000,
+      ...timesOf(rate, look),
       heldForMs: look.heldUs / 1000,
     };
   }

@@ -48,14 +48,14 @@ export class RedisLocalShare {
     const scaled = costsUs.map((c) => c * n);
     const outcome = this.store.reserveSync(specs, scaled, maxWaitUs, this.now(nowUs));
     const freeUs = Math.floor(outcome.freeUs / n);
-    if (!outcome.granted) return { ...outcome, freeUs };
+    if (!outcome.granted) return { ...outcome, freeUs, timeScale: n };
     const grants = outcome.grants.map((g, i) => {
       // Local schedules run n times slower: a span there is n times the shared one.
       const grant = { seq: g.seq, costUs: costsUs[i]!, spanUs: Math.floor(g.spanUs / n) };
       this.grants.set(grant, g);
       return grant;
     });
-    return { ...outcome, grants, freeUs };
+    return { ...outcome, grants, freeUs, timeScale: n };
   }
 
   /** Whether `grant` was made here (it then means nothing to Redis). */
@@ -83,7 +83,7 @@ export class RedisLocalShare {
 
   async look(spec: LimiterSpec, nowUs: number): Promise<Look> {
     const { freeUs, fifoUs, heldUs } = await this.store.look(spec, this.now(nowUs));
-    return { freeUs: Math.floor(freeUs / this.workers), fifoUs, heldUs };
+    return { freeUs: Math.floor(freeUs / this.workers), fifoUs, heldUs, timeScale: this.workers };
   }
 
   /**

@@ -25,32 +25,43 @@ export interface Grant {
   readonly spanUs: number;
 }
 
-export type ReserveOutcome =
-  | {
-      readonly granted: true;
-      /** µs the caller must wait before starting; every member is charged at that start. */
-      readonly waitUs: number;
-      readonly grants: readonly Grant[];
-      /** Index of the member with the longest wait (0 when none waited). */
-      readonly index: number;
-      /** µs of schedule free on that member after the grant. */
-      readonly freeUs: number;
-      /** µs until that member's latest granted start (FIFO: nothing new starts before it). */
-      readonly fifoUs: number;
-    }
-  | {
-      readonly granted: false;
-      /** µs the caller would have had to wait. */
-      readonly waitUs: number;
-      /** Index of the member with the longest wait. */
-      readonly index: number;
-      /** µs of schedule free on that member. */
-      readonly freeUs: number;
-      /** µs until that member's latest granted start. */
-      readonly fifoUs: number;
-    };
+export type ReserveOutcome = TimeScale &
+  (
+    | {
+        readonly granted: true;
+        /** µs the caller must wait before starting; every member is charged at that start. */
+        readonly waitUs: number;
+        readonly grants: readonly Grant[];
+        /** Index of the member with the longest wait (0 when none waited). */
+        readonly index: number;
+        /** µs of schedule free on that member after the grant. */
+        readonly freeUs: number;
+        /** µs until that member's latest granted start (FIFO: nothing new starts before it). */
+        readonly fifoUs: number;
+      }
+    | {
+        readonly granted: false;
+        /** µs the caller would have had to wait. */
+        readonly waitUs: number;
+        /** Index of the member with the longest wait. */
+        readonly index: number;
+        /** µs of schedule free on that member. */
+        readonly freeUs: number;
+        /** µs until that member's latest granted start. */
+        readonly fifoUs: number;
+      }
+  );
 
-export interface Look {
+/** How fast a store's schedule turns into time, where it is not one to one. */
+export interface TimeScale {
+  /**
+   * Real µs per µs of `freeUs`: a worker serving its share 1/n of a budget (`onUnavailable:
+   * 'local'`) holds 1/n of the burst and refills n times slower. 1 when absent.
+   */
+  readonly timeScale?: number;
+}
+
+export interface Look extends TimeScale {
   /** µs of schedule free now; negative while reservations run ahead. */
   readonly freeUs: number;
   /**
