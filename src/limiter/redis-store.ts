@@ -305,6 +305,9 @@ export class RedisStore implements Store {
    */
   private check(due = false): void {
     if (this.checking || (!due && performance.now() - this.lastCheckAt < this.recheckMs)) return;
+    // An ioredis client that is reconnecting would only queue the probe (its offline queue, for
+    // the whole outage when `maxRetriesPerRequest` is null): ask once it says it is ready.
+    if (isReconnecting(this.redis)) return;
     this.checking = true;
     void this.recover().finally(() => {
       this.checking = false;
@@ -373,6 +376,14 @@ export class RedisStore implements Store {
 }
 
 type Sent = { readonly reply: unknown } | { readonly error: unknown };
+
+/** ioredis's connection states in which a command is queued, not sent. */
+const RECONNECTING = new Set(['connecting', 'reconnecting', 'close']);
+
+function isReconnecting(client: object): boolean {
+  const { status } = client as { status?: unknown };
+  return typeof status === 'string' && RECONNECTING.has(status);
+}
 
 function algo(spec: LimiterSpec): 'g' | 't' {
   return spec.algorithm === 'gcra' ? 'g' : 't';
