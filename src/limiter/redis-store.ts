@@ -261,8 +261,8 @@ export class RedisStore implements Store {
   /**
    * Checks run on a timer too, not only when an operation comes: a store left idle through the
    * outage is back on Redis by its next call. Unref'd and holding the store weakly: it keeps
-   * neither the process nor a dropped store alive. (Not created inside the async \`send\`: a
-   * closure there keeps the async call's state, \`this\` included, alive.)
+   * neither the process nor a dropped store alive. (Not created inside the async `send`: a
+   * closure there keeps the async call's state, `this` included, alive.)
    */
   private startRechecks(): void {
     const store = new WeakRef(this);
