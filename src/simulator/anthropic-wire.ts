@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { formatRfc3339, retryAfterSeconds } from './durations.js';
 import type { RateDimension } from './options.js';
 import type { DimensionSnapshot } from './rate-buckets.js';
+import { randomId } from './rng.js';
 import { sseEvent } from './sse.js';
 import { anthropicPromptPieces, isRecord } from './tokens.js';
 import type { ErrorKind, ErrorReply, ParseResult, RateLimitRefusal, WireFormat } from './wire.js';
@@ -64,6 +65,7 @@ const invalid = (message: string): ParseResult => ({
 export const anthropicWire: WireFormat = {
   path: '/v1/messages',
   requestIdHeader: 'request-id',
+  requestId: (random) => randomId(random, 'req_011C', 20),
   responseIdPrefix: 'msg_01',
   malformedJsonMessage:
     'There was an error parsing the body of your request: it is not valid JSON.',
@@ -224,4 +226,7 @@ export const anthropicWire: WireFormat = {
       sseEvent('message_stop', { type: 'message_stop' })
     );
   },
+
+  // As documented for errors after the 200: an `error` event with the error body, then the end.
+  streamError: (kind) => sseEvent('error', reply(kind).body),
 };

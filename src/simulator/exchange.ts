@@ -8,7 +8,7 @@ import type { RateDimension, ResolvedOptions } from './options.js';
 import { drawOutputTokens, generateOutput } from './output.js';
 import { type InputUsage, PromptCache } from './prompt-cache.js';
 import { type Costs, RateBuckets } from './rate-buckets.js';
-import { deliver, dropConnection } from './respond.js';
+import { type Cut, deliver, dropConnection } from './respond.js';
 import { deriveSeed, type Random, randomId, seededRandom } from './rng.js';
 import { type SimulatorStats, StatsRecorder } from './stats.js';
 import type { ErrorReply, ResponseContext, WireFormat, WireRequest } from './wire.js';
@@ -113,7 +113,8 @@ export class ProviderEngine {
     if (
       fault.kind !== 'none' &&
       fault.kind !== 'slow_first_byte' &&
-      fault.kind !== 'reset_mid_stream'
+      fault.kind !== 'reset_mid_stream' &&
+      fault.kind !== 'error_mid_stream'
     ) {
       this.stats.fault(fault.kind);
       if (fault.kind === 'connection_reset') {
@@ -253,6 +254,18 @@ export class ProviderEngine {
     };
     if (fault.kind === 'slow_first_byte') await sleep(clock, fault.delayMs, signal);
     await sleep(clock, timing.firstTokenMs, signal);
+    if (fault.kind === 'error_mid_stream' && !request.stream) {
+      // The generation fails at its end: the whole time is spent, the provider's overloaded error
+      // is answered instead of the message, and no output token was delivered.
+      await sleep(clock, timing.perTokenMs * (output.tokens - 1), signal);
+      const at = clock.now();
+      this.sendError(
+        res,
+        this.wire.error('overloaded'),
+        this.wire.rateLimitHeaders(this.buckets.snapshot(at), at),
+      );
+      return 0;
+    }
     const now = clock.now();
     const headers = {
       [this.wire.requestIdHeader]: this.requestId(),
@@ -269,13 +282,20 @@ export class ProviderEngine {
       output,
       perTokenMs: timing.perTokenMs,
       stream: request.stream,
-      resetMidStream: fault.kind === 'reset_mid_stream',
+      cut: cutOf(fault),
       headers,
       progress,
     });
   }
 
   private requestId(): string {
-    return randomId(this.idRandom, 'req_011C', 20);
+    return this.wire.requestId(this.idRandom);
   }
+}
+
+/** How a fault cuts an admitted answer short, if it does. */
+function cutOf(fault: FaultDecision): Cut | undefined {
+  if (fault.kind === 'reset_mid_stream') return { kind: 'reset' };
+  if (fault.kind === 'error_mid_stream') return { kind: 'error', error: 'overloaded' };
+  return undefined;
 }

@@ -3,7 +3,8 @@ import type { Random } from './rng.js';
 /**
  * Faults the simulator can inject. Error faults answer at once, before rate-limit admission,
  * and charge nothing; `connection_reset` drops the socket before any response byte and charges
- * nothing; `reset_mid_stream` and `slow_first_byte` affect an admitted (charged) request.
+ * nothing; `reset_mid_stream`, `error_mid_stream` and `slow_first_byte` affect an admitted
+ * (charged) request.
  */
 export type FaultKind =
   /** 429 as if another client of the organisation had used the quota (`retry-after` 1 s). */
@@ -20,6 +21,12 @@ export type FaultKind =
   | 'connection_reset'
   /** Response headers and part of the body are sent, then the socket is destroyed. */
   | 'reset_mid_stream'
+  /**
+   * A stream sends half its deltas, then the provider's error event (Anthropic `overloaded_error`,
+   * OpenAI a `server_error` chunk) and ends cleanly; a JSON request gets the `overloaded` error
+   * after the generation time.
+   */
+  | 'error_mid_stream'
   /** The response starts only after `slowFirstByteMs`. */
   | 'slow_first_byte'
   /** OpenAI 429 `insufficient_quota`; Anthropic 400 "credit balance is too low". */
@@ -39,6 +46,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'service_unavailable',
   'connection_reset',
   'reset_mid_stream',
+  'error_mid_stream',
   'slow_first_byte',
   'insufficient_quota',
   'billing',

@@ -3,6 +3,7 @@ import { formatGoDuration, retryAfterSeconds } from './durations.js';
 import { openaiError } from './openai-errors.js';
 import { parseOpenaiRequest } from './openai-request.js';
 import type { DimensionSnapshot } from './rate-buckets.js';
+import { randomHexId } from './rng.js';
 import { sseData } from './sse.js';
 import type { ErrorReply, RateLimitRefusal, WireFormat } from './wire.js';
 
@@ -14,6 +15,8 @@ import type { ErrorReply, RateLimitRefusal, WireFormat } from './wire.js';
 export const openaiWire: WireFormat = {
   path: '/v1/chat/completions',
   requestIdHeader: 'x-request-id',
+  // `req_` and 32 lowercase hex digits, as the API's `x-request-id`.
+  requestId: (random) => randomHexId(random, 'req_', 32),
   responseIdPrefix: 'chatcmpl-',
   malformedJsonMessage:
     "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
@@ -129,6 +132,10 @@ export const openaiWire: WireFormat = {
       });
     return `${frames}${sseData('[DONE]')}`;
   },
+
+  // A data chunk holding only the error body (no `choices`), then `[DONE]`, as the API ends a
+  // stream that fails after the 200; the SDK throws on any chunk with an `error`.
+  streamError: (kind) => `${sseData(openaiError(kind).body)}${sseData('[DONE]')}`,
 };
 
 function usage(prompt: number, completion: number) {

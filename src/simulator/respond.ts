@@ -1,7 +1,16 @@
 import type { ServerResponse } from 'node:http';
 import { type Clock, sleep } from '../clock.js';
 import type { SimulatedOutput } from './output.js';
-import type { ResponseContext, WireFormat } from './wire.js';
+import type { ErrorKind, ResponseContext, WireFormat } from './wire.js';
+
+/**
+ * How an answer is cut short halfway: the connection drops (body or stream), or the stream ends
+ * with the provider's error event (streams only: a JSON answer that fails is an error reply,
+ * which the caller sends instead of delivering).
+ */
+export type Cut =
+  | { readonly kind: 'reset' }
+  | { readonly kind: 'error'; readonly error: ErrorKind };
 
 /** Everything needed to write one successful answer. */
 export interface Delivery {
@@ -14,8 +23,8 @@ export interface Delivery {
   readonly output: SimulatedOutput;
   readonly perTokenMs: number;
   readonly stream: boolean;
-  /** Drop the connection halfway through the body or the stream. */
-  readonly resetMidStream: boolean;
+  /** Cut the answer short halfway; absent for a complete answer. */
+  readonly cut?: Cut;
   readonly headers: Readonly<Record<string, string>>;
   /** Reports the output tokens delivered so far (for settlement if the answer is cut short). */
   progress(tokens: number): void;
@@ -26,18 +35,8 @@ export interface Delivery {
  * the caller's. Returns the output tokens delivered.
  */
 export async function deliver(delivery: Delivery): Promise<number> {
-  const {
-    res,
-    signal,
-    clock,
-    wire,
-    context,
-    output,
-    perTokenMs,
-    resetMidStream,
-    headers,
-    progress,
-  } = delivery;
+  const { res, signal, clock, wire, context, output, perTokenMs, cut, headers, progress } =
+    delivery;
   const tokens = output.tokens;
   if (!delivery.stream) {
     // The first token's time is already spent.
@@ -55,7 +54,7 @@ export async function deliver(delivery: Delivery): Promise<number> {
       'content-length': Buffer.byteLength(payload),
       ...headers,
     });
-    if (resetMidStream) {
+    if (cut?.kind === 'reset') {
       // Half a body, then the connection drops: the SDK sees a broken response.
       res.write(payload.slice(0, Math.floor(payload.length / 2)));
       await dropConnection(res);
@@ -72,10 +71,12 @@ export async function deliver(delivery: Delivery): Promise<number> {
   });
   res.write(wire.streamStart(context));
   let delivered = 0;
-  const dropAt = Math.floor(output.chunks.length / 2);
+  const cutAt = Math.floor(output.chunks.length / 2);
   for (const [i, chunk] of output.chunks.entries()) {
-    if (resetMidStream && i === dropAt) {
-      await dropConnection(res);
+    if (cut && i === cutAt) {
+      if (cut.kind === 'reset') await dropConnection(res);
+      // The provider's error event ends the response normally: no reset, no final usage.
+      else res.end(wire.streamError(cut.error));
       return delivered;
     }
     const chunkTokens = Math.ceil(chunk.length / 4);

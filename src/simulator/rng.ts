@@ -43,3 +43,10 @@ export function randomId(random: Random, prefix: string, length = 24): string {
   for (let i = 0; i < length; i++) out += ALPHABET[Math.floor(random() * ALPHABET.length)];
   return out;
 }
+
+/** An id such as `req_` and `length` lowercase hex digits drawn from `random` (OpenAI style). */
+export function randomHexId(random: Random, prefix: string, length: number): string {
+  let out = prefix;
+  for (let i = 0; i < length; i++) out += Math.floor(random() * 16).toString(16);
+  return out;
+}

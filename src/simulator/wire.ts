@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { RateDimension } from './options.js';
 import type { InputUsage } from './prompt-cache.js';
 import type { Costs, DimensionSnapshot } from './rate-buckets.js';
+import type { Random } from './rng.js';
 import type { PromptPiece } from './tokens.js';
 
 /** Errors the exchange may ask a wire format to render. */
@@ -76,6 +77,8 @@ export interface WireFormat {
   /** The only route: `/v1/messages` or `/v1/chat/completions`. */
   readonly path: string;
   readonly requestIdHeader: string;
+  /** A request id in the provider's format, drawn from `random`. */
+  requestId(random: Random): string;
   /** Prefix of generated response ids (`msg_`, `chatcmpl-`). */
   readonly responseIdPrefix: string;
   /** The message of the 400 for a body that is not JSON. */
@@ -96,4 +99,9 @@ export interface WireFormat {
   streamStart(context: ResponseContext): string;
   streamDelta(context: ResponseContext, text: string): string;
   streamEnd(context: ResponseContext, output: Omit<FinalOutput, 'text'>): string;
+  /**
+   * The frames that end a stream failing after its start: the provider's error event carrying
+   * the body of `error(kind)`. The SDKs throw an `APIError` without status on it.
+   */
+  streamError(kind: ErrorKind): string;
 }

@@ -1,5 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { classifyError } from '../../src/providers/classify.js';
 import { parseRfc3339 } from '../../src/retry/retry-after.js';
 import { formatRfc3339 } from '../../src/simulator/durations.js';
 import { ManualClock } from '../../src/testing/index.js';
@@ -40,7 +41,7 @@ describe('Anthropic Messages over HTTP (real SDK)', () => {
     expect(data.stop_reason).toBe(data.usage.output_tokens === 64 ? 'max_tokens' : 'end_turn');
 
     const h = response.headers;
-    expect(h.get('request-id')).toMatch(/^req_/);
+    expect(h.get('request-id')).toMatch(/^req_011C[0-9A-Za-z]{20}$/);
     expect(h.get('anthropic-ratelimit-requests-limit')).toBe('50');
     expect(h.get('anthropic-ratelimit-requests-remaining')).toBe('49');
     expect(h.get('anthropic-ratelimit-input-tokens-limit')).toBe('20000');
@@ -283,6 +284,135 @@ describe('Anthropic Messages over HTTP (real SDK)', () => {
     // 20 tokens delivered before the drop of the stream.
     expect(stats.tokens.output).toBe(60);
     expect(stats.concurrency.current).toBe(0);
+  });
+
+  it('ends a stream with an overloaded_error event after some deltas (error_mid_stream)', async () => {
+    // A manual clock keeps refill out of the OTPM numbers.
+    const sim = await start({
+      provider: 'anthropic',
+      clock: new ManualClock(),
+      limits: { otpm: 4000 },
+      outputTokens: 40,
+      faults: { script: [{ kind: 'error_mid_stream' }] },
+    });
+    const stream = await anthropicClient(sim).messages.create({ ...params, stream: true });
+    const types: string[] = [];
+    const deltas: string[] = [];
+    const error = await rejectionOf(
+      (async () => {
+        for await (const event of stream) {
+          types.push(event.type);
+          if (event.type === 'content_block_delta' && event.delta.type === 'text_delta')
+            deltas.push(event.delta.text);
+        }
+      })(),
+    );
+    // The SDK throws the base APIError, without status, carrying the event's body and type.
+    expect(error).toBeInstanceOf(Anthropic.APIError);
+    expect(error).not.toBeInstanceOf(Anthropic.APIConnectionError);
+    const e = error as InstanceType<typeof Anthropic.APIError>;
+    expect(e.status).toBeUndefined();
+    expect(e.type).toBe('overloaded_error');
+    expect(e.apiMessage).toBe('Overloaded');
+    expect(e.error).toEqual({
+      type: 'error',
+      error: { type: 'overloaded_error', message: 'Overloaded' },
+    });
+    expect(e.requestID).toMatch(/^req_011C/);
+    expect(classifyError(error)).toMatchObject({
+      kind: 'overloaded',
+      transient: true,
+      retryable: true,
+      providerFailure: true,
+    });
+    expect(classifyError(error).status).toBeUndefined();
+
+    // Half of the ten 4-token deltas arrived, and no end of message.
+    expect(types.slice(0, 2)).toEqual(['message_start', 'content_block_start']);
+    expect(deltas).toHaveLength(5);
+    expect(types).not.toContain('message_stop');
+    const delivered = deltas.reduce((sum, text) => sum + Math.ceil(text.length / 4), 0);
+    expect(delivered).toBe(20);
+    const stats = sim.stats();
+    expect(stats).toMatchObject({
+      admitted: 1,
+      statuses: { '200': 1 },
+      faults: { error_mid_stream: 1 },
+      clientAborts: 0,
+      tokens: { output: delivered },
+    });
+    // Charged max_tokens at the start, settled to what was delivered.
+    expect(stats.dimensions.otpm?.charged).toBe(delivered);
+    expect(sim.available('otpm')).toBe(4000 - delivered);
+    expect(stats.concurrency.current).toBe(0);
+  });
+
+  it('ends the response cleanly after the error event (no reset)', async () => {
+    const sim = await start({
+      provider: 'anthropic',
+      outputTokens: 40,
+      faults: { rates: { error_mid_stream: 1 } },
+    });
+    const res = await fetch(`${sim.url}/v1/messages`, {
+      method: 'POST',
+      headers: {
+        'x-api-key': 'test',
+        'anthropic-version': '2023-06-01',
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ ...params, stream: true }),
+    });
+    expect(res.status).toBe(200);
+    const body = await res.text();
+    expect(body.split('event: content_block_delta\n')).toHaveLength(6);
+    expect(body).toMatch(
+      /\n\nevent: error\ndata: \{"type":"error","error":\{"type":"overloaded_error","message":"Overloaded"\}\}\n\n$/,
+    );
+    expect(sim.stats().faults).toEqual({ error_mid_stream: 1 });
+  });
+
+  it('answers a JSON request 529 after the generation time (error_mid_stream)', async () => {
+    const clock = new ManualClock();
+    const sim = await start({
+      provider: 'anthropic',
+      clock,
+      limits: { rpm: 50, otpm: 4000 },
+      outputTokens: 40,
+      latencyMs: { firstTokenMs: 500, perTokenMs: 10 },
+      faults: { script: [{ kind: 'error_mid_stream' }] },
+    });
+    let done = false;
+    const pending = rejectionOf(
+      anthropicClient(sim)
+        .messages.create(params)
+        .finally(() => {
+          done = true;
+        }),
+    );
+    await vi.waitFor(() => expect(sim.stats().concurrency.current).toBe(1));
+    // 500 ms to the first token, then 39 more tokens at 10 ms.
+    await clock.advance(889);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(done).toBe(false);
+    await clock.advance(1);
+    const error = await pending;
+    expect(error).toBeInstanceOf(Anthropic.OverloadedError);
+    const e = error as InstanceType<typeof Anthropic.APIError>;
+    expect(e.status).toBe(529);
+    expect(e.error).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
+    expect(e.headers?.get('x-should-retry')).toBe('true');
+    expect(e.headers?.get('anthropic-ratelimit-requests-remaining')).toBe('49');
+    expect(classifyError(error)).toMatchObject({ kind: 'overloaded', status: 529 });
+    // Admitted and charged; nothing was delivered, so OTPM settles to 0 output tokens.
+    const stats = sim.stats();
+    expect(stats).toMatchObject({
+      admitted: 1,
+      statuses: { '529': 1 },
+      faults: { error_mid_stream: 1 },
+      tokens: { output: 0 },
+    });
+    expect(stats.dimensions.rpm?.charged).toBe(1);
+    expect(stats.dimensions.otpm?.charged).toBe(0);
   });
 
   it('delays the first byte past a client timeout', async () => {

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { isInvalidConfigError } from '../../src/errors/index.js';
-import { FaultPlan } from '../../src/simulator/faults.js';
+import {
+  FAULT_KINDS,
+  type FaultKind,
+  FaultPlan,
+  type ScriptStep,
+} from '../../src/simulator/faults.js';
 import { startSimulator } from '../../src/simulator/index.js';
 import { drawTiming } from '../../src/simulator/latency.js';
 import { resolveOptions } from '../../src/simulator/options.js';
@@ -112,6 +117,35 @@ describe('fault plan', () => {
     expect(plan.next()).toEqual({ kind: 'rate_limit', retryAfterSeconds: 3 });
     expect(plan.next()).toEqual({ kind: 'none', scripted: true });
     expect(plan.next()).toEqual({ kind: 'server_error' });
+  });
+
+  it('lists every fault kind once, and plays each from a script step and from a rate', () => {
+    // A Record over FaultKind: a kind missing here or in FAULT_KINDS fails the build or the test.
+    const every: Record<FaultKind, true> = {
+      rate_limit: true,
+      overloaded: true,
+      server_error: true,
+      bad_gateway: true,
+      service_unavailable: true,
+      connection_reset: true,
+      reset_mid_stream: true,
+      error_mid_stream: true,
+      slow_first_byte: true,
+      insufficient_quota: true,
+      billing: true,
+      authentication: true,
+      invalid_request: true,
+    };
+    expect([...FAULT_KINDS].sort()).toEqual(Object.keys(every).sort());
+    for (const kind of FAULT_KINDS) {
+      const plan = new FaultPlan(
+        { script: [{ kind } as ScriptStep], rates: { [kind]: 1 } },
+        seededRandom(5),
+        7,
+      );
+      expect(plan.next().kind).toBe(kind);
+      expect(plan.next().kind).toBe(kind);
+    }
   });
 
   it('injects each fault at about its rate', () => {

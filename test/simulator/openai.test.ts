@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
+import { classifyError } from '../../src/providers/classify.js';
 import { parseDuration } from '../../src/retry/retry-after.js';
 import { ManualClock } from '../../src/testing/index.js';
 import { openaiClient, rejectionOf, start } from './helpers.js';
@@ -11,6 +12,9 @@ const params = {
 };
 
 type ApiError = InstanceType<typeof OpenAI.APIError>;
+
+/** OpenAI's `x-request-id`: `req_` and 32 lowercase hex digits. */
+const REQUEST_ID = /^req_[0-9a-f]{32}$/;
 
 describe('OpenAI Chat Completions over HTTP (real SDK)', () => {
   it('answers a completion with usage, request id and rate-limit headers', async () => {
@@ -30,7 +34,7 @@ describe('OpenAI Chat Completions over HTTP (real SDK)', () => {
     expect(choice?.finish_reason).toBe(completion === 64 ? 'length' : 'stop');
 
     const h = response.headers;
-    expect(h.get('x-request-id')).toMatch(/^req_/);
+    expect(h.get('x-request-id')).toMatch(REQUEST_ID);
     expect(h.get('x-ratelimit-limit-requests')).toBe('500');
     expect(h.get('x-ratelimit-remaining-requests')).toBe('499');
     expect(h.get('x-ratelimit-limit-tokens')).toBe('30000');
@@ -41,6 +45,11 @@ describe('OpenAI Chat Completions over HTTP (real SDK)', () => {
     // 74 tokens at 30000/min refill in 148 ms.
     expect(h.get('x-ratelimit-reset-tokens')).toBe('148ms');
     expect(data.created).toBe(Math.floor(clock.now() / 1000));
+
+    // The SDK exposes the id of each response on the awaited result; a new one each time.
+    const next = await openaiClient(sim).chat.completions.create(params);
+    expect(next._request_id).toMatch(REQUEST_ID);
+    expect(next._request_id).not.toBe(h.get('x-request-id'));
   });
 
   it('streams chunks and, with include_usage, a final usage chunk', async () => {
@@ -87,7 +96,7 @@ describe('OpenAI Chat Completions over HTTP (real SDK)', () => {
     expect(e.type).toBe('tokens');
     expect(e.param).toBeNull();
     expect(e.message).toMatch(/on tokens per min \(TPM\): Limit 1000, Used \d+, Requested 910/);
-    expect(e.requestID).toMatch(/^req_/);
+    expect(e.requestID).toMatch(REQUEST_ID);
     // The first request left 1000 - 910 + (900 - output) tokens; 910 must be back.
     const left = 90 + 900 - (first.usage?.completion_tokens ?? 0);
     expect(e.message).toContain(`Used ${1000 - left}, Requested 910`);
@@ -148,7 +157,7 @@ describe('OpenAI Chat Completions over HTTP (real SDK)', () => {
       expect(e.type).toBe(type);
       expect(e.code).toBe(code);
       expect(e.error).toHaveProperty('message');
-      expect(e.headers?.get('x-request-id')).toMatch(/^req_/);
+      expect(e.requestID).toMatch(REQUEST_ID);
     }
     await expect(client.chat.completions.create(params)).resolves.toMatchObject({
       object: 'chat.completion',
@@ -234,6 +243,127 @@ describe('OpenAI Chat Completions over HTTP (real SDK)', () => {
     expect(failure).toBeInstanceOf(Error);
     expect(chunks).toBeGreaterThan(0);
     expect(sim.stats().tokens.output).toBe(20);
+  });
+
+  it('ends a stream with an error chunk after some deltas (error_mid_stream)', async () => {
+    // A manual clock keeps refill out of the TPM numbers.
+    const sim = await start({
+      provider: 'openai',
+      clock: new ManualClock(),
+      limits: { tpm: 10_000 },
+      outputTokens: 40,
+      faults: { script: [{ kind: 'error_mid_stream' }] },
+    });
+    const stream = await openaiClient(sim).chat.completions.create({
+      ...params,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const deltas: string[] = [];
+    let finish: string | null = null;
+    const error = await rejectionOf(
+      (async () => {
+        for await (const chunk of stream) {
+          const content = chunk.choices[0]?.delta.content;
+          if (content) deltas.push(content);
+          finish = chunk.choices[0]?.finish_reason ?? finish;
+        }
+      })(),
+    );
+    // The SDK throws the base APIError, without status, carrying the chunk's error object.
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect(error).not.toBeInstanceOf(OpenAI.APIConnectionError);
+    const e = error as ApiError;
+    expect(e.status).toBeUndefined();
+    expect(e.type).toBe('server_error');
+    expect(e.code).toBeNull();
+    expect(e.param).toBeNull();
+    expect(e.message).toBe('The engine is currently overloaded, please try again later.');
+    expect(e.error).toEqual({
+      message: 'The engine is currently overloaded, please try again later.',
+      type: 'server_error',
+      param: null,
+      code: null,
+    });
+    expect(e.requestID).toMatch(REQUEST_ID);
+    expect(classifyError(error)).toMatchObject({
+      kind: 'server',
+      transient: true,
+      retryable: true,
+      providerFailure: true,
+    });
+    expect(classifyError(error).status).toBeUndefined();
+
+    // Half of the ten 4-token deltas arrived, and no finish reason.
+    expect(deltas).toHaveLength(5);
+    expect(finish).toBeNull();
+    const delivered = deltas.reduce((sum, text) => sum + Math.ceil(text.length / 4), 0);
+    expect(delivered).toBe(20);
+    const stats = sim.stats();
+    expect(stats).toMatchObject({
+      admitted: 1,
+      statuses: { '200': 1 },
+      faults: { error_mid_stream: 1 },
+      tokens: { output: delivered },
+    });
+    // Charged prompt + max_tokens at the start, settled to prompt + what was delivered.
+    expect(stats.dimensions.tpm?.charged).toBe(10 + delivered);
+    expect(sim.available('tpm')).toBe(10_000 - 10 - delivered);
+    expect(stats.concurrency.current).toBe(0);
+  });
+
+  it('ends the response cleanly after the error chunk and [DONE] (no reset)', async () => {
+    const sim = await start({
+      provider: 'openai',
+      outputTokens: 40,
+      faults: { rates: { error_mid_stream: 1 } },
+    });
+    const res = await fetch(`${sim.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer test', 'content-type': 'application/json' },
+      body: JSON.stringify({ ...params, stream: true }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-request-id')).toMatch(REQUEST_ID);
+    const frames = (await res.text()).split('\n\n').filter((frame) => frame !== '');
+    // The start, five deltas, the error, [DONE].
+    expect(frames).toHaveLength(8);
+    expect(JSON.parse(frames[6]?.replace(/^data: /, '') ?? '')).toEqual({
+      error: {
+        message: 'The engine is currently overloaded, please try again later.',
+        type: 'server_error',
+        param: null,
+        code: null,
+      },
+    });
+    expect(frames[7]).toBe('data: [DONE]');
+  });
+
+  it('answers a JSON request 503 "engine overloaded" (error_mid_stream)', async () => {
+    const sim = await start({
+      provider: 'openai',
+      clock: new ManualClock(),
+      limits: { tpm: 10_000 },
+      outputTokens: 40,
+      faults: { script: [{ kind: 'error_mid_stream' }] },
+    });
+    const error = await rejectionOf(openaiClient(sim).chat.completions.create(params));
+    expect(error).toBeInstanceOf(OpenAI.InternalServerError);
+    const e = error as ApiError;
+    expect(e.status).toBe(503);
+    expect(e.type).toBe('server_error');
+    expect(e.message).toContain('The engine is currently overloaded');
+    expect(e.requestID).toMatch(REQUEST_ID);
+    expect(classifyError(error)).toMatchObject({ kind: 'server', status: 503 });
+    // Admitted and charged; nothing was delivered, so TPM settles to the prompt alone.
+    const stats = sim.stats();
+    expect(stats).toMatchObject({
+      admitted: 1,
+      statuses: { '503': 1 },
+      faults: { error_mid_stream: 1 },
+      tokens: { output: 0 },
+    });
+    expect(stats.dimensions.tpm?.charged).toBe(10);
   });
 
   it('answers unknown routes like the API', async () => {

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { classifyError, type ErrorKind } from '../../src/providers/classify.js';
+import { FAULT_KINDS, type FaultKind } from '../../src/simulator/faults.js';
+import { anthropicClient, openaiClient, start } from './helpers.js';
+
+/** What `classifyError` makes of each fault as the real SDK throws it: [JSON, stream]. */
+type Outcome = ErrorKind | 'ok';
+
+// A Record, so that a new fault kind does not compile until its outcome is written down here.
+const EXPECTED: Readonly<
+  Record<FaultKind, Readonly<Record<'anthropic' | 'openai', readonly [Outcome, Outcome]>>>
+> = {
+  rate_limit: { anthropic: ['rate-limit', 'rate-limit'], openai: ['rate-limit', 'rate-limit'] },
+  overloaded: { anthropic: ['overloaded', 'overloaded'], openai: ['server', 'server'] },
+  server_error: { anthropic: ['server', 'server'], openai: ['server', 'server'] },
+  bad_gateway: { anthropic: ['server', 'server'], openai: ['server', 'server'] },
+  service_unavailable: { anthropic: ['server', 'server'], openai: ['server', 'server'] },
+  connection_reset: {
+    anthropic: ['connection', 'connection'],
+    openai: ['connection', 'connection'],
+  },
+  reset_mid_stream: {
+    anthropic: ['connection', 'connection'],
+    openai: ['connection', 'connection'],
+  },
+  // The JSON answer is the overloaded status; the stream ends with the error event (no status).
+  error_mid_stream: { anthropic: ['overloaded', 'overloaded'], openai: ['server', 'server'] },
+  slow_first_byte: { anthropic: ['ok', 'ok'], openai: ['ok', 'ok'] },
+  // Anthropic's "credit balance is too low" is a plain 400 invalid_request_error.
+  insufficient_quota: { anthropic: ['client', 'client'], openai: ['quota', 'quota'] },
+  billing: { anthropic: ['quota', 'quota'], openai: ['quota', 'quota'] },
+  authentication: { anthropic: ['client', 'client'], openai: ['client', 'client'] },
+  invalid_request: { anthropic: ['client', 'client'], openai: ['client', 'client'] },
+};
+
+/** Faults that let the request through the limits (and charge it). */
+const ADMITTED: ReadonlySet<FaultKind> = new Set([
+  'reset_mid_stream',
+  'error_mid_stream',
+  'slow_first_byte',
+]);
+
+/** Reads a stream to its end or its error. */
+async function drain(stream: AsyncIterable<unknown>): Promise<void> {
+  for await (const _ of stream) {
+    // Only how the stream ends matters here.
+  }
+}
+
+describe.each(['anthropic', 'openai'] as const)('%s: every fault kind', (provider) => {
+  it('reaches the real SDK as an error classifyError recognises, and is counted', async () => {
+    const sim = await start({ provider, outputTokens: 40, faults: { slowFirstByteMs: 1 } });
+    const params = {
+      model: 'm',
+      max_tokens: 64,
+      messages: [{ role: 'user' as const, content: 'hi' }],
+    };
+    const call = async (stream: boolean): Promise<void> => {
+      if (provider === 'anthropic') {
+        const messages = anthropicClient(sim).messages;
+        if (stream) await drain(await messages.create({ ...params, stream }));
+        else await messages.create(params);
+      } else {
+        const completions = openaiClient(sim).chat.completions;
+        if (stream) await drain(await completions.create({ ...params, stream }));
+        else await completions.create(params);
+      }
+    };
+    for (const kind of FAULT_KINDS) {
+      for (const [i, stream] of [false, true].entries()) {
+        sim.script({ kind });
+        const outcome = await call(stream).then(
+          (): Outcome => 'ok',
+          (error: unknown) => classifyError(error).kind,
+        );
+        expect({ kind, stream, outcome }).toEqual({
+          kind,
+          stream,
+          outcome: EXPECTED[kind][provider][i],
+        });
+      }
+    }
+    await expect.poll(() => sim.stats().concurrency.current).toBe(0);
+    const stats = sim.stats();
+    expect(stats.faults).toEqual(Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 2])));
+    expect(stats.admitted).toBe(2 * ADMITTED.size);
+    // Every request got a status but the two reset before any byte.
+    const answered = Object.values(stats.statuses).reduce((sum, n) => sum + n, 0);
+    expect(answered).toBe(stats.requests - 2);
+  });
+});
