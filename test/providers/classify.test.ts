@@ -89,6 +89,21 @@ describe('classifyError with the Anthropic SDK (1.x) error classes', () => {
     expect(classifyError(anthropic(402, 'billing_error')).kind).toBe('quota');
   });
 
+  it('a 400 for a credit balance too low is a quota error, not a bug in the request', () => {
+    const body = {
+      type: 'error',
+      error: {
+        type: 'invalid_request_error',
+        message:
+          'Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.',
+      },
+    };
+    const error = Anthropic.APIError.generate(400, body, undefined, new Headers());
+    expect(classifyError(error)).toMatchObject({ kind: 'quota', retryable: false });
+    // Any other invalid request stays a client error.
+    expect(classifyError(anthropic(400, 'invalid_request_error')).kind).toBe('client');
+  });
+
   it('connection errors, timeouts and user aborts', () => {
     expect(classifyError(new Anthropic.APIConnectionError({ message: 'boom' }))).toMatchObject({
       kind: 'connection',

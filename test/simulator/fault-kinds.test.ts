@@ -26,8 +26,8 @@ const EXPECTED: Readonly<
   // The JSON answer is the overloaded status; the stream ends with the error event (no status).
   error_mid_stream: { anthropic: ['overloaded', 'overloaded'], openai: ['server', 'server'] },
   slow_first_byte: { anthropic: ['ok', 'ok'], openai: ['ok', 'ok'] },
-  // Anthropic's "credit balance is too low" is a plain 400 invalid_request_error.
-  insufficient_quota: { anthropic: ['client', 'client'], openai: ['quota', 'quota'] },
+  // Anthropic's "credit balance is too low" is a 400 invalid_request_error, read by its message.
+  insufficient_quota: { anthropic: ['quota', 'quota'], openai: ['quota', 'quota'] },
   billing: { anthropic: ['quota', 'quota'], openai: ['quota', 'quota'] },
   authentication: { anthropic: ['client', 'client'], openai: ['client', 'client'] },
   invalid_request: { anthropic: ['client', 'client'], openai: ['client', 'client'] },
