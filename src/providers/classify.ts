@@ -16,7 +16,7 @@ import { errorShape } from './error-shape.js';
  * - `connection`: connection reset/refused, DNS, socket errors, SDK connection errors.
  * - `conflict`: 409 (transient lock contention).
  * - `quota`: billing and quota exhaustion (`insufficient_quota`, `billing_error`, 402, Gemini
- *   per-day quota): waiting minutes will not help.
+ *   per-day quota, Anthropic's 400 "credit balance is too low"): waiting minutes will not help.
  * - `client`: 4xx the caller must fix (400, 401, 403, 404, 413, 422, ...).
  * - `cancelled`: the caller aborted.
  * - `unknown`: not a provider error (TypeError, a bug, anything without an HTTP shape).
@@ -138,8 +138,17 @@ function isDailyQuota(details: Bag[]): boolean {
   return false;
 }
 
-function kindFromStatus(status: number, codes: string[], details: Bag[]): ErrorKind {
+/** Anthropic answers an exhausted prepaid balance with a plain 400 invalid_request_error. */
+const CREDIT_TOO_LOW = /credit balance is too low/i;
+
+function kindFromStatus(
+  status: number,
+  codes: string[],
+  details: Bag[],
+  messages: string[],
+): ErrorKind {
   if (codes.some((c) => BILLING_CODES.has(c)) || status === 402) return 'quota';
+  if (status === 400 && messages.some((m) => CREDIT_TOO_LOW.test(m))) return 'quota';
   if (codes.includes('overloaded_error') || status === 529) return 'overloaded';
   if (status === 429) return isDailyQuota(details) ? 'quota' : 'rate-limit';
   if (codes.includes('rate_limit_error') || codes.includes('rate_limit_exceeded')) {
@@ -180,7 +189,7 @@ export function classifyError(error: unknown): ErrorClassification {
   const shape = errorShape(error);
   let kind: ErrorKind;
   if (shape.status !== undefined) {
-    kind = kindFromStatus(shape.status, shape.codes, shape.details);
+    kind = kindFromStatus(shape.status, shape.codes, shape.details, shape.messages);
   } else {
     kind = kindFromName(error) ?? (isNetworkError(error) ? 'connection' : 'unknown');
     if (kind === 'unknown') kind = kindFromCodes(shape.codes);

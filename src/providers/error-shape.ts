@@ -18,6 +18,8 @@ export interface ErrorShape {
   codes: string[];
   /** Google RPC `details` entries found in the body (`@type`, `retryDelay`, `violations`...). */
   details: Record<string, unknown>[];
+  /** The body's `message` strings (the provider's words, where the type alone says too little). */
+  messages: string[];
   /** The error's `name`, when it has one. */
   name?: string;
 }
@@ -67,8 +69,15 @@ function pushCode(codes: string[], value: unknown): void {
 }
 
 /** Collects `type`, `code`, `status`, `error_code` strings and RPC details from a JSON body. */
-function readBody(body: unknown, codes: string[], details: Bag[], depth = 0): void {
+function readBody(
+  body: unknown,
+  codes: string[],
+  details: Bag[],
+  messages: string[],
+  depth = 0,
+): void {
   if (!isBag(body) || depth > 3) return;
+  if (typeof body.message === 'string' && body.message.length <= 2000) messages.push(body.message);
   pushCode(codes, body.type);
   pushCode(codes, body.code);
   pushCode(codes, body.error_code);
@@ -81,16 +90,21 @@ function readBody(body: unknown, codes: string[], details: Bag[], depth = 0): vo
   if (Array.isArray(body.errorDetails)) {
     for (const d of body.errorDetails) if (isBag(d)) details.push(d);
   }
-  if (isBag(body.error)) readBody(body.error, codes, details, depth + 1);
+  if (isBag(body.error)) readBody(body.error, codes, details, messages, depth + 1);
 }
 
 /** Google SDKs put the JSON body in the message; read it when the message is JSON. */
-function readJsonMessage(message: unknown, codes: string[], details: Bag[]): void {
+function readJsonMessage(
+  message: unknown,
+  codes: string[],
+  details: Bag[],
+  messages: string[],
+): void {
   if (typeof message !== 'string' || message.length > 20_000) return;
   const start = message.indexOf('{');
   if (start < 0) return;
   try {
-    readBody(JSON.parse(message.slice(start)), codes, details);
+    readBody(JSON.parse(message.slice(start)), codes, details, messages);
   } catch {
     // not JSON: nothing to read
   }
@@ -100,7 +114,8 @@ function readJsonMessage(message: unknown, codes: string[], details: Bag[]): voi
 export function errorShape(error: unknown): ErrorShape {
   const codes: string[] = [];
   const details: Bag[] = [];
-  if (!isBag(error)) return { header: noHeaders, codes, details };
+  const messages: string[] = [];
+  if (!isBag(error)) return { header: noHeaders, codes, details, messages };
   const response = isBag(error.response) ? error.response : undefined;
   const status =
     toStatus(error.status) ??
@@ -111,12 +126,12 @@ export function errorShape(error: unknown): ErrorShape {
   pushCode(codes, error.type);
   pushCode(codes, error.code);
   pushCode(codes, error.errorCode);
-  readBody(error.error, codes, details);
+  readBody(error.error, codes, details, messages);
   if (Array.isArray(error.errorDetails)) {
     for (const d of error.errorDetails) if (isBag(d)) details.push(d);
   }
-  readJsonMessage(error.message, codes, details);
-  const shape: ErrorShape = { header, codes, details };
+  readJsonMessage(error.message, codes, details, messages);
+  const shape: ErrorShape = { header, codes, details, messages };
   if (status !== undefined) shape.status = status;
   if (typeof error.name === 'string') shape.name = error.name;
   return shape;
