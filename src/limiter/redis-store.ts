@@ -13,6 +13,7 @@ import {
 } from './lua/scripts.js';
 import { redisKey } from './redis-keys.js';
 import { RedisLocalShare } from './redis-local-share.js';
+import { RedisOutage } from './redis-outage.js';
 import { decodeBatch, encodeBatch, MAX_BATCH, type PendingReserve } from './redis-reserve-batch.js';
 import {
   type OnUnavailable,
@@ -62,11 +63,7 @@ export class RedisStore implements Store {
   private readonly clock: Clock | undefined;
   private readonly slackMs: number;
   private readonly keys = new WeakMap<LimiterSpec, string>();
-  private downSince: number | undefined;
-  private lastError: unknown;
-  private lastCheckAt = 0;
-  private checking = false;
-  private rechecks: ReturnType<typeof setInterval> | undefined;
+  private readonly outage: RedisOutage;
   private readonly local: RedisLocalShare;
   /** Reservations waiting for the end of this event-loop turn. */
   private batch: PendingReserve[] | undefined;
@@ -87,11 +84,20 @@ export class RedisStore implements Store {
     this.clock = options.clock;
     this.slackMs = options.clock ? TEST_CLOCK_SLACK_MS : SLACK_MS;
     this.local = new RedisLocalShare(localWorkers, options.clock);
+    this.outage = new RedisOutage(
+      redis,
+      recheckMs,
+      () => this.reenter(),
+      (downForMs) => {
+        this.local.reset();
+        this.recoveredEmitter.emit({ downForMs });
+      },
+    );
   }
 
   /** False from a failed call until Redis answers a check again. */
   get available(): boolean {
-    return this.downSince === undefined;
+    return !this.outage.down;
   }
 
   /** The Redis key holding a limiter's state (for inspection tools). */
@@ -238,9 +244,9 @@ export class RedisStore implements Store {
     args: readonly (string | number)[],
     operation: RedisStoreOperation,
   ): Promise<Sent> {
-    if (this.downSince !== undefined) {
-      this.check();
-      return { error: this.lastError };
+    if (this.outage.down) {
+      this.outage.check();
+      return { error: this.outage.lastError };
     }
     try {
       return {
@@ -248,31 +254,9 @@ export class RedisStore implements Store {
       };
     } catch (error) {
       if (!isOutage(error)) throw error;
-      this.lastError = error;
-      this.lastCheckAt = performance.now();
-      if (this.downSince === undefined) {
-        this.downSince = performance.now();
-        this.startRechecks();
-      }
+      this.outage.fail(error);
       return { error };
     }
-  }
-
-  /**
-   * Checks run on a timer too, not only when an operation comes: a store left idle through the
-   * outage is back on Redis by its next call. Unref'd and holding the store weakly: it keeps
-   * neither the process nor a dropped store alive. (Not created inside the async `send`: a
-   * closure there keeps the async call's state, `this` included, alive.)
-   */
-  private startRechecks(): void {
-    const store = new WeakRef(this);
-    const timer = setInterval(() => {
-      const self = store.deref();
-      if (self) self.check(true);
-      else clearInterval(timer);
-    }, this.recheckMs);
-    timer.unref?.();
-    this.rechecks = timer;
   }
 
   /** The outage policy for one operation: throw (fail-closed), or emit and serve it without Redis. */
@@ -298,57 +282,32 @@ export class RedisStore implements Store {
   }
 
   /**
-   * At most one check in flight, one per `recheckMs`, started by an operation or by the timer
-   * set at the first failure; it never delays an operation. The timer's ticks are `recheckMs`
-   * apart already (`due`): measured from the end of the last check, a tick after a check that
-   * took a while would come short of `recheckMs` and be skipped.
+   * The outage's probe: a read of this store's own slot, then the keys served locally re-entered.
+   * Rejects while Redis is away.
    */
-  private check(due = false): void {
-    if (this.checking || (!due && performance.now() - this.lastCheckAt < this.recheckMs)) return;
-    // An ioredis client that is reconnecting would only queue the probe (its offline queue, for
-    // the whole outage when `maxRetriesPerRequest` is null): ask once it says it is ready.
-    if (isReconnecting(this.redis)) return;
-    this.checking = true;
-    void this.recover().finally(() => {
-      this.checking = false;
-      this.lastCheckAt = performance.now();
-    });
-  }
-
-  private async recover(): Promise<void> {
-    try {
-      // A read of this store's own slot, not a PING: on a Cluster, PING may reach a node other
-      // than the one whose shard is down. (No limiter has an empty name: nothing is read.)
-      const probe = redisKey(this.prefix, 'gcra', '');
-      const args = [this.nowArg(), this.slackMs, 'g', 1];
-      await this.withTimeout(evalScript(this.redis, lookScript, [probe], args), 'look');
-      // Keys served locally re-enter held by as far as their local schedule runs ahead (a hold
-      // from a 429 survives), and empty at least, so they refill at the shared rate: no burst.
-      // Only a hold placed during the outage holds callers already waiting: the rest of the push
-      // is the slots granted here, which their callers keep.
-      for await (const { key, spec, aheadUs, heldUs } of this.local.aheadByKey()) {
-        const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs, aheadUs];
-        args.push(heldUs);
-        try {
-          await this.withTimeout(evalScript(this.redis, holdScript, [key], args), 'hold');
-        } catch (error) {
-          // A reply error is this key's own fault (another type there, say): its next operation
-          // reports it; it must not keep every other key off Redis.
-          if (isOutage(error)) throw error;
-          reportError(`re-entering ${key} in Redis after an outage failed`, error);
-        }
-        this.local.release(key);
+  private async reenter(): Promise<void> {
+    // A read of this store's own slot, not a PING: on a Cluster, PING may reach a node other
+    // than the one whose shard is down. (No limiter has an empty name: nothing is read.)
+    const probe = redisKey(this.prefix, 'gcra', '');
+    const args = [this.nowArg(), this.slackMs, 'g', 1];
+    await this.withTimeout(evalScript(this.redis, lookScript, [probe], args), 'look');
+    // Keys served locally re-enter held by as far as their local schedule runs ahead (a hold
+    // from a 429 survives), and empty at least, so they refill at the shared rate: no burst.
+    // Only a hold placed during the outage holds callers already waiting: the rest of the push
+    // is the slots granted here, which their callers keep.
+    for await (const { key, spec, aheadUs, heldUs } of this.local.aheadByKey()) {
+      const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs, aheadUs];
+      args.push(heldUs);
+      try {
+        await this.withTimeout(evalScript(this.redis, holdScript, [key], args), 'hold');
+      } catch (error) {
+        // A reply error is this key's own fault (another type there, say): its next operation
+        // reports it; it must not keep every other key off Redis.
+        if (isOutage(error)) throw error;
+        reportError(`re-entering ${key} in Redis after an outage failed`, error);
       }
-    } catch (error) {
-      this.lastError = error;
-      return;
+      this.local.release(key);
     }
-    const downForMs = performance.now() - (this.downSince ?? performance.now());
-    this.downSince = undefined;
-    clearInterval(this.rechecks);
-    this.rechecks = undefined;
-    this.local.reset();
-    this.recoveredEmitter.emit({ downForMs });
   }
 
   private withTimeout<T>(promise: Promise<T>, operation: string): Promise<T> {
@@ -376,14 +335,6 @@ export class RedisStore implements Store {
 }
 
 type Sent = { readonly reply: unknown } | { readonly error: unknown };
-
-/** ioredis's connection states in which a command is queued, not sent. */
-const RECONNECTING = new Set(['connecting', 'reconnecting', 'close']);
-
-function isReconnecting(client: object): boolean {
-  const { status } = client as { status?: unknown };
-  return typeof status === 'string' && RECONNECTING.has(status);
-}
 
 function algo(spec: LimiterSpec): 'g' | 't' {
   return spec.algorithm === 'gcra' ? 'g' : 't';

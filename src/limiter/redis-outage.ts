@@ -1,0 +1,95 @@
+/**
+ * When a RedisStore counts Redis as away, and when it looks for its return. The first operation
+ * that fails for want of Redis starts an outage; from then on a check (the store's `probe`) runs
+ * at most once per `recheckMs`, started by an operation or by a timer of its own, and a probe
+ * that gets through ends the outage. What to probe and what to do on return is the store's.
+ */
+
+/** ioredis's connection states in which a command is queued, not sent. */
+const RECONNECTING = new Set(['connecting', 'reconnecting', 'close']);
+
+export class RedisOutage {
+  private downSince: number | undefined;
+  private lastCheckAt = 0;
+  private checking = false;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  /** The error that started the outage, or that the latest check met. */
+  lastError: unknown;
+
+  constructor(
+    /** The store's client: its `status`, when it has one, says whether a probe can be sent. */
+    private readonly client: object,
+    private readonly recheckMs: number,
+    /** Looks for Redis (and readies the store to use it again); rejects while it is away. */
+    private readonly probe: () => Promise<void>,
+    private readonly onRecovered: (downForMs: number) => void,
+  ) {}
+
+  /** True from a failed operation until a check gets through. */
+  get down(): boolean {
+    return this.downSince !== undefined;
+  }
+
+  /** An operation failed for want of Redis. */
+  fail(error: unknown): void {
+    this.lastError = error;
+    this.lastCheckAt = performance.now();
+    if (this.downSince === undefined) {
+      this.downSince = performance.now();
+      this.startTimer();
+    }
+  }
+
+  /**
+   * At most one check in flight, one per `recheckMs`; it never delays an operation. The timer's
+   * ticks are `recheckMs` apart already (`due`): measured from the end of the last check, a tick
+   * after a check that took a while would come short of `recheckMs` and be skipped.
+   */
+  check(due = false): void {
+    if (this.checking || (!due && performance.now() - this.lastCheckAt < this.recheckMs)) return;
+    // An ioredis client that is reconnecting would only queue the probe (its offline queue, for
+    // the whole outage when `maxRetriesPerRequest` is null): ask once it says it is ready.
+    if (isReconnecting(this.client)) return;
+    this.checking = true;
+    void this.run().finally(() => {
+      this.checking = false;
+      this.lastCheckAt = performance.now();
+    });
+  }
+
+  private async run(): Promise<void> {
+    try {
+      await this.probe();
+    } catch (error) {
+      this.lastError = error;
+      return;
+    }
+    const downForMs = performance.now() - (this.downSince ?? performance.now());
+    this.downSince = undefined;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.onRecovered(downForMs);
+  }
+
+  /**
+   * Checks run on a timer too, not only when an operation comes: a store left idle through the
+   * outage is back on Redis by its next call. Unref'd and holding this weakly: it keeps neither
+   * the process nor a dropped store alive. (Not created inside an async function: a closure
+   * there keeps the async call's state alive, the store included.)
+   */
+  private startTimer(): void {
+    const outage = new WeakRef(this);
+    const timer = setInterval(() => {
+      const self = outage.deref();
+      if (self) self.check(true);
+      else clearInterval(timer);
+    }, this.recheckMs);
+    timer.unref?.();
+    this.timer = timer;
+  }
+}
+
+function isReconnecting(client: object): boolean {
+  const { status } = client as { status?: unknown };
+  return typeof status === 'string' && RECONNECTING.has(status);
+}
