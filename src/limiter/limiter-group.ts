@@ -102,7 +102,8 @@ export class LimiterGroup implements Acquirer {
         permit.cancel().catch((error: unknown) => {
           reportError('giving an aborted reservation back failed', error);
         });
-        throw reason;
+        // An abort during the look's round trip wins over its error, as over a reservation's.
+        throw signal?.aborted ? signal.reason : reason;
       }
       if (!held) return permit;
       // A hold placed while this caller waited (a provider's 429 seen by any worker) covers its
