@@ -102,7 +102,8 @@ export class LimiterGroup implements Acquirer {
         permit.cancel().catch((error: unknown) => {
           reportError('giving an aborted reservation back failed', error);
         });
-        throw reason;
+        // An abort during the look's round trip wins over its error, as over a reservation's.
+        throw signal?.aborted ? signal.reason : reason;
       }
       if (!held) return permit;
       // A hold placed while this caller waited (a provider's 429 seen by any worker) covers its
@@ -240,13 +241,14 @@ export function availableUnits(
 
 /**
  * ms until one unit is admissible at once, and until the limiter is full, from a member's free
- * schedule (on a store's time scale: a local share refills n times slower, and is full at 1/n).
+ * schedule (on a store's time scale: a local share refills n times slower, and is full at 1/n,
+ * rounded down in whole µs as the share rounds its `freeUs`).
  */
 export function timesOf(
   rate: Rate,
   { freeUs, fifoUs, timeScale = 1 }: Pick<Look, 'freeUs' | 'fifoUs' | 'timeScale'>,
 ): { retryAfterMs: number; resetAfterMs: number } {
-  const fullUs = rate.capacityUs / timeScale;
+  const fullUs = Math.floor(rate.capacityUs / timeScale);
   return {
     retryAfterMs: Math.max(0, (costUs(rate, 1) - freeUs) * timeScale, fifoUs) / 1000,
     resetAfterMs: ((fullUs - Math.min(freeUs, fullUs)) * timeScale) / 1000,

@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import { LimiterUnavailableError } from '../errors/limiter-unavailable-error.js';
 import { MemoryStore } from './memory-store.js';
+import { costUs } from './rate.js';
 import type { Grant, LimiterSpec, Look, ReserveOutcome } from './store.js';
 
 /** A key served locally, with the last `now` it was served at (and when, on this process). */
@@ -21,6 +22,8 @@ export class RedisLocalShare {
   private readonly keys = new Map<string, LocalKey>();
   /** Grants handed out, with the local store's own grant (n times the span). */
   private readonly grants = new WeakMap<Grant, Grant>();
+  /** The spec each key has in the local store (see `localSpec`). */
+  private readonly specs = new WeakMap<LimiterSpec, LimiterSpec>();
 
   constructor(
     private readonly workers: number,
@@ -35,10 +38,11 @@ export class RedisLocalShare {
     nowUs: number,
   ): ReserveOutcome {
     const n = this.workers;
+    const locals = specs.map((spec) => this.localSpec(spec));
     specs.forEach((spec, i) => {
       // A cost above this worker's share never fits it: admitting it after a wait would let
       // every worker through with one, n times what the burst allows between them.
-      if (costsUs[i]! * n > spec.rate.capacityUs) {
+      if (costsUs[i]! * n > locals[i]!.rate.capacityUs) {
         throw new LimiterUnavailableError(
           `Redis is unavailable and the cost on ${spec.key} is above this worker's share of its burst (burst / localWorkers = ${spec.rate.burst} / ${n}); onUnavailable is 'local'`,
         );
@@ -46,7 +50,7 @@ export class RedisLocalShare {
     });
     for (let i = 0; i < specs.length; i++) this.mark(keys[i]!, specs[i]!, nowUs);
     const scaled = costsUs.map((c) => c * n);
-    const outcome = this.store.reserveSync(specs, scaled, maxWaitUs, this.now(nowUs));
+    const outcome = this.store.reserveSync(locals, scaled, maxWaitUs, this.now(nowUs));
     const freeUs = Math.floor(outcome.freeUs / n);
     if (!outcome.granted) return { ...outcome, freeUs, timeScale: n };
     const grants = outcome.grants.map((g, i) => {
@@ -68,21 +72,21 @@ export class RedisLocalShare {
     const local = this.grants.get(grant);
     if (!local) return;
     const localUs = refundUs >= grant.spanUs ? local.spanUs : refundUs * this.workers;
-    await this.store.refund(spec, local, localUs, this.now(nowUs));
+    await this.store.refund(this.localSpec(spec), local, localUs, this.now(nowUs));
   }
 
   charge(spec: LimiterSpec, key: string, extraUs: number, nowUs: number): Promise<void> {
     this.mark(key, spec, nowUs);
-    return this.store.charge(spec, extraUs * this.workers, this.now(nowUs));
+    return this.store.charge(this.localSpec(spec), extraUs * this.workers, this.now(nowUs));
   }
 
   hold(spec: LimiterSpec, key: string, delayUs: number, nowUs: number): Promise<void> {
     this.mark(key, spec, nowUs);
-    return this.store.hold(spec, delayUs, this.now(nowUs));
+    return this.store.hold(this.localSpec(spec), delayUs, this.now(nowUs));
   }
 
   async look(spec: LimiterSpec, nowUs: number): Promise<Look> {
-    const { freeUs, fifoUs, heldUs } = await this.store.look(spec, this.now(nowUs));
+    const { freeUs, fifoUs, heldUs } = await this.store.look(this.localSpec(spec), this.now(nowUs));
     return { freeUs: Math.floor(freeUs / this.workers), fifoUs, heldUs, timeScale: this.workers };
   }
 
@@ -98,8 +102,11 @@ export class RedisLocalShare {
   }> {
     for (const [key, { spec, nowUs, atMs }] of this.keys) {
       const now = this.now(nowUs + Math.round((performance.now() - atMs) * 1000));
-      const { freeUs, heldUs } = await this.store.look(spec, now);
-      yield { key, spec, aheadUs: Math.max(0, -freeUs), heldUs };
+      const local = this.localSpec(spec);
+      const { freeUs, heldUs } = await this.store.look(local, now);
+      // Ahead of the burst's own schedule (the local one may be a few µs longer).
+      const extraUs = local.rate.capacityUs - spec.rate.capacityUs;
+      yield { key, spec, aheadUs: Math.max(0, extraUs - freeUs), heldUs };
     }
   }
 
@@ -111,6 +118,24 @@ export class RedisLocalShare {
   /** Starts afresh (Redis is back). */
   reset(): void {
     this.store = new MemoryStore();
+  }
+
+  /**
+   * A key's spec in the local store: its burst schedule is at least `workers` times that of the
+   * largest cost the share holds (floor(burst / workers) units). Each cost's µs is rounded up, so
+   * `workers` of them can come to a few µs more than the burst's: a share of exactly its units
+   * would otherwise never fit at once. It still holds no more units than that.
+   */
+  private localSpec(spec: LimiterSpec): LimiterSpec {
+    let local = this.specs.get(spec);
+    if (local === undefined) {
+      const { rate } = spec;
+      const shareUs = this.workers * costUs(rate, Math.floor(rate.burst / this.workers));
+      local =
+        shareUs > rate.capacityUs ? { ...spec, rate: { ...rate, capacityUs: shareUs } } : spec;
+      this.specs.set(spec, local);
+    }
+    return local;
   }
 
   private mark(key: string, spec: LimiterSpec, nowUs: number): void {

@@ -5,8 +5,11 @@
  * that gets through ends the outage. What to probe and what to do on return is the store's.
  */
 
-/** ioredis's connection states in which a command is queued, not sent. */
-const RECONNECTING = new Set(['connecting', 'reconnecting', 'close']);
+/**
+ * ioredis's connection states in which a command is queued, not sent: `connect` too, where the
+ * socket is up but the ready check (INFO) is unanswered, for as long as Redis loads its data.
+ */
+const RECONNECTING = new Set(['connecting', 'connect', 'reconnecting', 'close']);
 
 export class RedisOutage {
   private downSince: number | undefined;
@@ -47,8 +50,9 @@ export class RedisOutage {
    */
   check(due = false): void {
     if (this.checking || (!due && performance.now() - this.lastCheckAt < this.recheckMs)) return;
-    // An ioredis client that is reconnecting would only queue the probe (its offline queue, for
-    // the whole outage when `maxRetriesPerRequest` is null): ask once it says it is ready.
+    // An ioredis client that is reconnecting, or connected but not ready, would only queue the
+    // probe (its offline queue, for the whole outage when `maxRetriesPerRequest` is null): ask
+    // once it says it is ready.
     if (isReconnecting(this.client)) return;
     this.checking = true;
     void this.run().finally(() => {
