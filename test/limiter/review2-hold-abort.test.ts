@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { gcra, MemoryStore } from '../../src/index.js';
 import type { Store } from '../../src/limiter/store.js';
 import { ManualClock } from '../../src/testing/index.js';
+import { AwaitedStore } from '../support/stores.js';
 
 /** A store whose refunds run a hook first (an abort arriving during the round trip). */
 class HookedStore extends MemoryStore {
@@ -50,26 +51,13 @@ class StuckRefundStore extends MemoryStore {
 }
 
 /** A store (not in process) whose reservations answer only when told, refusing. */
-class SlowRefusingStore implements Store {
-  private readonly memory = new MemoryStore();
+class SlowRefusingStore extends AwaitedStore {
   answer: (() => void) | undefined;
-  reserve(): ReturnType<Store['reserve']> {
+  override reserve(): ReturnType<Store['reserve']> {
     return new Promise((resolve) => {
       this.answer = () =>
         resolve({ granted: false, waitUs: 5_000_000, index: 0, freeUs: 0, fifoUs: 0 });
     });
-  }
-  refund(...args: Parameters<Store['refund']>) {
-    return this.memory.refund(...args);
-  }
-  charge(...args: Parameters<Store['charge']>) {
-    return this.memory.charge(...args);
-  }
-  hold(...args: Parameters<Store['hold']>) {
-    return this.memory.hold(...args);
-  }
-  look(...args: Parameters<Store['look']>) {
-    return this.memory.look(...args);
   }
 }
 

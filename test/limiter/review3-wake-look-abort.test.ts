@@ -7,24 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { gcra, MemoryStore } from '../../src/index.js';
 import type { Store } from '../../src/limiter/store.js';
 import { ManualClock } from '../../src/testing/index.js';
+import { AwaitedStore } from '../support/stores.js';
 
 /** A store (not in process) whose looks answer only when told, with an error. */
-class FailingLookStore implements Store {
-  private readonly memory = new MemoryStore();
+class FailingLookStore extends AwaitedStore {
   answer: (() => void) | undefined;
-  reserve(...args: Parameters<Store['reserve']>) {
-    return this.memory.reserve(...args);
-  }
-  refund(...args: Parameters<Store['refund']>) {
-    return this.memory.refund(...args);
-  }
-  charge(...args: Parameters<Store['charge']>) {
-    return this.memory.charge(...args);
-  }
-  hold(...args: Parameters<Store['hold']>) {
-    return this.memory.hold(...args);
-  }
-  look(): ReturnType<Store['look']> {
+  override look(): ReturnType<Store['look']> {
     return new Promise((_, reject) => {
       this.answer = () => reject(new Error('WRONGTYPE Operation against a key'));
     });
