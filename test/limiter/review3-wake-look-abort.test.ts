@@ -4,7 +4,7 @@
  * the answer (docs/limiter.md), an error included, as for the reservation's round trip.
  */
 import { describe, expect, it } from 'vitest';
-import { gcra, MemoryStore } from '../../src/index.js';
+import { gcra } from '../../src/index.js';
 import type { Store } from '../../src/limiter/store.js';
 import { ManualClock } from '../../src/testing/index.js';
 import { AwaitedStore } from '../support/stores.js';
