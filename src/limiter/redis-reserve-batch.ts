@@ -22,6 +22,39 @@ export interface PendingReserve {
 export const MAX_BATCH = 256;
 
 /**
+ * The keys of a batch, each once, in the order first met (1-based indices, as Lua counts), with
+ * one algorithm letter per key.
+ */
+export class BatchKeys {
+  readonly keys: string[] = [];
+  private algorithms = '';
+  private readonly index = new Map<string, number>();
+
+  constructor(private readonly keyOf: (spec: LimiterSpec) => string) {}
+
+  /** The 1-based index of a spec's key. */
+  of(spec: LimiterSpec): number {
+    const key = this.keyOf(spec);
+    let k = this.index.get(key);
+    if (k === undefined) {
+      this.keys.push(key);
+      this.algorithms += spec.algorithm === 'gcra' ? 'g' : 't';
+      k = this.keys.length;
+      this.index.set(key, k);
+    }
+    return k;
+  }
+
+  /** KEYS and ARGV of a batch script: `head`, the numbers as one JSON array, the letters. */
+  command(
+    head: readonly (string | number)[],
+    numbers: readonly number[],
+  ): { keys: string[]; args: (string | number)[] } {
+    return { keys: this.keys, args: [...head, JSON.stringify(numbers), this.algorithms] };
+  }
+}
+
+/**
  * The reserve script's KEYS and ARGV for a batch (see reserveScript): every key once, the
  * reservations as one JSON array of numbers, and one algorithm letter per key.
  */
@@ -30,26 +63,16 @@ export function encodeBatch(
   keyOf: (spec: LimiterSpec) => string,
   head: readonly (string | number)[],
 ): { keys: string[]; args: (string | number)[] } {
-  const index = new Map<string, number>();
-  const keys: string[] = [];
-  let algorithms = '';
+  const keys = new BatchKeys(keyOf);
   const numbers: number[] = [batch.length];
   for (const { specs, costsUs, maxWaitUs } of batch) {
     // JSON has no Infinity (it would arrive as null); every wait is below 2^53 µs anyway.
     numbers.push(specs.length, Math.min(maxWaitUs, Number.MAX_SAFE_INTEGER));
     specs.forEach((spec, i) => {
-      const key = keyOf(spec);
-      let k = index.get(key);
-      if (k === undefined) {
-        keys.push(key);
-        algorithms += spec.algorithm === 'gcra' ? 'g' : 't';
-        k = keys.length;
-        index.set(key, k);
-      }
-      numbers.push(k, costsUs[i]!, spec.rate.capacityUs);
+      numbers.push(keys.of(spec), costsUs[i]!, spec.rate.capacityUs);
     });
   }
-  return { keys, args: [...head, JSON.stringify(numbers), algorithms] };
+  return keys.command(head, numbers);
 }
 
 export function decodeBatch(

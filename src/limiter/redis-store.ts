@@ -4,13 +4,13 @@ import { LimiterUnavailableError } from '../errors/limiter-unavailable-error.js'
 import { reportError, SafeEventEmitter } from '../events/safe-event-emitter.js';
 import { evalScript, type RedisScriptClient } from '../redis/eval-script.js';
 import {
-  chargeScript,
+  adjustScript,
   holdScript,
   lookScript,
   type RedisScript,
-  refundScript,
   reserveScript,
 } from './lua/scripts.js';
+import { encodeAdjustBatch, type PendingAdjust } from './redis-adjust-batch.js';
 import { redisKey } from './redis-keys.js';
 import { RedisLocalShare } from './redis-local-share.js';
 import { RedisOutage } from './redis-outage.js';
@@ -25,6 +25,7 @@ import {
   resolveOptions,
 } from './redis-store-options.js';
 import type { Grant, LimiterSpec, Look, ReserveOutcome, Store } from './store.js';
+import { TurnBatcher } from './turn-batcher.js';
 
 export type {
   OnUnavailable,
@@ -65,8 +66,12 @@ export class RedisStore implements Store {
   private readonly keys = new WeakMap<LimiterSpec, string>();
   private readonly outage: RedisOutage;
   private readonly local: RedisLocalShare;
-  /** Reservations waiting for the end of this event-loop turn. */
-  private batch: PendingReserve[] | undefined;
+  /** Reservations, and refunds and charges, waiting for the end of this event-loop turn. */
+  private readonly reserves = new TurnBatcher<PendingReserve>((b) => void this.flush(b), MAX_BATCH);
+  private readonly adjusts = new TurnBatcher<PendingAdjust>(
+    (b) => void this.flushAdjusts(b),
+    MAX_BATCH,
+  );
 
   constructor(
     private readonly redis: RedisScriptClient,
@@ -121,15 +126,7 @@ export class RedisStore implements Store {
     nowUs: number,
   ): Promise<RedisReserveOutcome> {
     return new Promise((resolve, reject) => {
-      if (this.batch === undefined || this.batch.length >= MAX_BATCH) {
-        const batch: PendingReserve[] = [];
-        this.batch = batch;
-        setImmediate(() => {
-          if (this.batch === batch) this.batch = undefined;
-          void this.flush(batch);
-        });
-      }
-      this.batch.push({ specs, costsUs, maxWaitUs, nowUs, resolve, reject });
+      this.reserves.add({ specs, costsUs, maxWaitUs, nowUs, resolve, reject });
     });
   }
 
@@ -182,6 +179,10 @@ export class RedisStore implements Store {
     return this.local.reserve(p.specs, keys, p.costsUs, p.maxWaitUs, p.nowUs);
   }
 
+  /**
+   * Refunds and charges received in one turn of the event loop (the settles and cancels of that
+   * turn) go to Redis as one script call, applied in arrival order.
+   */
   async refund(spec: LimiterSpec, grant: Grant, refundUs: number, nowUs: number): Promise<void> {
     if (refundUs <= 0 || grant.seq < 0) return;
     if (this.local.owns(grant)) {
@@ -189,23 +190,55 @@ export class RedisStore implements Store {
       if (!this.available) await this.local.refund(spec, grant, refundUs, nowUs);
       return;
     }
-    const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs, refundUs];
-    args.push(grant.seq, refundUs >= grant.spanUs ? 1 : 0);
-    const sent = await this.send(refundScript, [this.keyOf(spec)], args, 'refund');
-    // A refund Redis cannot take is dropped: it can only under-admit.
-    if ('error' in sent) this.degrade('refund', [spec], sent.error, noop);
+    await this.adjust({ kind: 'refund', spec, amountUs: refundUs, grant, nowUs });
   }
 
   async charge(spec: LimiterSpec, extraUs: number, nowUs: number): Promise<void> {
     if (extraUs <= 0) return;
-    const key = this.keyOf(spec);
-    const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs, extraUs];
-    const sent = await this.send(chargeScript, [key], args, 'charge');
-    if ('reply' in sent) return;
-    await this.degrade('charge', [spec], sent.error, () => {
-      if (this.mode !== 'local') return;
-      return this.local.charge(spec, key, extraUs, nowUs);
+    await this.adjust({ kind: 'charge', spec, amountUs: extraUs, nowUs });
+  }
+
+  private adjust(op: Omit<PendingAdjust, 'resolve' | 'reject'>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.adjusts.add({ ...op, resolve, reject });
     });
+  }
+
+  private async flushAdjusts(batch: readonly PendingAdjust[]): Promise<void> {
+    let sent: Sent;
+    try {
+      const head = [this.nowArg(), this.slackMs];
+      const { keys, args } = encodeAdjustBatch(batch, (s) => this.keyOf(s), head);
+      sent = await this.send(adjustScript, keys, args, batch[0]!.kind);
+    } catch (error) {
+      // As for reservations: nothing was written, so each goes alone and only the ones at fault
+      // fail.
+      if (batch.length > 1) {
+        for (const op of batch) void this.flushAdjusts([op]);
+      } else {
+        for (const op of batch) op.reject(error);
+      }
+      return;
+    }
+    for (const op of batch) {
+      if ('reply' in sent) {
+        op.resolve();
+        continue;
+      }
+      // Without Redis, a refund is dropped (it can only under-admit); a charge is taken locally
+      // in 'local' mode. 'fail-closed' rejects both.
+      try {
+        const served = this.degrade(op.kind, [op.spec], sent.error, () =>
+          op.kind === 'charge' && this.mode === 'local'
+            ? this.local.charge(op.spec, this.keyOf(op.spec), op.amountUs, op.nowUs)
+            : undefined,
+        );
+        if (served) served.then(op.resolve, op.reject);
+        else op.resolve();
+      } catch (error) {
+        op.reject(error);
+      }
+    }
   }
 
   async hold(spec: LimiterSpec, delayUs: number, nowUs: number): Promise<void> {
@@ -338,10 +371,6 @@ type Sent = { readonly reply: unknown } | { readonly error: unknown };
 
 function algo(spec: LimiterSpec): 'g' | 't' {
   return spec.algorithm === 'gcra' ? 'g' : 't';
-}
-
-function noop(): undefined {
-  return undefined;
 }
 
 function isOutage(error: unknown): boolean {

@@ -93,33 +93,43 @@ return reply
 };
 
 /**
- * KEYS[1]; ARGV[3..7] = algorithm, capacity µs, refund µs, grant seq, 1 when the grant is
- * withdrawn whole. Returns now.
+ * A batch of refunds and charges (the settles and cancels of one event-loop turn), applied in
+ * order, each mirroring MemoryStore.refund / charge. KEYS: every key of the batch, once. ARGV[3]
+ * = a JSON array of numbers: the number of operations, then per operation: kind (1 refund, 2
+ * charge), key index (1-based, into KEYS), capacity µs, amount µs, grant seq (refunds; 0 for a
+ * charge), 1 when the grant is withdrawn whole. ARGV[4] = one algorithm letter per key. States
+ * are read once and written once per key; a refund the ledger does not allow writes nothing.
+ * Returns now.
  */
-export const refundScript: RedisScript = {
-  name: 'refund',
-  numberOfKeys: 1,
+export const adjustScript: RedisScript = {
+  name: 'adjust',
+  numberOfKeys: 'variadic',
   source: `${LUA_MATH}
 local now = clock_us()
-local algo, cap = ARGV[3], tonumber(ARGV[4])
-local before = load(KEYS[1], algo)
-local undo = ARGV[7] == '1'
-local s = algorithms[algo].refund(before, now, tonumber(ARGV[5]), tonumber(ARGV[6]), cap, undo)
--- A refund the ledger does not allow changes nothing: nothing to write.
-if s ~= before then save(KEYS[1], algo, s, now, cap, tonumber(ARGV[2])) end
-return now
-`,
-};
-
-/** KEYS[1]; ARGV[3..5] = algorithm, capacity µs, extra µs. Returns now. */
-export const chargeScript: RedisScript = {
-  name: 'charge',
-  numberOfKeys: 1,
-  source: `${LUA_MATH}
-local now = clock_us()
-local algo, cap = ARGV[3], tonumber(ARGV[4])
-local s = algorithms[algo].charge(load(KEYS[1], algo), now, tonumber(ARGV[5]), cap)
-save(KEYS[1], algo, s, now, cap, tonumber(ARGV[2]))
+local slack = tonumber(ARGV[2])
+local a = cjson.decode(ARGV[3])
+local states, caps, dirty = {}, {}, {}
+local p = 2
+for _ = 1, a[1] do
+  local kind, k, cap, amount = a[p], a[p + 1], a[p + 2], a[p + 3]
+  local grant_seq, undo = a[p + 4], a[p + 5] == 1
+  p = p + 6
+  local ops = algorithms[string.sub(ARGV[4], k, k)]
+  if states[k] == nil then states[k] = ops.decode(redis.call('GET', KEYS[k]), KEYS[k]) end
+  local before = states[k]
+  if kind == 1 then
+    states[k] = ops.refund(before, now, amount, grant_seq, cap, undo)
+  else
+    states[k] = ops.charge(before, now, amount, cap)
+  end
+  if states[k] ~= before then
+    dirty[k] = true
+    caps[k] = cap
+  end
+end
+for k in pairs(dirty) do
+  save(KEYS[k], string.sub(ARGV[4], k, k), states[k], now, caps[k], slack)
+end
 return now
 `,
 };
@@ -158,10 +168,4 @@ return { algorithms[algo].free(s, now, cap), algorithms[algo].fifo(s, now), now,
 `,
 };
 
-export const redisScripts = [
-  reserveScript,
-  refundScript,
-  chargeScript,
-  holdScript,
-  lookScript,
-] as const;
+export const redisScripts = [reserveScript, adjustScript, holdScript, lookScript] as const;

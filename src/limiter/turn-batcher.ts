@@ -1,0 +1,25 @@
+/**
+ * Collects what arrives in one turn of the event loop and hands it over as one batch at the end
+ * of the turn (`setImmediate`), at most `max` items per batch. A RedisStore sends each batch as
+ * one script call: fewer round trips, and each key read and written once.
+ */
+export class TurnBatcher<T> {
+  private current: T[] | undefined;
+
+  constructor(
+    private readonly flush: (batch: T[]) => void,
+    private readonly max: number,
+  ) {}
+
+  add(item: T): void {
+    if (this.current === undefined || this.current.length >= this.max) {
+      const batch: T[] = [];
+      this.current = batch;
+      setImmediate(() => {
+        if (this.current === batch) this.current = undefined;
+        this.flush(batch);
+      });
+    }
+    this.current.push(item);
+  }
+}
