@@ -66,7 +66,11 @@ export class RedisStore implements Store {
   private readonly keys = new WeakMap<LimiterSpec, string>();
   private readonly outage: RedisOutage;
   private readonly local: RedisLocalShare;
-  /** Reservations, and refunds and charges, waiting for the end of this event-loop turn. */
+  /**
+   * Reservations, and refunds and charges, waiting for the end of this event-loop turn. Each
+   * arrival closes the other kind's open batch, so that the calls go out (and Redis applies them)
+   * in arrival order, as MemoryStore would.
+   */
   private readonly reserves = new TurnBatcher<PendingReserve>((b) => void this.flush(b), MAX_BATCH);
   private readonly adjusts = new TurnBatcher<PendingAdjust>(
     (b) => void this.flushAdjusts(b),
@@ -126,6 +130,7 @@ export class RedisStore implements Store {
     nowUs: number,
   ): Promise<RedisReserveOutcome> {
     return new Promise((resolve, reject) => {
+      this.adjusts.seal();
       this.reserves.add({ specs, costsUs, maxWaitUs, nowUs, resolve, reject });
     });
   }
@@ -200,6 +205,7 @@ export class RedisStore implements Store {
 
   private adjust(op: Omit<PendingAdjust, 'resolve' | 'reject'>): Promise<void> {
     return new Promise((resolve, reject) => {
+      this.reserves.seal();
       this.adjusts.add({ ...op, resolve, reject });
     });
   }

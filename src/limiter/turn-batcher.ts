@@ -22,4 +22,12 @@ export class TurnBatcher<T> {
     }
     this.current.push(item);
   }
+
+  /**
+   * Closes the batch being collected: what arrives next goes to a new batch, handed over after
+   * this one. Another batcher's item arriving in between is handed over between the two.
+   */
+  seal(): void {
+    this.current = undefined;
+  }
 }
