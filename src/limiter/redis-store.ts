@@ -247,8 +247,21 @@ export class RedisStore implements Store {
     }
   }
 
+  /**
+   * Waits, when a batch of this turn is still to be sent, until it has gone: a hold or a look
+   * then reaches Redis after the reservations, refunds and charges that arrived before it, and
+   * before those arriving after it (the batches are sealed).
+   */
+  private async afterBatches(): Promise<void> {
+    if (this.reserves.idle && this.adjusts.idle) return;
+    this.reserves.seal();
+    this.adjusts.seal();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
   async hold(spec: LimiterSpec, delayUs: number, nowUs: number): Promise<void> {
     if (delayUs <= 0) return;
+    await this.afterBatches();
     const key = this.keyOf(spec);
     const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs, delayUs];
     const sent = await this.send(holdScript, [key], args, 'hold');
@@ -260,6 +273,7 @@ export class RedisStore implements Store {
   }
 
   async look(spec: LimiterSpec, nowUs: number): Promise<Look> {
+    await this.afterBatches();
     const args = [this.nowArg(), this.slackMs, algo(spec), spec.rate.capacityUs];
     const sent = await this.send(lookScript, [this.keyOf(spec)], args, 'look');
     if ('reply' in sent) {

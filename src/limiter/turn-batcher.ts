@@ -5,6 +5,8 @@
  */
 export class TurnBatcher<T> {
   private current: T[] | undefined;
+  /** Batches collected and not handed over yet (the current one, and any sealed since). */
+  private waiting = 0;
 
   constructor(
     private readonly flush: (batch: T[]) => void,
@@ -15,7 +17,9 @@ export class TurnBatcher<T> {
     if (this.current === undefined || this.current.length >= this.max) {
       const batch: T[] = [];
       this.current = batch;
+      this.waiting++;
       setImmediate(() => {
+        this.waiting--;
         if (this.current === batch) this.current = undefined;
         this.flush(batch);
       });
@@ -29,5 +33,10 @@ export class TurnBatcher<T> {
    */
   seal(): void {
     this.current = undefined;
+  }
+
+  /** True when no batch is waiting to be handed over. */
+  get idle(): boolean {
+    return this.waiting === 0;
   }
 }
