@@ -11,11 +11,12 @@ import { MemoryStore, RedisStore } from '../../src/limiter/index.js';
 import { costUs, makeRate } from '../../src/limiter/rate.js';
 import type { Grant, LimiterSpec } from '../../src/limiter/store.js';
 import { ManualClock } from '../../src/testing/index.js';
-import { redisUrl, uniquePrefix } from '../support/redis.js';
+import { preloadScripts, redisUrl, uniquePrefix } from '../support/redis.js';
 
 let redis: Redis;
 beforeAll(async () => {
   redis = new Redis(await redisUrl());
+  await preloadScripts(redis);
 });
 afterAll(async () => {
   await redis.quit();

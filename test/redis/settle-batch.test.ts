@@ -17,11 +17,12 @@ import {
 import { adjustScript } from '../../src/limiter/lua/scripts.js';
 import { scriptSha } from '../../src/redis/eval-script.js';
 import { ManualClock } from '../../src/testing/index.js';
-import { redisUrl, uniquePrefix } from '../support/redis.js';
+import { preloadScripts, redisUrl, uniquePrefix } from '../support/redis.js';
 
 let redis: Redis;
 beforeAll(async () => {
   redis = new Redis(await redisUrl());
+  await preloadScripts(redis);
 });
 afterAll(async () => {
   await redis.quit();

@@ -17,6 +17,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, Socket } from 'node:net';
 import { Redis } from 'ioredis';
+import { redisScripts } from '../../src/limiter/lua/scripts.js';
 import type { RedisScriptClient } from '../../src/redis/eval-script.js';
 
 const DEFAULT_URL = 'redis://127.0.0.1:6379';
@@ -224,4 +225,12 @@ export function switchableClient(redis: Redis): {
       down = value;
     },
   };
+}
+
+/**
+ * Loads every RedisStore script into `redis`, so that a test holding calls to their order is not
+ * upset by a first use's NOSCRIPT: its resend by EVAL lands after calls sent meanwhile.
+ */
+export async function preloadScripts(redis: Redis): Promise<void> {
+  for (const script of redisScripts) await redis.script('LOAD', script.source);
 }
