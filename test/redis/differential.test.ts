@@ -8,9 +8,10 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore, RedisStore } from '../../src/limiter/index.js';
-import { costUs, makeRate } from '../../src/limiter/rate.js';
+import { costUs } from '../../src/limiter/rate.js';
 import type { Grant, LimiterSpec } from '../../src/limiter/store.js';
 import { ManualClock } from '../../src/testing/index.js';
+import { memberSpecs, specParamsArb } from '../support/limiter-specs.js';
 import { redisUrl, uniquePrefix } from '../support/redis.js';
 
 let redis: Redis;
@@ -21,13 +22,7 @@ afterAll(async () => {
   await redis.quit();
 });
 
-const specArb = fc.record({
-  algorithm: fc.constantFrom('gcra' as const, 'token-bucket' as const),
-  limit: fc.integer({ min: 1, max: 50 }),
-  periodUs: fc.integer({ min: 1, max: 3_000_000 }),
-  // Bursts above LEDGER_SIZE (16) let a batch of copies overflow the refund ledger.
-  burst: fc.oneof(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 17, max: 40 })),
-});
+const specArb = specParamsArb(40);
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 1000);
 
@@ -111,14 +106,7 @@ describe('RedisStore and MemoryStore', () => {
           const clock = new ManualClock(1_700_000_000_000 + Math.random() * 1e9);
           const memory = new MemoryStore();
           const store = new RedisStore(redis, { prefix: uniquePrefix('diff'), clock });
-          // Members 0 and 3 share a name under different algorithms: distinct keys in both
-          // stores (a group never holds the same algorithm and name twice).
-          const specs: LimiterSpec[] = params.map((p, i) => ({
-            key: i === 3 ? 'k:0{x}' : `k:${i}{x}`,
-            algorithm:
-              i === 3 ? (params[0]!.algorithm === 'gcra' ? 'token-bucket' : 'gcra') : p.algorithm,
-            rate: makeRate(p.limit, p.periodUs, p.burst),
-          }));
+          const specs = memberSpecs(params, '{x}');
           const grants: Array<{ spec: LimiterSpec; memory: Grant; redis: Grant }> = [];
           const nowUs = () => Math.floor(clock.now() * 1000);
           for (const op of ops) {

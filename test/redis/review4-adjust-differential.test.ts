@@ -8,9 +8,10 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore, RedisStore } from '../../src/limiter/index.js';
-import { costUs, makeRate } from '../../src/limiter/rate.js';
+import { costUs } from '../../src/limiter/rate.js';
 import type { Grant, LimiterSpec } from '../../src/limiter/store.js';
 import { ManualClock } from '../../src/testing/index.js';
+import { memberSpecs, specParamsArb } from '../support/limiter-specs.js';
 import { preloadScripts, redisUrl, uniquePrefix } from '../support/redis.js';
 
 let redis: Redis;
@@ -22,12 +23,7 @@ afterAll(async () => {
   await redis.quit();
 });
 
-const specArb = fc.record({
-  algorithm: fc.constantFrom('gcra' as const, 'token-bucket' as const),
-  limit: fc.integer({ min: 1, max: 50 }),
-  periodUs: fc.integer({ min: 1, max: 3_000_000 }),
-  burst: fc.oneof(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 17, max: 24 })),
-});
+const specArb = specParamsArb(24);
 
 const setupArb = fc.array(
   fc.record({
@@ -69,13 +65,7 @@ describe('refunds and charges of one turn on Redis', () => {
           const clock = new ManualClock(1_700_000_000_000 + Math.random() * 1e9);
           const memory = new MemoryStore();
           const store = new RedisStore(redis, { prefix: uniquePrefix('r4adj'), clock });
-          const specs: LimiterSpec[] = params.map((p, i) => ({
-            key: i === 3 ? 'k:0' : `k:${i}`,
-            algorithm:
-              i === 3 ? (params[0]!.algorithm === 'gcra' ? 'token-bucket' : 'gcra') : p.algorithm,
-            rate: makeRate(p.limit, p.periodUs, p.burst),
-          }));
-          // Some specs of one key with another capacity (a limit changed between processes).
+          const specs = memberSpecs(params);
           const nowUs = () => Math.floor(clock.now() * 1000);
           const grants: Array<{ spec: LimiterSpec; memory: Grant; redis: Grant }> = [];
           for (const s of setup) {
