@@ -73,12 +73,7 @@ export class LimiterGroup implements Acquirer {
           : Math.max(0, Math.floor(leftMs * 1000));
       const sync = this.reserveNow(costs, maxWaitUs, askedMs);
       // An abort that came during the round trip is what the caller hears, whatever the answer.
-      const outcome =
-        sync ??
-        (await this.reserve(costs, maxWaitUs).catch((error: unknown) => {
-          signal?.throwIfAborted();
-          throw error;
-        }));
+      const outcome = sync ?? (await this.reserveHearing(signal, costs, maxWaitUs));
       const answeredMs = sync ? askedMs : this.clock.now();
       if (!outcome.granted) {
         signal?.throwIfAborted();
@@ -189,6 +184,20 @@ export class LimiterGroup implements Acquirer {
       ),
     );
     return looks.some((look) => look !== undefined && look.heldUs > 0);
+  }
+
+  /** `reserve`, where an abort during the round trip wins over an error (no extra promise without a signal). */
+  private reserveHearing(
+    signal: AbortSignal | undefined,
+    costs: readonly number[],
+    maxWaitUs: number,
+  ): Promise<ReserveOutcome> {
+    const reserved = this.reserve(costs, maxWaitUs);
+    if (!signal) return reserved;
+    return reserved.catch((error: unknown) => {
+      signal.throwIfAborted();
+      throw error;
+    });
   }
 
   private costsUs(costs: readonly number[]): number[] {
