@@ -186,7 +186,10 @@ export class LimiterGroup implements Acquirer {
     return looks.some((look) => look !== undefined && look.heldUs > 0);
   }
 
-  /** `reserve`, where an abort during the round trip wins over an error (no extra promise without a signal). */
+  /**
+   * `reserve`, where an abort during the round trip wins over an error; no extra promise when
+   * there is no signal.
+   */
   private reserveHearing(
     signal: AbortSignal | undefined,
     costs: readonly number[],
