@@ -1,4 +1,15 @@
 export type { RedisScriptClient } from '../redis/eval-script.js';
+export { MemoryStore } from '../stores/memory-store.js';
+export { encodeKeyName, redisKey } from '../stores/redis/redis-keys.js';
+export {
+  type OnUnavailable,
+  type RedisRecoveredEvent,
+  type RedisReserveOutcome,
+  RedisStore,
+  type RedisStoreOperation,
+  type RedisStoreOptions,
+  type RedisUnavailableEvent,
+} from '../stores/redis/redis-store.js';
 export type { AlgorithmName } from './algorithms.js';
 export {
   type GcraOptions,
@@ -17,7 +28,6 @@ export {
   type LimiterSnapshot,
 } from './limiter.js';
 export { LimiterGroup } from './limiter-group.js';
-export { MemoryStore } from './memory-store.js';
 export { Permit } from './permit.js';
 export {
   RateLimitPolicy,
@@ -25,14 +35,4 @@ export {
   rateLimitPolicy,
   type ThrottleEvent,
 } from './rate-limit-policy.js';
-export { encodeKeyName, redisKey } from './redis-keys.js';
-export {
-  type OnUnavailable,
-  type RedisRecoveredEvent,
-  type RedisReserveOutcome,
-  RedisStore,
-  type RedisStoreOperation,
-  type RedisStoreOptions,
-  type RedisUnavailableEvent,
-} from './redis-store.js';
 export type { Grant, LimiterSpec, Look, ReserveOutcome, Store } from './store.js';

@@ -4,15 +4,15 @@ import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-erro
 import { isLimiterUnavailableError } from '../errors/limiter-unavailable-error.js';
 import { RateLimitExceededError } from '../errors/rate-limit-exceeded-error.js';
 import { reportError } from '../events/safe-event-emitter.js';
+import { MemoryStore } from '../stores/memory-store.js';
 import type {
   AcquireOptions,
   Acquirer,
   Cost,
   Decision,
-  Limiter,
+  LimiterMember,
   LimiterSnapshot,
-} from './limiter.js';
-import { MemoryStore } from './memory-store.js';
+} from './acquirer.js';
 import { normaliseCosts, Permit } from './permit.js';
 import { costUs, type Rate, unitsIn } from './rate.js';
 import type { LimiterSpec, Look, ReserveOutcome, Store } from './store.js';
@@ -29,7 +29,7 @@ export class LimiterGroup implements Acquirer {
   private readonly specs: readonly LimiterSpec[];
   private readonly queue: WakeQueue;
 
-  constructor(readonly limiters: readonly Limiter[]) {
+  constructor(readonly limiters: readonly LimiterMember[]) {
     if (limiters.length === 0) {
       throw new InvalidLimiterConfigError('limiters', 'at least one limiter', 0);
     }

@@ -1,5 +1,5 @@
 import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
-import type { Cost, Limiter } from './limiter.js';
+import type { Cost, LimiterMember } from './acquirer.js';
 import { costUs } from './rate.js';
 import type { Grant } from './store.js';
 
@@ -9,7 +9,7 @@ export class Permit {
 
   /** @internal */
   constructor(
-    private readonly members: readonly Limiter[],
+    private readonly members: readonly LimiterMember[],
     private readonly grants: readonly Grant[],
     /** Costs reserved, one per limiter. */
     readonly costs: readonly number[],

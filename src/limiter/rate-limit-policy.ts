@@ -3,7 +3,7 @@ import { type Clock, systemClock } from '../clock.js';
 import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
 import { isLlmResilienceError } from '../errors/llm-resilience-error.js';
 import { reportError, SafeEventEmitter } from '../events/safe-event-emitter.js';
-import type { Acquirer, Cost } from './limiter.js';
+import type { Acquirer, Cost } from './acquirer.js';
 
 /** Fired when a call had to wait for its slot. */
 export interface ThrottleEvent {

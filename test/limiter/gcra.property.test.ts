@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type AlgorithmName, algorithms } from '../../src/limiter/algorithms.js';
-import { MemoryStore } from '../../src/limiter/memory-store.js';
+import { MemoryStore } from '../../src/stores/memory-store.js';
 import { costUs, makeRate, type Rate } from '../../src/limiter/rate.js';
 import type { Grant, LimiterSpec } from '../../src/limiter/store.js';
 

@@ -12,7 +12,7 @@ import {
   RedisStore,
   type RedisUnavailableEvent,
 } from '../../src/index.js';
-import { reserveScript } from '../../src/limiter/lua/scripts.js';
+import { reserveScript } from '../../src/stores/redis/lua/scripts.js';
 import { type RedisServer, startRedisServer, uniquePrefix } from '../support/redis.js';
 
 const cleanups: Array<() => Promise<void>> = [];

@@ -14,7 +14,7 @@ import {
   redisKey,
   tokenBucket,
 } from '../../src/index.js';
-import { reserveScript } from '../../src/limiter/lua/scripts.js';
+import { reserveScript } from '../../src/stores/redis/lua/scripts.js';
 import { ManualClock } from '../../src/testing/index.js';
 import { redisUrl, startRedisServer, uniquePrefix } from '../support/redis.js';
 

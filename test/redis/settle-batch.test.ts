@@ -14,7 +14,7 @@ import {
   type Store,
   tokenBucket,
 } from '../../src/index.js';
-import { adjustScript } from '../../src/limiter/lua/scripts.js';
+import { adjustScript } from '../../src/stores/redis/lua/scripts.js';
 import { scriptSha } from '../../src/redis/eval-script.js';
 import { ManualClock } from '../../src/testing/index.js';
 import { preloadScripts, redisUrl, uniquePrefix } from '../support/redis.js';

@@ -17,7 +17,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, Socket } from 'node:net';
 import { Redis } from 'ioredis';
-import { redisScripts } from '../../src/limiter/lua/scripts.js';
+import { redisScripts } from '../../src/stores/redis/lua/scripts.js';
 import type { RedisScriptClient } from '../../src/redis/eval-script.js';
 
 const DEFAULT_URL = 'redis://127.0.0.1:6379';

@@ -1,8 +1,8 @@
-import type { Clock } from '../clock.js';
-import { LimiterUnavailableError } from '../errors/limiter-unavailable-error.js';
-import { MemoryStore } from './memory-store.js';
-import { costUs } from './rate.js';
-import type { Grant, LimiterSpec, Look, ReserveOutcome } from './store.js';
+import type { Clock } from '../../clock.js';
+import { LimiterUnavailableError } from '../../errors/limiter-unavailable-error.js';
+import { costUs } from '../../limiter/rate.js';
+import type { Grant, LimiterSpec, Look, ReserveOutcome } from '../../limiter/store.js';
+import { MemoryStore } from '../memory-store.js';
 
 /** A key served locally, with the last `now` it was served at (and when, on this process). */
 interface LocalKey {

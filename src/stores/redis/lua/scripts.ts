@@ -1,4 +1,4 @@
-import type { LuaScript } from '../../redis/eval-script.js';
+import type { LuaScript } from '../../../redis/eval-script.js';
 /**
  * The RedisStore's scripts as data: one per Store operation, each able to run either algorithm
  * per key, so a group mixing GCRA and token-bucket keys is still one atomic call.

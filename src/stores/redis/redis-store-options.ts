@@ -1,8 +1,8 @@
 /** Options, events and outcome types of RedisStore, with their defaults and validation. */
-import type { Clock } from '../clock.js';
-import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
+import type { Clock } from '../../clock.js';
+import { InvalidLimiterConfigError } from '../../errors/invalid-limiter-config-error.js';
+import type { ReserveOutcome } from '../../limiter/store.js';
 import { PREFIX_PATTERN } from './redis-keys.js';
-import type { ReserveOutcome } from './store.js';
 
 /** What a RedisStore does when Redis does not answer in time. */
 export type OnUnavailable = 'fail-closed' | 'fail-open' | 'local';

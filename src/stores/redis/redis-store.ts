@@ -1,8 +1,9 @@
-import type { Clock } from '../clock.js';
-import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
-import { LimiterUnavailableError } from '../errors/limiter-unavailable-error.js';
-import { reportError, SafeEventEmitter } from '../events/safe-event-emitter.js';
-import { evalScript, type RedisScriptClient } from '../redis/eval-script.js';
+import type { Clock } from '../../clock.js';
+import { InvalidLimiterConfigError } from '../../errors/invalid-limiter-config-error.js';
+import { LimiterUnavailableError } from '../../errors/limiter-unavailable-error.js';
+import { reportError, SafeEventEmitter } from '../../events/safe-event-emitter.js';
+import type { Grant, LimiterSpec, Look, ReserveOutcome, Store } from '../../limiter/store.js';
+import { evalScript, type RedisScriptClient } from '../../redis/eval-script.js';
 import {
   adjustScript,
   holdScript,
@@ -24,7 +25,6 @@ import {
   type RedisUnavailableEvent,
   resolveOptions,
 } from './redis-store-options.js';
-import type { Grant, LimiterSpec, Look, ReserveOutcome, Store } from './store.js';
 import { TurnBatcher } from './turn-batcher.js';
 
 export type {

@@ -1,5 +1,5 @@
-import { type AlgorithmOps, algorithms } from './algorithms.js';
-import type { Grant, LimiterSpec, Look, ReserveOutcome, Store } from './store.js';
+import { type AlgorithmOps, algorithms } from '../limiter/algorithms.js';
+import type { Grant, LimiterSpec, Look, ReserveOutcome, Store } from '../limiter/store.js';
 
 /** Entries are swept for idleness once per this many reservations. */
 const SWEEP_EVERY = 4096;

@@ -8,7 +8,7 @@
  * allowed. States are stored as one binary string of doubles per key (see encode_numbers) so
  * that a write and its idle TTL are one `SET ... PX`; the first double is the format version.
  */
-import { LEDGER_SIZE } from '../refund-ledger.js';
+import { LEDGER_SIZE } from '../../../limiter/refund-ledger.js';
 
 export const LUA_MATH = `
 -- Locals: an upvalue read is cheaper than a global table lookup, and these run per grant.

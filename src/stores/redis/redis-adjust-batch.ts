@@ -2,8 +2,9 @@
  * Encoding of a batch of refunds and charges for the adjust script: the settles and cancels a
  * RedisStore received in one turn of the event loop, applied in arrival order in one call.
  */
+
+import type { Grant, LimiterSpec } from '../../limiter/store.js';
 import { BatchKeys } from './redis-reserve-batch.js';
-import type { Grant, LimiterSpec } from './store.js';
 
 export interface PendingAdjust {
   readonly kind: 'refund' | 'charge';

@@ -6,7 +6,7 @@
  * decides the slot whatever the name holds; the name is still escaped, so that keys stay
  * printable ASCII and the `:` separators stay unambiguous.
  */
-import type { AlgorithmName } from './algorithms.js';
+import type { AlgorithmName } from '../../limiter/algorithms.js';
 
 const SAFE = /^[A-Za-z0-9._-]*$/;
 

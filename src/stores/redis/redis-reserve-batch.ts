@@ -6,8 +6,8 @@
  * for Redis and for the client.
  */
 
+import type { LimiterSpec } from '../../limiter/store.js';
 import type { RedisReserveOutcome } from './redis-store-options.js';
-import type { LimiterSpec } from './store.js';
 
 export interface PendingReserve {
   readonly specs: readonly LimiterSpec[];
