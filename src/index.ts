@@ -14,6 +14,7 @@ export {
   isBrokenCircuitError,
   isBulkheadRejectedError,
 } from 'cockatiel';
+export * from '../policies/index.js';
 export type {
   CircuitBreakerPolicyOptions,
   CircuitSamplingOptions,
