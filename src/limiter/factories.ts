@@ -1,4 +1,4 @@
-import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
+import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { Limiter, type LimiterBaseOptions } from './limiter.js';
 import { LimiterGroup } from './limiter-group.js';
 import { makeRate } from './rate.js';
@@ -27,14 +27,14 @@ export function gcra(options: GcraOptions): Limiter {
   requirePositive('periodMs', periodMs);
   const periodUs = periodMs * 1000;
   if (!Number.isSafeInteger(periodUs)) {
-    throw new InvalidLimiterConfigError('periodMs', 'a whole number of microseconds', periodMs);
+    throw new InvalidConfigError('periodMs', 'a whole number of microseconds', periodMs);
   }
   if (!Number.isSafeInteger(limit)) {
-    throw new InvalidLimiterConfigError('limit', 'a positive integer', limit);
+    throw new InvalidConfigError('limit', 'a positive integer', limit);
   }
   const burst = options.burst ?? limit;
   if (!Number.isSafeInteger(burst) || burst < 1) {
-    throw new InvalidLimiterConfigError('burst', 'an integer >= 1', burst);
+    throw new InvalidConfigError('burst', 'an integer >= 1', burst);
   }
   return new Limiter('gcra', makeRate(limit, periodUs, burst), options);
 }
@@ -50,7 +50,7 @@ export interface TokenBucketOptions extends LimiterBaseOptions {
 export function tokenBucket(options: TokenBucketOptions): Limiter {
   const { capacity, refillPerSecond } = options;
   if (!Number.isSafeInteger(capacity) || capacity < 1) {
-    throw new InvalidLimiterConfigError('capacity', 'an integer >= 1', capacity);
+    throw new InvalidConfigError('capacity', 'an integer >= 1', capacity);
   }
   requirePositive('refillPerSecond', refillPerSecond);
   // refillPerSecond as the exact ratio limit / periodUs, rounding the rate down (never faster).
@@ -58,7 +58,7 @@ export function tokenBucket(options: TokenBucketOptions): Limiter {
   while (scale < 1e6 && !Number.isInteger(refillPerSecond * scale)) scale *= 10;
   const limit = Math.floor(refillPerSecond * scale);
   if (limit < 1) {
-    throw new InvalidLimiterConfigError('refillPerSecond', 'a number >= 0.000001', refillPerSecond);
+    throw new InvalidConfigError('refillPerSecond', 'a number >= 0.000001', refillPerSecond);
   }
   const divisor = gcd(limit, 1_000_000 * scale);
   return new Limiter(
@@ -78,7 +78,7 @@ export function limiterGroup(limiters: readonly Limiter[]): LimiterGroup {
 
 function requirePositive(option: string, value: number): void {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new InvalidLimiterConfigError(option, 'a positive finite number', value);
+    throw new InvalidConfigError(option, 'a positive finite number', value);
   }
 }
 

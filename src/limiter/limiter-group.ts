@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import { CostExceedsCapacityError } from '../errors/cost-exceeds-capacity-error.js';
-import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
+import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { isLimiterUnavailableError } from '../errors/limiter-unavailable-error.js';
 import { RateLimitExceededError } from '../errors/rate-limit-exceeded-error.js';
 import { reportError } from '../events/safe-event-emitter.js';
@@ -31,7 +31,7 @@ export class LimiterGroup implements Acquirer {
 
   constructor(readonly limiters: readonly LimiterMember[]) {
     if (limiters.length === 0) {
-      throw new InvalidLimiterConfigError('limiters', 'at least one limiter', 0);
+      throw new InvalidConfigError('limiters', 'at least one limiter', 0);
     }
     const first = limiters[0]!;
     this.store = first.store;
@@ -39,14 +39,14 @@ export class LimiterGroup implements Acquirer {
     const keys = new Set<string>();
     for (const limiter of limiters) {
       if (limiter.store !== this.store) {
-        throw new InvalidLimiterConfigError(
+        throw new InvalidConfigError(
           'limiters',
           'limiters that share one store (the group is acquired atomically there)',
           limiter.key,
         );
       }
       if (keys.has(`${limiter.algorithm}:${limiter.key}`)) {
-        throw new InvalidLimiterConfigError('limiters', 'distinct keys', limiter.key);
+        throw new InvalidConfigError('limiters', 'distinct keys', limiter.key);
       }
       keys.add(`${limiter.algorithm}:${limiter.key}`);
     }
@@ -58,7 +58,7 @@ export class LimiterGroup implements Acquirer {
     const { signal } = options;
     const maxWaitMs = options.maxWaitMs ?? Number.POSITIVE_INFINITY;
     if (Number.isNaN(maxWaitMs) || maxWaitMs < 0) {
-      throw new InvalidLimiterConfigError('maxWaitMs', 'a number >= 0', maxWaitMs);
+      throw new InvalidConfigError('maxWaitMs', 'a number >= 0', maxWaitMs);
     }
     const costs = this.checkedCosts(cost);
     signal?.throwIfAborted();

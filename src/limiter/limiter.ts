@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from '../clock.js';
-import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
+import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import type {
   AcquireOptions,
@@ -51,7 +51,7 @@ export class Limiter implements Acquirer, LimiterMember {
     options: LimiterBaseOptions,
   ) {
     if (typeof options.key !== 'string' || options.key.length === 0) {
-      throw new InvalidLimiterConfigError('key', 'a non-empty string', options.key);
+      throw new InvalidConfigError('key', 'a non-empty string', options.key);
     }
     this.key = options.key;
     this.name = options.name ?? options.key;
@@ -88,7 +88,7 @@ export class Limiter implements Acquirer, LimiterMember {
   async holdFor(delayMs: number): Promise<void> {
     // The same exact range rate.ts keeps every schedule in (about 71 years).
     if (!Number.isFinite(delayMs) || delayMs * 1000 > MAX_HOLD_US) {
-      throw new InvalidLimiterConfigError(
+      throw new InvalidConfigError(
         'delayMs',
         `a finite number of ms up to ${MAX_HOLD_US / 1000}`,
         delayMs,

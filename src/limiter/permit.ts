@@ -1,4 +1,4 @@
-import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
+import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import type { Cost, LimiterMember } from './acquirer.js';
 import { costUs } from './rate.js';
 import type { Grant } from './store.js';
@@ -64,11 +64,11 @@ export function normaliseCosts(cost: Cost, members: number, option: string): num
         ? [cost]
         : new Array<number>(members).fill(cost);
   if (costs.length !== members) {
-    throw new InvalidLimiterConfigError(option, `one cost per limiter (${members})`, costs.length);
+    throw new InvalidConfigError(option, `one cost per limiter (${members})`, costs.length);
   }
   for (const c of costs) {
     if (!Number.isSafeInteger(c) || c < 0) {
-      throw new InvalidLimiterConfigError(option, 'a non-negative integer', c);
+      throw new InvalidConfigError(option, 'a non-negative integer', c);
     }
   }
   return costs;

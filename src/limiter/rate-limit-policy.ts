@@ -1,6 +1,6 @@
 import type { IDefaultPolicyContext, IFailureEvent, IPolicy, ISuccessEvent } from 'cockatiel';
 import { type Clock, systemClock } from '../clock.js';
-import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
+import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { isLlmResilienceError } from '../errors/llm-resilience-error.js';
 import { reportError, SafeEventEmitter } from '../events/safe-event-emitter.js';
 import type { Acquirer, Cost } from './acquirer.js';
@@ -64,11 +64,7 @@ export class RateLimitPolicy implements IPolicy {
   ) {
     this.maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
     if (Number.isNaN(this.maxWaitMs) || this.maxWaitMs < 0) {
-      throw new InvalidLimiterConfigError(
-        'maxWaitMs',
-        'a number >= 0 (Infinity allowed)',
-        this.maxWaitMs,
-      );
+      throw new InvalidConfigError('maxWaitMs', 'a number >= 0 (Infinity allowed)', this.maxWaitMs);
     }
     this.clock = options.clock ?? systemClock;
   }
