@@ -10,3 +10,4 @@ export {
 export { isLimiterUnavailableError, LimiterUnavailableError } from './limiter-unavailable-error.js';
 export { isLlmResilienceError, LlmResilienceError } from './llm-resilience-error.js';
 export { isRateLimitExceededError, RateLimitExceededError } from './rate-limit-exceeded-error.js';
+export { isUnknownOptionError, UnknownOptionError } from './unknown-option-error.js';
