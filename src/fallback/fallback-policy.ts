@@ -10,6 +10,7 @@ import {
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { isRateLimitExceededError } from '../errors/rate-limit-exceeded-error.js';
 import { SafeEventEmitter } from '../events/safe-event-emitter.js';
+import { checkKnownKeys, optionKeys } from '../options/check-options.js';
 import { classifyError, type ErrorKind } from '../providers/classify.js';
 
 /**
@@ -37,6 +38,18 @@ export interface FallbackPolicyOptions<R> {
   on?: (error: unknown) => boolean;
 }
 
+const OPTION_KEYS = optionKeys<FallbackPolicyOptions<unknown>>({ to: true, on: true });
+/** What other libraries call these options. */
+const ALIASES = {
+  fallback: 'to',
+  value: 'to',
+  handler: 'to',
+  when: 'on',
+  onerror: 'on',
+  handle: 'on',
+  shouldfallback: 'on',
+};
+
 /** Fired when the fallback answers instead of the call. */
 export interface FallbackEvent {
   /** Kind of the triggering error (see `classifyError`); `unknown` for our own errors. */
@@ -63,6 +76,7 @@ export class FallbackPolicy<R> implements IPolicy<IDefaultPolicyContext, R> {
   readonly onFailure: Event<IFailureEvent> = this.failureEmitter.addListener;
 
   constructor(options: FallbackPolicyOptions<R>) {
+    checkKnownKeys(options, OPTION_KEYS, 'fallbackPolicy()', { aliases: ALIASES, required: true });
     if (typeof options?.to !== 'function') {
       throw new InvalidConfigError('to', 'a function (error) => backup result', options?.to);
     }

@@ -1,4 +1,5 @@
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
+import { checkKnownKeys, optionKeys } from '../options/check-options.js';
 import { Limiter, type LimiterBaseOptions } from './limiter.js';
 import { LimiterGroup } from './limiter-group.js';
 import { makeRate } from './rate.js';
@@ -22,6 +23,7 @@ export interface GcraOptions extends LimiterBaseOptions {
  * with up to `burst` units at once.
  */
 export function gcra(options: GcraOptions): Limiter {
+  checkKnownKeys(options, GCRA_KEYS, 'gcra()', { aliases: GCRA_ALIASES, required: true });
   const { limit, periodMs } = options;
   requirePositive('limit', limit);
   requirePositive('periodMs', periodMs);
@@ -48,6 +50,10 @@ export interface TokenBucketOptions extends LimiterBaseOptions {
 
 /** A token bucket of `capacity` tokens refilled continuously at `refillPerSecond`. */
 export function tokenBucket(options: TokenBucketOptions): Limiter {
+  checkKnownKeys(options, TOKEN_BUCKET_KEYS, 'tokenBucket()', {
+    aliases: TOKEN_BUCKET_ALIASES,
+    required: true,
+  });
   const { capacity, refillPerSecond } = options;
   if (!Number.isSafeInteger(capacity) || capacity < 1) {
     throw new InvalidConfigError('capacity', 'an integer >= 1', capacity);
@@ -75,6 +81,38 @@ export function tokenBucket(options: TokenBucketOptions): Limiter {
 export function limiterGroup(limiters: readonly Limiter[]): LimiterGroup {
   return new LimiterGroup(limiters);
 }
+
+const BASE_KEYS = { key: true, name: true, store: true, clock: true } as const satisfies {
+  readonly [K in keyof Required<LimiterBaseOptions>]: true;
+};
+const GCRA_KEYS = optionKeys<GcraOptions>({
+  ...BASE_KEYS,
+  limit: true,
+  periodMs: true,
+  burst: true,
+});
+const TOKEN_BUCKET_KEYS = optionKeys<TokenBucketOptions>({
+  ...BASE_KEYS,
+  capacity: true,
+  refillPerSecond: true,
+});
+/** What other rate limiters call these options. */
+const GCRA_ALIASES = {
+  rate: 'limit',
+  max: 'limit',
+  points: 'limit',
+  period: 'periodMs',
+  duration: 'periodMs',
+  interval: 'periodMs',
+  capacity: 'burst',
+};
+const TOKEN_BUCKET_ALIASES = {
+  size: 'capacity',
+  burst: 'capacity',
+  rate: 'refillPerSecond',
+  refillrate: 'refillPerSecond',
+  tokenspersecond: 'refillPerSecond',
+};
 
 function requirePositive(option: string, value: number): void {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {

@@ -4,6 +4,7 @@ import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { isLimiterUnavailableError } from '../errors/limiter-unavailable-error.js';
 import { RateLimitExceededError } from '../errors/rate-limit-exceeded-error.js';
 import { reportError } from '../events/safe-event-emitter.js';
+import { checkKnownKeys, optionKeys } from '../options/check-options.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import type {
   AcquireOptions,
@@ -55,6 +56,12 @@ export class LimiterGroup implements Acquirer {
   }
 
   async acquire(cost: Cost = 1, options: AcquireOptions = {}): Promise<Permit> {
+    // On every call: a loop over the keys, the full check only when one is unknown.
+    for (const key in options) {
+      if (key !== 'signal' && key !== 'maxWaitMs') {
+        checkKnownKeys(options, ACQUIRE_KEYS, 'acquire()', { aliases: { timeout: 'maxWaitMs' } });
+      }
+    }
     const { signal } = options;
     const maxWaitMs = options.maxWaitMs ?? Number.POSITIVE_INFINITY;
     if (Number.isNaN(maxWaitMs) || maxWaitMs < 0) {
@@ -237,6 +244,8 @@ export class LimiterGroup implements Acquirer {
     return costs;
   }
 }
+
+const ACQUIRE_KEYS = optionKeys<AcquireOptions>({ signal: true, maxWaitMs: true });
 
 /**
  * Units admissible at once: none while an earlier grant has yet to start (FIFO), otherwise what

@@ -3,6 +3,7 @@ import { type Clock, systemClock } from '../clock.js';
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { isLlmResilienceError } from '../errors/llm-resilience-error.js';
 import { reportError, SafeEventEmitter } from '../events/safe-event-emitter.js';
+import { checkKnownKeys, optionKeys } from '../options/check-options.js';
 import type { Acquirer, Cost } from './acquirer.js';
 
 /** Fired when a call had to wait for its slot. */
@@ -38,6 +39,13 @@ export interface RateLimitPolicyOptions {
 }
 
 const DEFAULT_MAX_WAIT_MS = 60_000;
+const OPTION_KEYS = optionKeys<RateLimitPolicyOptions>({
+  cost: true,
+  maxWaitMs: true,
+  settle: true,
+  clock: true,
+});
+const ALIASES = { timeout: 'maxWaitMs', weight: 'cost', tokens: 'cost' };
 
 /**
  * A cockatiel policy that makes every call take its slot from a limiter (or an all-or-nothing
@@ -62,6 +70,7 @@ export class RateLimitPolicy implements IPolicy {
     readonly acquirer: Acquirer,
     private readonly options: RateLimitPolicyOptions = {},
   ) {
+    checkKnownKeys(options, OPTION_KEYS, 'rateLimitPolicy()', { aliases: ALIASES });
     this.maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
     if (Number.isNaN(this.maxWaitMs) || this.maxWaitMs < 0) {
       throw new InvalidConfigError('maxWaitMs', 'a number >= 0 (Infinity allowed)', this.maxWaitMs);

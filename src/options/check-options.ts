@@ -16,11 +16,13 @@ export interface CheckKnownKeysOptions {
   readonly aliases?: Readonly<Record<string, string>>;
   /** Where a nested options object sits (`'sampling'`): its keys are named `sampling.<key>`. */
   readonly path?: string;
+  /** The factory has required options: `undefined` is refused too. @default false */
+  readonly required?: boolean;
 }
 
 /**
  * Throws `UnknownOptionError` for the first own key of `options` that is not in `knownKeys`, and
- * `InvalidConfigError` when `options` is neither undefined nor a plain (non-array) object.
+ * `InvalidConfigError` when `options` is not a (non-array) object, or undefined where allowed.
  * `where` names the factory in the message, e.g. `'gcra()'`. Keys whose value is `undefined` are
  * checked too: `{ bursts: undefined }` is as much a typo.
  */
@@ -30,8 +32,8 @@ export function checkKnownKeys(
   where: string,
   extra: CheckKnownKeysOptions = {},
 ): void {
-  if (options === undefined) return;
   const { path } = extra;
+  if (options === undefined && !extra.required) return;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new InvalidConfigError(path ?? 'options', `an options object for ${where}`, options);
   }
@@ -60,8 +62,9 @@ export function optionKeys<T extends object>(
 /**
  * The known option a user most likely meant by `unknown`, or undefined when none is close:
  * an alias (a name other libraries use), then the same name in another case, then a known name
- * containing it or contained in it (`retries` → `maxRetries`, `halfOpenAfter` →
- * `halfOpenAfterMs`), then the fewest edits, within a third of its length (at least 2).
+ * of the same stem: containing it or contained in it (`retries` → `maxRetries`, `halfOpenAfter`
+ * → `halfOpenAfterMs`) or starting with three quarters of it (`minRetry` → `minRetries`), then
+ * the fewest edits, within a third of its length (at least 2).
  * Ties go to the earlier known name.
  */
 export function nearestOption(
@@ -88,16 +91,26 @@ export function nearestOption(
     return { best, bestDistance };
   };
   const indices = lower.map((_, i) => i);
-  const containing = indices.filter((i) => {
+  // Same stem: one name inside the other, or a long common start (`minRetry`, `minRetries`).
+  const stem = Math.max(4, Math.ceil(wanted.length * 0.75));
+  const related = indices.filter((i) => {
     const k = lower[i]!;
-    return (wanted.length >= 3 && k.includes(wanted)) || (k.length >= 3 && wanted.includes(k));
+    if (wanted.length >= 3 && k.includes(wanted)) return true;
+    if (k.length >= 3 && wanted.includes(k)) return true;
+    return commonPrefix(k, wanted) >= stem;
   });
-  if (containing.length > 0) return known[byDistance(containing).best!];
+  if (related.length > 0) return known[byDistance(related).best!];
   const { best, bestDistance } = byDistance(indices);
   if (best === undefined || bestDistance > Math.max(2, Math.floor(wanted.length / 3))) {
     return undefined;
   }
   return known[best];
+}
+
+function commonPrefix(a: string, b: string): number {
+  let n = 0;
+  while (n < a.length && n < b.length && a[n] === b[n]) n++;
+  return n;
 }
 
 /** Levenshtein distance: the fewest insertions, deletions and substitutions from a to b. */

@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import { sleep, systemClock } from '../clock.js';
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { SafeEventEmitter } from '../events/safe-event-emitter.js';
+import { checkKnownKeys, optionKeys } from '../options/check-options.js';
 import { classifyError, type ErrorKind } from '../providers/classify.js';
 import { fullJitterDelay } from './backoff.js';
 import { type RetryAdviceSource, retryAdvice } from './retry-after.js';
@@ -101,6 +102,28 @@ interface Resolved {
   maxDelayMs: number;
 }
 
+const OPTION_KEYS = optionKeys<RetryPolicyOptions>({
+  maxRetries: true,
+  maxRetryAfterMs: true,
+  baseDelayMs: true,
+  maxDelayMs: true,
+  retryOn: true,
+  budget: true,
+  clock: true,
+  random: true,
+});
+/** What cockatiel, p-retry and others call these options. */
+const ALIASES = {
+  retries: 'maxRetries',
+  attempts: 'maxRetries',
+  maxattempts: 'maxRetries',
+  initialdelay: 'baseDelayMs',
+  mindelay: 'baseDelayMs',
+  maxdelay: 'maxDelayMs',
+  shouldretry: 'retryOn',
+  handle: 'retryOn',
+};
+
 function check(value: number, option: string, ok: boolean, expected: string): number {
   if (!ok) throw new InvalidConfigError(option, expected, value);
   return value;
@@ -169,6 +192,7 @@ export class RetryPolicy implements IPolicy<IRetryContext> {
   readonly onGiveUp: Event<GiveUpEvent> = this.giveUpEmitter.addListener;
 
   constructor(options: RetryPolicyOptions = {}) {
+    checkKnownKeys(options, OPTION_KEYS, 'retryPolicy()', { aliases: ALIASES });
     this.options = resolve(options);
     this.retryOn = options.retryOn ?? ((error) => classifyError(error).retryable);
     this.budget = options.budget;

@@ -43,6 +43,8 @@ describe('checkKnownKeys', () => {
     expect(nearestOption('retries', ['maxRetries', 'retryOn', 'baseDelayMs'])).toBe('maxRetries');
     expect(nearestOption('halfOpenAfter', ['halfOpenAfterMs', 'shared'])).toBe('halfOpenAfterMs');
     expect(nearestOption('TIMEOUTMS', ['timeoutMs', 'recheckMs'])).toBe('timeoutMs');
+    expect(nearestOption('minRetry', ['ratio', 'minRetries'])).toBe('minRetries');
+    expect(nearestOption('retries', ['retryOn', 'budget'])).toBeUndefined();
   });
 
   it('maps names other libraries use through the aliases', () => {

@@ -2,6 +2,7 @@
 import type { Clock } from '../../clock.js';
 import { InvalidConfigError } from '../../errors/invalid-config-error.js';
 import type { ReserveOutcome } from '../../limiter/store.js';
+import { checkKnownKeys, optionKeys } from '../../options/check-options.js';
 import { PREFIX_PATTERN } from './redis-keys.js';
 
 /** What a RedisStore does when Redis does not answer in time. */
@@ -81,6 +82,16 @@ const DEFAULTS = {
   timeoutMs: 1000,
   recheckMs: 1000,
 };
+const OPTION_KEYS = optionKeys<RedisStoreOptions>({
+  prefix: true,
+  onUnavailable: true,
+  timeoutMs: true,
+  localWorkers: true,
+  recheckMs: true,
+  clock: true,
+});
+const ALIASES = { keyprefix: 'prefix', workers: 'localWorkers', failopen: 'onUnavailable' };
+
 export interface ResolvedOptions {
   readonly prefix: string;
   readonly mode: OnUnavailable;
@@ -91,6 +102,7 @@ export interface ResolvedOptions {
 
 /** Applies the defaults; throws `InvalidConfigError` naming the option, range and value. */
 export function resolveOptions(options: RedisStoreOptions): ResolvedOptions {
+  checkKnownKeys(options, OPTION_KEYS, 'new RedisStore()', { aliases: ALIASES });
   const prefix = options.prefix ?? DEFAULTS.prefix;
   if (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix)) {
     throw new InvalidConfigError(
