@@ -2,6 +2,7 @@ export {
   CostExceedsCapacityError,
   isCostExceedsCapacityError,
 } from './cost-exceeds-capacity-error.js';
+export { InvalidArgumentError, isInvalidArgumentError } from './invalid-argument-error.js';
 export { InvalidConfigError, isInvalidConfigError } from './invalid-config-error.js';
 export {
   InvalidLimiterConfigError,

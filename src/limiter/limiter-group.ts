@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import { CostExceedsCapacityError } from '../errors/cost-exceeds-capacity-error.js';
+import { InvalidArgumentError } from '../errors/invalid-argument-error.js';
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { isLimiterUnavailableError } from '../errors/limiter-unavailable-error.js';
 import { RateLimitExceededError } from '../errors/rate-limit-exceeded-error.js';
@@ -31,8 +32,13 @@ export class LimiterGroup implements Acquirer {
   private readonly queue: WakeQueue;
 
   constructor(readonly limiters: readonly LimiterMember[]) {
-    if (limiters.length === 0) {
-      throw new InvalidConfigError('limiters', 'at least one limiter', 0);
+    if (!Array.isArray(limiters) || limiters.length === 0) {
+      throw new InvalidArgumentError(
+        'limiters',
+        'an array of at least one limiter',
+        limiters,
+        'limiterGroup()',
+      );
     }
     const first = limiters[0]!;
     this.store = first.store;
@@ -40,14 +46,15 @@ export class LimiterGroup implements Acquirer {
     const keys = new Set<string>();
     for (const limiter of limiters) {
       if (limiter.store !== this.store) {
-        throw new InvalidConfigError(
+        throw new InvalidArgumentError(
           'limiters',
           'limiters that share one store (the group is acquired atomically there)',
           limiter.key,
+          'limiterGroup()',
         );
       }
       if (keys.has(`${limiter.algorithm}:${limiter.key}`)) {
-        throw new InvalidConfigError('limiters', 'distinct keys', limiter.key);
+        throw new InvalidArgumentError('limiters', 'distinct keys', limiter.key, 'limiterGroup()');
       }
       keys.add(`${limiter.algorithm}:${limiter.key}`);
     }
@@ -67,7 +74,7 @@ export class LimiterGroup implements Acquirer {
     if (Number.isNaN(maxWaitMs) || maxWaitMs < 0) {
       throw new InvalidConfigError('maxWaitMs', 'a number >= 0', maxWaitMs);
     }
-    const costs = this.checkedCosts(cost);
+    const costs = this.checkedCosts(cost, 'acquire()');
     signal?.throwIfAborted();
     const firstAskedMs = this.clock.now();
     // The wait counts from when the store answered: a slow round trip can only make it later.
@@ -123,7 +130,7 @@ export class LimiterGroup implements Acquirer {
   tryAcquire(cost: Cost = 1): Promise<Decision> {
     let costs: number[];
     try {
-      costs = this.checkedCosts(cost);
+      costs = this.checkedCosts(cost, 'tryAcquire()');
     } catch (error) {
       return Promise.reject(error);
     }
@@ -235,8 +242,10 @@ export class LimiterGroup implements Acquirer {
     );
   }
 
-  private checkedCosts(cost: Cost): number[] {
-    const costs = normaliseCosts(cost, this.limiters.length, 'cost');
+  private checkedCosts(cost: Cost, where: string): number[] {
+    const costs = normaliseCosts(cost, this.limiters.length, (expected, received) => {
+      return new InvalidArgumentError('cost', expected, received, where);
+    });
     for (let i = 0; i < costs.length; i++) {
       const { rate, key } = this.limiters[i]!;
       if (costs[i]! > rate.burst) throw new CostExceedsCapacityError(key, costs[i]!, rate.burst);

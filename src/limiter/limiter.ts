@@ -1,4 +1,5 @@
 import { type Clock, systemClock } from '../clock.js';
+import { InvalidArgumentError } from '../errors/invalid-argument-error.js';
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import type {
@@ -81,17 +82,26 @@ export class Limiter implements Acquirer, LimiterMember {
    * again behind it when their slot comes.
    */
   async hold(untilMs: number): Promise<void> {
-    await this.holdFor(untilMs - this.clock.now());
+    const delayMs = untilMs - this.clock.now();
+    if (!holdable(delayMs)) {
+      throw new InvalidArgumentError(
+        'untilMs',
+        `a clock time in ms at most ${MAX_HOLD_US / 1000} ms from now`,
+        untilMs,
+        'hold()',
+      );
+    }
+    await this.holdFor(delayMs);
   }
 
   /** Like `hold`, with a delay from now in ms. */
   async holdFor(delayMs: number): Promise<void> {
-    // The same exact range rate.ts keeps every schedule in (about 71 years).
-    if (!Number.isFinite(delayMs) || delayMs * 1000 > MAX_HOLD_US) {
-      throw new InvalidConfigError(
+    if (!holdable(delayMs)) {
+      throw new InvalidArgumentError(
         'delayMs',
         `a finite number of ms up to ${MAX_HOLD_US / 1000}`,
         delayMs,
+        'holdFor()',
       );
     }
     if (delayMs <= 0) return;
@@ -118,6 +128,11 @@ export class Limiter implements Acquirer, LimiterMember {
   nowUs(): number {
     return toUs(this.clock.now());
   }
+}
+
+/** Within the same exact range rate.ts keeps every schedule in (about 71 years). */
+function holdable(delayMs: number): boolean {
+  return typeof delayMs === 'number' && Number.isFinite(delayMs) && delayMs * 1000 <= MAX_HOLD_US;
 }
 
 export type { AcquireOptions, Acquirer, Cost, Decision, LimiterSnapshot } from './acquirer.js';

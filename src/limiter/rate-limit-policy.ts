@@ -1,10 +1,12 @@
 import type { IDefaultPolicyContext, IFailureEvent, IPolicy, ISuccessEvent } from 'cockatiel';
 import { type Clock, systemClock } from '../clock.js';
+import { InvalidArgumentError } from '../errors/invalid-argument-error.js';
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { isLlmResilienceError } from '../errors/llm-resilience-error.js';
 import { reportError, SafeEventEmitter } from '../events/safe-event-emitter.js';
 import { checkKnownKeys, optionKeys } from '../options/check-options.js';
 import type { Acquirer, Cost } from './acquirer.js';
+import { normaliseCosts } from './permit.js';
 
 /** Fired when a call had to wait for its slot. */
 export interface ThrottleEvent {
@@ -70,7 +72,16 @@ export class RateLimitPolicy implements IPolicy {
     readonly acquirer: Acquirer,
     private readonly options: RateLimitPolicyOptions = {},
   ) {
+    if (typeof acquirer?.acquire !== 'function' || !Array.isArray(acquirer.limiters)) {
+      throw new InvalidArgumentError(
+        'acquirer',
+        'a limiter or a limiter group (gcra(), tokenBucket(), limiterGroup())',
+        acquirer,
+        'rateLimitPolicy()',
+      );
+    }
     checkKnownKeys(options, OPTION_KEYS, 'rateLimitPolicy()', { aliases: ALIASES });
+    if (typeof options.cost !== 'function') checkFixedCost(acquirer, options.cost ?? 1);
     this.maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
     if (Number.isNaN(this.maxWaitMs) || this.maxWaitMs < 0) {
       throw new InvalidConfigError('maxWaitMs', 'a number >= 0 (Infinity allowed)', this.maxWaitMs);
@@ -127,6 +138,25 @@ export class RateLimitPolicy implements IPolicy {
     this.successEmitter.emit({ duration: this.clock.now() - started });
     return result;
   }
+}
+
+/**
+ * A fixed cost is known now: one that can never be admitted (above a member's burst) would fail
+ * every call, so it is refused here rather than at the first `execute`.
+ */
+function checkFixedCost(acquirer: Acquirer, cost: Cost): void {
+  const costs = normaliseCosts(cost, acquirer.limiters.length, (expected, received) => {
+    return new InvalidConfigError('cost', expected, received);
+  });
+  acquirer.limiters.forEach(({ key, rate }, i) => {
+    if (costs[i]! > rate.burst) {
+      throw new InvalidConfigError(
+        'cost',
+        `at most the burst of "${key}" (${rate.burst}): a call costing more can never be admitted`,
+        costs[i],
+      );
+    }
+  });
 }
 
 /** Builds a `RateLimitPolicy` over a limiter or a limiter group. */

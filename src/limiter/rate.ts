@@ -68,13 +68,6 @@ export function floorDiv(a: number, b: number): number {
   return (a - (a % b)) / b;
 }
 
-/** Validates a cost: a non-negative safe integer. */
-export function requireCost(cost: number): void {
-  if (!Number.isSafeInteger(cost) || cost < 0) {
-    throw new InvalidConfigError('cost', 'a non-negative integer', cost);
-  }
-}
-
 function requirePositiveInteger(field: string, value: number): void {
   if (!Number.isSafeInteger(value) || value <= 0) {
     throw new InvalidConfigError(field, 'a positive integer', value);

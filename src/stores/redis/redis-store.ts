@@ -1,5 +1,5 @@
 import type { Clock } from '../../clock.js';
-import { InvalidConfigError } from '../../errors/invalid-config-error.js';
+import { InvalidArgumentError } from '../../errors/invalid-argument-error.js';
 import { LimiterUnavailableError } from '../../errors/limiter-unavailable-error.js';
 import { reportError, SafeEventEmitter } from '../../events/safe-event-emitter.js';
 import type { Grant, LimiterSpec, Look, ReserveOutcome, Store } from '../../limiter/store.js';
@@ -82,7 +82,12 @@ export class RedisStore implements Store {
     options: RedisStoreOptions = {},
   ) {
     if (typeof redis?.evalsha !== 'function' || typeof redis.eval !== 'function') {
-      throw new InvalidConfigError('redis', 'an ioredis Redis or Cluster', redis);
+      throw new InvalidArgumentError(
+        'redis',
+        'an ioredis Redis or Cluster',
+        redis,
+        'new RedisStore()',
+      );
     }
     const { prefix, mode, timeoutMs, recheckMs, localWorkers } = resolveOptions(options);
     this.prefix = prefix;
