@@ -45,6 +45,14 @@ export class LimiterGroup implements Acquirer {
     this.clock = first.clock;
     const keys = new Set<string>();
     for (const limiter of limiters) {
+      if (limiter.clock !== this.clock) {
+        throw new InvalidArgumentError(
+          'limiters',
+          'limiters on one clock (the group starts every member at one time)',
+          limiter.key,
+          'limiterGroup()',
+        );
+      }
       if (limiter.store !== this.store) {
         throw new InvalidArgumentError(
           'limiters',

@@ -1,7 +1,7 @@
 import { type Clock, systemClock } from '../clock.js';
 import { InvalidArgumentError } from '../errors/invalid-argument-error.js';
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
-import { MemoryStore } from '../stores/memory-store.js';
+import { defaultStore } from '../stores/default-store.js';
 import type {
   AcquireOptions,
   Acquirer,
@@ -25,7 +25,12 @@ export interface LimiterBaseOptions {
   key: string;
   /** Short label for snapshots and events (e.g. 'rpm', 'itpm'). @default the key */
   name?: string;
-  /** Where the state lives. @default a MemoryStore private to this limiter */
+  /**
+   * Where the state lives.
+   * @default the in-process MemoryStore of `clock`, shared by every limiter made without a store
+   * on that clock (one store for the process with the default `systemClock`): limiters written
+   * apart form a group as they are, and limiters with one key share its budget.
+   */
   store?: Store;
   /** Time source. @default systemClock */
   clock?: Clock;
@@ -56,8 +61,8 @@ export class Limiter implements Acquirer, LimiterMember {
     }
     this.key = options.key;
     this.name = options.name ?? options.key;
-    this.store = options.store ?? new MemoryStore();
     this.clock = options.clock ?? systemClock;
+    this.store = options.store ?? defaultStore(this.clock);
     this.spec = { key: this.key, algorithm, rate };
     this.limiters = [this];
     this.group = new LimiterGroup(this.limiters);
