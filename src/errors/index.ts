@@ -8,6 +8,10 @@ export {
   InvalidLimiterConfigError,
   isInvalidLimiterConfigError,
 } from './invalid-limiter-config-error.js';
+export {
+  isLimiterKeyConflictError,
+  LimiterKeyConflictError,
+} from './limiter-key-conflict-error.js';
 export { isLimiterUnavailableError, LimiterUnavailableError } from './limiter-unavailable-error.js';
 export { isLlmResilienceError, LlmResilienceError } from './llm-resilience-error.js';
 export { isRateLimitExceededError, RateLimitExceededError } from './rate-limit-exceeded-error.js';

@@ -64,6 +64,7 @@ export class Limiter implements Acquirer, LimiterMember {
     this.clock = options.clock ?? systemClock;
     this.store = options.store ?? defaultStore(this.clock);
     this.spec = { key: this.key, algorithm, rate };
+    this.store.claim?.(this.spec, this);
     this.limiters = [this];
     this.group = new LimiterGroup(this.limiters);
   }
