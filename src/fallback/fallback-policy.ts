@@ -52,7 +52,10 @@ const ALIASES = {
 
 /** Fired when the fallback answers instead of the call. */
 export interface FallbackEvent {
-  /** Kind of the triggering error (see `classifyError`); `unknown` for our own errors. */
+  /**
+   * Kind of the triggering error (see `classifyError`): `circuit-open` for an open circuit,
+   * `unknown` for a limiter wait above `maxWaitMs` or a full bulkhead.
+   */
   kind: ErrorKind;
   error: unknown;
 }

@@ -278,7 +278,9 @@ export class RetryPolicy implements IPolicy<IRetryContext> {
     handled: boolean,
     started: number,
   ): void {
-    this.giveUpEmitter.emit({ calls, reason, kind: classifyError(error).kind, error });
+    // An abort is the caller's, whatever reason it was given (a plain Error, a string).
+    const kind = reason === 'aborted' ? 'cancelled' : classifyError(error).kind;
+    this.giveUpEmitter.emit({ calls, reason, kind, error });
     this.failureEmitter.emit({
       duration: this.clock.now() - started,
       handled,
