@@ -10,6 +10,7 @@ import type { Clock } from '../clock.js';
 import { scheduleOn, systemClock } from '../clock.js';
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { LimiterUnavailableError } from '../errors/limiter-unavailable-error.js';
+import { roundMs } from '../events/event-numbers.js';
 import { SafeEventEmitter } from '../events/safe-event-emitter.js';
 import { checkKnownKeys, optionKeys } from '../options/check-options.js';
 import {
@@ -152,11 +153,11 @@ export class BulkheadPolicy implements IPolicy {
     const started = this.clock.now();
     try {
       const value = await fn({ signal: signal ?? new AbortController().signal });
-      this.successEmitter.emit({ duration: this.clock.now() - started });
+      this.successEmitter.emit({ duration: roundMs(this.clock.now() - started) });
       return value;
     } catch (error) {
       this.failureEmitter.emit({
-        duration: this.clock.now() - started,
+        duration: roundMs(this.clock.now() - started),
         handled: false,
         reason: { error },
       });

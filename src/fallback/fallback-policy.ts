@@ -9,6 +9,7 @@ import {
 } from 'cockatiel';
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { isRateLimitExceededError } from '../errors/rate-limit-exceeded-error.js';
+import { roundMs } from '../events/event-numbers.js';
 import { SafeEventEmitter } from '../events/safe-event-emitter.js';
 import { checkKnownKeys, optionKeys } from '../options/check-options.js';
 import { classifyError, type ErrorKind } from '../providers/classify.js';
@@ -94,13 +95,13 @@ export class FallbackPolicy<R> implements IPolicy<IDefaultPolicyContext, R> {
     const started = performance.now();
     try {
       const value = await fn({ signal: signal ?? new AbortController().signal });
-      this.successEmitter.emit({ duration: performance.now() - started });
+      this.successEmitter.emit({ duration: roundMs(performance.now() - started) });
       return value;
     } catch (error) {
       const kind = classifyError(error).kind;
       const handled = !signal?.aborted && kind !== 'cancelled' && this.on(error);
       this.failureEmitter.emit({
-        duration: performance.now() - started,
+        duration: roundMs(performance.now() - started),
         handled,
         reason: { error },
       });

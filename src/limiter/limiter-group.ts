@@ -172,11 +172,13 @@ export class LimiterGroup implements Acquirer {
   ): Permit {
     const waitMs = outcome.waitUs / 1000;
     const bindingKey = this.limiters[outcome.index]!.key;
+    // In whole µs, like every limiter figure (the clock part may read fractions of a µs).
+    const waitedMs = (Math.round(waitedBeforeMs * 1000) + outcome.waitUs) / 1000;
     return new Permit(
       this.limiters,
       outcome.grants,
       costs,
-      waitedBeforeMs + waitMs,
+      waitedMs,
       answeredMs + waitMs,
       bindingKey,
     );

@@ -3,6 +3,7 @@ import { type Clock, systemClock } from '../clock.js';
 import { InvalidArgumentError } from '../errors/invalid-argument-error.js';
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { isLlmResilienceError } from '../errors/llm-resilience-error.js';
+import { roundMs } from '../events/event-numbers.js';
 import { reportError, SafeEventEmitter } from '../events/safe-event-emitter.js';
 import { checkKnownKeys, optionKeys } from '../options/check-options.js';
 import type { Acquirer, Cost } from './acquirer.js';
@@ -14,7 +15,7 @@ export interface ThrottleEvent {
   readonly key: string;
   /** Costs reserved, one per limiter. */
   readonly cost: readonly number[];
-  /** ms the call waited before it started. */
+  /** ms the call waited before it started, in whole µs (three decimals at most). */
   readonly waitedMs: number;
 }
 
@@ -104,7 +105,7 @@ export class RateLimitPolicy implements IPolicy {
       permit = await this.acquirer.acquire(cost, { signal, maxWaitMs: this.maxWaitMs });
     } catch (error) {
       this.failureEmitter.emit({
-        duration: this.clock.now() - started,
+        duration: roundMs(this.clock.now() - started),
         handled: isLlmResilienceError(error),
         reason: { error },
       });
@@ -122,7 +123,7 @@ export class RateLimitPolicy implements IPolicy {
       result = await fn(context);
     } catch (error) {
       this.failureEmitter.emit({
-        duration: this.clock.now() - started,
+        duration: roundMs(this.clock.now() - started),
         handled: false,
         reason: { error },
       });
@@ -135,7 +136,7 @@ export class RateLimitPolicy implements IPolicy {
       // The call succeeded and was billed: failing it now would invite a retry that bills again.
       reportError("settling a call's cost failed; the reservation stands", error);
     }
-    this.successEmitter.emit({ duration: this.clock.now() - started });
+    this.successEmitter.emit({ duration: roundMs(this.clock.now() - started) });
     return result;
   }
 }

@@ -2,6 +2,7 @@ import type { Event, IFailureEvent, IPolicy, IRetryContext, ISuccessEvent } from
 import type { Clock } from '../clock.js';
 import { sleep, systemClock } from '../clock.js';
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
+import { ceilMs, roundMs } from '../events/event-numbers.js';
 import { SafeEventEmitter } from '../events/safe-event-emitter.js';
 import { checkKnownKeys, optionKeys } from '../options/check-options.js';
 import { classifyError, type ErrorKind } from '../providers/classify.js';
@@ -59,7 +60,10 @@ export const RETRY_DEFAULTS = {
 export interface RetryEvent {
   /** 1-based number of the retry about to happen. */
   attempt: number;
-  /** The wait before it, in ms. */
+  /**
+   * The wait before it, in whole ms: the backoff or the server's advice rounded up (never
+   * shorter than the server asked).
+   */
   delayMs: number;
   /** Kind of the error that caused it (see `classifyError`). */
   reason: ErrorKind;
@@ -222,7 +226,7 @@ export class RetryPolicy implements IPolicy<IRetryContext> {
       let delayMs: number;
       try {
         const value = await fn({ signal, attempt: retries });
-        this.successEmitter.emit({ duration: this.clock.now() - started });
+        this.successEmitter.emit({ duration: roundMs(this.clock.now() - started) });
         return value;
       } catch (error) {
         const decision = await this.decide(error, retries, signal);
@@ -256,7 +260,7 @@ export class RetryPolicy implements IPolicy<IRetryContext> {
     if (advice && advice.delayMs > this.options.maxRetryAfterMs) {
       return { reason: 'retry-after-too-long', handled: true };
     }
-    const delayMs = advice?.delayMs ?? fullJitterDelay(this.options, retries, this.random);
+    const delayMs = ceilMs(advice?.delayMs ?? fullJitterDelay(this.options, retries, this.random));
     if (this.budget && !(await this.budget.tryRetry())) {
       return { reason: 'budget-exhausted', handled: true };
     }
@@ -282,7 +286,7 @@ export class RetryPolicy implements IPolicy<IRetryContext> {
     const kind = reason === 'aborted' ? 'cancelled' : classifyError(error).kind;
     this.giveUpEmitter.emit({ calls, reason, kind, error });
     this.failureEmitter.emit({
-      duration: this.clock.now() - started,
+      duration: roundMs(this.clock.now() - started),
       handled,
       reason: { error },
     });

@@ -66,7 +66,7 @@ export interface RedisUnavailableEvent {
 
 /** Fired when Redis answers again after an outage. */
 export interface RedisRecoveredEvent {
-  /** ms from the first failure to the successful check. */
+  /** Whole ms from the first failure to the successful check. */
   readonly downForMs: number;
 }
 

@@ -2,6 +2,7 @@ import type { Clock } from '../../clock.js';
 import { InvalidArgumentError } from '../../errors/invalid-argument-error.js';
 import { InvalidConfigError } from '../../errors/invalid-config-error.js';
 import { LimiterUnavailableError } from '../../errors/limiter-unavailable-error.js';
+import { roundMs } from '../../events/event-numbers.js';
 import { reportError, SafeEventEmitter } from '../../events/safe-event-emitter.js';
 import type { Grant, LimiterSpec, Look, ReserveOutcome, Store } from '../../limiter/store.js';
 import { evalScript, type RedisScriptClient } from '../../redis/eval-script.js';
@@ -107,7 +108,7 @@ export class RedisStore implements Store {
       () => this.reenter(),
       (downForMs) => {
         this.local.reset();
-        this.recoveredEmitter.emit({ downForMs });
+        this.recoveredEmitter.emit({ downForMs: roundMs(downForMs) });
       },
     );
   }
