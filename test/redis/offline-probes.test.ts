@@ -125,6 +125,8 @@ describe('recovery checks and a client whose ready check is pending', () => {
     };
     const { limiter, counter } = watchedStore(client, 'connectprobe');
     try {
+      // Connected first: the store's 50 ms would otherwise include the connection's handshake.
+      await redis.ping();
       expect((await limiter.tryAcquire()).allowed).toBe(true);
       mode = 'silent';
       for (const s of sockets) s.destroy();
