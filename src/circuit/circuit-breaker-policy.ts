@@ -16,6 +16,7 @@ import {
 } from 'cockatiel';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
+import { roundMs } from '../events/event-numbers.js';
 import { SafeEventEmitter } from '../events/safe-event-emitter.js';
 import { classifyError, isProviderFailure } from '../providers/classify.js';
 import { CIRCUIT_DEFAULTS, type CircuitBreakerPolicyOptions, validate } from './circuit-options.js';
@@ -135,12 +136,12 @@ export class CircuitBreakerPolicy implements IPolicy {
     });
     this.inner = inner;
     this.innerSubscriptions = [
-      inner.onSuccess((e) => this.successEmitter.emit(e)),
+      inner.onSuccess((e) => this.successEmitter.emit({ duration: roundMs(e.duration) })),
       inner.onFailure((e) => {
         if (e.handled && 'error' in e.reason && this.isFailure(e.reason.error)) {
           this.lastFailure = describeFailure(e.reason.error);
         }
-        this.failureEmitter.emit(e);
+        this.failureEmitter.emit({ ...e, duration: roundMs(e.duration) });
       }),
       inner.onStateChange((state) => {
         if (this.inner !== inner) return;
@@ -165,7 +166,7 @@ export class CircuitBreakerPolicy implements IPolicy {
       state = STATE_NAMES[this.inner.state];
       since = this.localSince;
     }
-    const snapshot: CircuitSnapshot = { state, since };
+    const snapshot: CircuitSnapshot = { state, since: roundMs(since) };
     if (lastFailure) snapshot.lastFailure = { ...lastFailure };
     return snapshot;
   }
@@ -219,7 +220,7 @@ export class CircuitBreakerPolicy implements IPolicy {
     try {
       const value = await fn(ctx);
       await this.reportProbe(shared, epoch, 'success', undefined);
-      this.successEmitter.emit({ duration: this.clock.now() - started });
+      this.successEmitter.emit({ duration: roundMs(this.clock.now() - started) });
       return value;
     } catch (error) {
       const failed = this.isFailure(error);
@@ -229,7 +230,7 @@ export class CircuitBreakerPolicy implements IPolicy {
       const outcome = failed ? 'failure' : cancelled ? 'abandon' : 'success';
       await this.reportProbe(shared, epoch, outcome, this.lastFailure);
       this.failureEmitter.emit({
-        duration: this.clock.now() - started,
+        duration: roundMs(this.clock.now() - started),
         handled: failed,
         reason: { error },
       });

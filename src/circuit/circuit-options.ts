@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
+import { checkKnownKeys, optionKeys } from '../options/check-options.js';
 
 /** Sample-based opening (cockatiel's `SamplingBreaker`) instead of consecutive failures. */
 export interface CircuitSamplingOptions {
@@ -73,8 +74,53 @@ export const CIRCUIT_DEFAULTS = {
   syncIntervalMs: 250,
 } as const;
 
-/** Refuses nonsensical options with a message naming option, range and value. */
+const WHERE = 'circuitBreakerPolicy()';
+const OPTION_KEYS = optionKeys<CircuitBreakerPolicyOptions>({
+  consecutiveFailures: true,
+  halfOpenAfterMs: true,
+  sampling: true,
+  halfOpenSampling: true,
+  isFailure: true,
+  shared: true,
+  clock: true,
+});
+/** What cockatiel, opossum and others call these options. */
+const ALIASES = {
+  threshold: 'consecutiveFailures',
+  failurethreshold: 'consecutiveFailures',
+  failures: 'consecutiveFailures',
+  halfopenafter: 'halfOpenAfterMs',
+  resettimeout: 'halfOpenAfterMs',
+  cooldownms: 'halfOpenAfterMs',
+  handle: 'isFailure',
+};
+const SAMPLING_KEYS = optionKeys<CircuitSamplingOptions>({
+  threshold: true,
+  durationMs: true,
+  minimumRps: true,
+});
+const HALF_OPEN_SAMPLING_KEYS = optionKeys<{ calls: number; threshold: number }>({
+  calls: true,
+  threshold: true,
+});
+const SHARED_KEYS = optionKeys<SharedCircuitOptions>({
+  redis: true,
+  key: true,
+  syncIntervalMs: true,
+  probeLeaseMs: true,
+});
+
+/** Refuses unknown keys and nonsensical options with a message naming option, range and value. */
 export function validate(options: CircuitBreakerPolicyOptions): void {
+  checkKnownKeys(options, OPTION_KEYS, WHERE, { aliases: ALIASES });
+  checkKnownKeys(options.sampling, SAMPLING_KEYS, WHERE, {
+    path: 'sampling',
+    aliases: { duration: 'durationMs' },
+  });
+  checkKnownKeys(options.halfOpenSampling, HALF_OPEN_SAMPLING_KEYS, WHERE, {
+    path: 'halfOpenSampling',
+  });
+  checkKnownKeys(options.shared, SHARED_KEYS, WHERE, { path: 'shared' });
   const n = options.consecutiveFailures;
   if (n !== undefined && !(Number.isInteger(n) && n >= 1)) {
     throw new InvalidConfigError('consecutiveFailures', 'an integer >= 1', n);

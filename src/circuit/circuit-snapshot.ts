@@ -16,7 +16,7 @@ export interface CircuitFailure {
 /** The `circuit` part of `inspect()`: JSON-safe, holds no API key and no prompt text. */
 export interface CircuitSnapshot {
   state: CircuitStateName;
-  /** When the circuit entered this state, ms since the epoch (on the policy's clock). */
+  /** When the circuit entered this state, in whole ms since the epoch (on the policy's clock). */
   since: number;
   lastFailure?: CircuitFailure;
 }

@@ -10,7 +10,9 @@ import type { Clock } from '../clock.js';
 import { scheduleOn, systemClock } from '../clock.js';
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { LimiterUnavailableError } from '../errors/limiter-unavailable-error.js';
+import { roundMs } from '../events/event-numbers.js';
 import { SafeEventEmitter } from '../events/safe-event-emitter.js';
+import { checkKnownKeys, optionKeys } from '../options/check-options.js';
 import {
   BULKHEAD_DEFAULTS,
   type BulkheadPolicyOptions,
@@ -38,6 +40,24 @@ interface Waiter {
   signal: AbortSignal | undefined;
   onAbort: () => void;
 }
+
+const OPTION_KEYS = optionKeys<BulkheadPolicyOptions>({
+  maxConcurrent: true,
+  maxQueue: true,
+  redis: true,
+  key: true,
+  leaseMs: true,
+  pollIntervalMs: true,
+  clock: true,
+  random: true,
+});
+/** What cockatiel and p-limit call these options. */
+const ALIASES = {
+  limit: 'maxConcurrent',
+  concurrency: 'maxConcurrent',
+  queue: 'maxQueue',
+  queuesize: 'maxQueue',
+};
 
 function integer(value: number, option: string, min: number): number {
   if (!(Number.isInteger(value) && value >= min)) {
@@ -83,6 +103,7 @@ export class BulkheadPolicy implements IPolicy {
   readonly onFailure: Event<IFailureEvent> = this.failureEmitter.addListener;
 
   constructor(options: BulkheadPolicyOptions = {}) {
+    checkKnownKeys(options, OPTION_KEYS, 'bulkheadPolicy()', { aliases: ALIASES });
     const d = BULKHEAD_DEFAULTS;
     this.maxConcurrent = integer(options.maxConcurrent ?? d.maxConcurrent, 'maxConcurrent', 1);
     this.maxQueue = integer(options.maxQueue ?? d.maxQueue, 'maxQueue', 0);
@@ -132,11 +153,11 @@ export class BulkheadPolicy implements IPolicy {
     const started = this.clock.now();
     try {
       const value = await fn({ signal: signal ?? new AbortController().signal });
-      this.successEmitter.emit({ duration: this.clock.now() - started });
+      this.successEmitter.emit({ duration: roundMs(this.clock.now() - started) });
       return value;
     } catch (error) {
       this.failureEmitter.emit({
-        duration: this.clock.now() - started,
+        duration: roundMs(this.clock.now() - started),
         handled: false,
         reason: { error },
       });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
+import { checkKnownKeys, optionKeys } from '../options/check-options.js';
 import { evalScript, type LuaScript } from '../redis/eval-script.js';
 
 const NOW = `
@@ -62,6 +63,13 @@ export interface RedisSemaphoreOptions {
   leaseMs: number;
 }
 
+const OPTION_KEYS = optionKeys<RedisSemaphoreOptions>({
+  redis: true,
+  key: true,
+  limit: true,
+  leaseMs: true,
+});
+
 /**
  * A cluster-wide counting semaphore: each permit is a lease in a sorted set, scored by its expiry
  * on the Redis server's clock. A holder renews its lease while it works; a crashed holder's lease
@@ -75,6 +83,7 @@ export class RedisSemaphore {
   private readonly redis: Redis | Cluster;
 
   constructor(options: RedisSemaphoreOptions) {
+    checkKnownKeys(options, OPTION_KEYS, 'new RedisSemaphore()', { required: true });
     if (typeof options.key !== 'string' || options.key.length === 0) {
       throw new InvalidConfigError('key', 'a non-empty string', options.key);
     }

@@ -1,10 +1,13 @@
-import { InvalidConfigError } from './invalid-config-error.js';
-import { hasErrorCode } from './llm-resilience-error.js';
+import { InvalidConfigError, isInvalidConfigError } from './invalid-config-error.js';
 
-/** A limiter option (limit, period, burst, capacity, refill, cost...) was refused. */
-export class InvalidLimiterConfigError extends InvalidConfigError {
-  override readonly code = 'INVALID_LIMITER_CONFIG';
-}
+/**
+ * @deprecated Since 0.2 every configuration refusal, limiter options included, is an
+ * `InvalidConfigError`; this is another name of that class, kept so that existing `catch` and
+ * `instanceof` code keeps working. Its `code` is `'INVALID_CONFIG'`.
+ */
+export const InvalidLimiterConfigError = InvalidConfigError;
+/** @deprecated use `InvalidConfigError`. */
+export type InvalidLimiterConfigError = InvalidConfigError;
 
-export const isInvalidLimiterConfigError =
-  hasErrorCode<InvalidLimiterConfigError>('INVALID_LIMITER_CONFIG');
+/** @deprecated use `isInvalidConfigError`. */
+export const isInvalidLimiterConfigError = isInvalidConfigError;

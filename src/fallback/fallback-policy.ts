@@ -9,7 +9,9 @@ import {
 } from 'cockatiel';
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { isRateLimitExceededError } from '../errors/rate-limit-exceeded-error.js';
+import { roundMs } from '../events/event-numbers.js';
 import { SafeEventEmitter } from '../events/safe-event-emitter.js';
+import { checkKnownKeys, optionKeys } from '../options/check-options.js';
 import { classifyError, type ErrorKind } from '../providers/classify.js';
 
 /**
@@ -37,9 +39,24 @@ export interface FallbackPolicyOptions<R> {
   on?: (error: unknown) => boolean;
 }
 
+const OPTION_KEYS = optionKeys<FallbackPolicyOptions<unknown>>({ to: true, on: true });
+/** What other libraries call these options. */
+const ALIASES = {
+  fallback: 'to',
+  value: 'to',
+  handler: 'to',
+  when: 'on',
+  onerror: 'on',
+  handle: 'on',
+  shouldfallback: 'on',
+};
+
 /** Fired when the fallback answers instead of the call. */
 export interface FallbackEvent {
-  /** Kind of the triggering error (see `classifyError`); `unknown` for our own errors. */
+  /**
+   * Kind of the triggering error (see `classifyError`): `circuit-open` for an open circuit,
+   * `unknown` for a limiter wait above `maxWaitMs` or a full bulkhead.
+   */
   kind: ErrorKind;
   error: unknown;
 }
@@ -63,6 +80,7 @@ export class FallbackPolicy<R> implements IPolicy<IDefaultPolicyContext, R> {
   readonly onFailure: Event<IFailureEvent> = this.failureEmitter.addListener;
 
   constructor(options: FallbackPolicyOptions<R>) {
+    checkKnownKeys(options, OPTION_KEYS, 'fallbackPolicy()', { aliases: ALIASES, required: true });
     if (typeof options?.to !== 'function') {
       throw new InvalidConfigError('to', 'a function (error) => backup result', options?.to);
     }
@@ -77,13 +95,13 @@ export class FallbackPolicy<R> implements IPolicy<IDefaultPolicyContext, R> {
     const started = performance.now();
     try {
       const value = await fn({ signal: signal ?? new AbortController().signal });
-      this.successEmitter.emit({ duration: performance.now() - started });
+      this.successEmitter.emit({ duration: roundMs(performance.now() - started) });
       return value;
     } catch (error) {
       const kind = classifyError(error).kind;
       const handled = !signal?.aborted && kind !== 'cancelled' && this.on(error);
       this.failureEmitter.emit({
-        duration: performance.now() - started,
+        duration: roundMs(performance.now() - started),
         handled,
         reason: { error },
       });

@@ -1,9 +1,11 @@
 import type { Clock } from '../clock.js';
 import { CostExceedsCapacityError } from '../errors/cost-exceeds-capacity-error.js';
-import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
+import { InvalidArgumentError } from '../errors/invalid-argument-error.js';
+import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { isLimiterUnavailableError } from '../errors/limiter-unavailable-error.js';
 import { RateLimitExceededError } from '../errors/rate-limit-exceeded-error.js';
 import { reportError } from '../events/safe-event-emitter.js';
+import { checkKnownKeys, optionKeys } from '../options/check-options.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import type {
   AcquireOptions,
@@ -30,23 +32,37 @@ export class LimiterGroup implements Acquirer {
   private readonly queue: WakeQueue;
 
   constructor(readonly limiters: readonly LimiterMember[]) {
-    if (limiters.length === 0) {
-      throw new InvalidLimiterConfigError('limiters', 'at least one limiter', 0);
+    if (!Array.isArray(limiters) || limiters.length === 0) {
+      throw new InvalidArgumentError(
+        'limiters',
+        'an array of at least one limiter',
+        limiters,
+        'limiterGroup()',
+      );
     }
     const first = limiters[0]!;
     this.store = first.store;
     this.clock = first.clock;
     const keys = new Set<string>();
     for (const limiter of limiters) {
+      if (limiter.clock !== this.clock) {
+        throw new InvalidArgumentError(
+          'limiters',
+          'limiters on one clock (the group starts every member at one time)',
+          limiter.key,
+          'limiterGroup()',
+        );
+      }
       if (limiter.store !== this.store) {
-        throw new InvalidLimiterConfigError(
+        throw new InvalidArgumentError(
           'limiters',
           'limiters that share one store (the group is acquired atomically there)',
           limiter.key,
+          'limiterGroup()',
         );
       }
       if (keys.has(`${limiter.algorithm}:${limiter.key}`)) {
-        throw new InvalidLimiterConfigError('limiters', 'distinct keys', limiter.key);
+        throw new InvalidArgumentError('limiters', 'distinct keys', limiter.key, 'limiterGroup()');
       }
       keys.add(`${limiter.algorithm}:${limiter.key}`);
     }
@@ -55,12 +71,18 @@ export class LimiterGroup implements Acquirer {
   }
 
   async acquire(cost: Cost = 1, options: AcquireOptions = {}): Promise<Permit> {
+    // On every call: a loop over the keys, the full check only when one is unknown.
+    for (const key in options) {
+      if (key !== 'signal' && key !== 'maxWaitMs') {
+        checkKnownKeys(options, ACQUIRE_KEYS, 'acquire()', { aliases: { timeout: 'maxWaitMs' } });
+      }
+    }
     const { signal } = options;
     const maxWaitMs = options.maxWaitMs ?? Number.POSITIVE_INFINITY;
     if (Number.isNaN(maxWaitMs) || maxWaitMs < 0) {
-      throw new InvalidLimiterConfigError('maxWaitMs', 'a number >= 0', maxWaitMs);
+      throw new InvalidConfigError('maxWaitMs', 'a number >= 0', maxWaitMs);
     }
-    const costs = this.checkedCosts(cost);
+    const costs = this.checkedCosts(cost, 'acquire()');
     signal?.throwIfAborted();
     const firstAskedMs = this.clock.now();
     // The wait counts from when the store answered: a slow round trip can only make it later.
@@ -116,7 +138,7 @@ export class LimiterGroup implements Acquirer {
   tryAcquire(cost: Cost = 1): Promise<Decision> {
     let costs: number[];
     try {
-      costs = this.checkedCosts(cost);
+      costs = this.checkedCosts(cost, 'tryAcquire()');
     } catch (error) {
       return Promise.reject(error);
     }
@@ -150,11 +172,13 @@ export class LimiterGroup implements Acquirer {
   ): Permit {
     const waitMs = outcome.waitUs / 1000;
     const bindingKey = this.limiters[outcome.index]!.key;
+    // In whole µs, like every limiter figure (the clock part may read fractions of a µs).
+    const waitedMs = (Math.round(waitedBeforeMs * 1000) + outcome.waitUs) / 1000;
     return new Permit(
       this.limiters,
       outcome.grants,
       costs,
-      waitedBeforeMs + waitMs,
+      waitedMs,
       answeredMs + waitMs,
       bindingKey,
     );
@@ -228,8 +252,10 @@ export class LimiterGroup implements Acquirer {
     );
   }
 
-  private checkedCosts(cost: Cost): number[] {
-    const costs = normaliseCosts(cost, this.limiters.length, 'cost');
+  private checkedCosts(cost: Cost, where: string): number[] {
+    const costs = normaliseCosts(cost, this.limiters.length, (expected, received) => {
+      return new InvalidArgumentError('cost', expected, received, where);
+    });
     for (let i = 0; i < costs.length; i++) {
       const { rate, key } = this.limiters[i]!;
       if (costs[i]! > rate.burst) throw new CostExceedsCapacityError(key, costs[i]!, rate.burst);
@@ -237,6 +263,8 @@ export class LimiterGroup implements Acquirer {
     return costs;
   }
 }
+
+const ACQUIRE_KEYS = optionKeys<AcquireOptions>({ signal: true, maxWaitMs: true });
 
 /**
  * Units admissible at once: none while an earlier grant has yet to start (FIFO), otherwise what

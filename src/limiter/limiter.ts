@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from '../clock.js';
-import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
-import { MemoryStore } from '../stores/memory-store.js';
+import { InvalidArgumentError } from '../errors/invalid-argument-error.js';
+import { InvalidConfigError } from '../errors/invalid-config-error.js';
+import { defaultStore } from '../stores/default-store.js';
 import type {
   AcquireOptions,
   Acquirer,
@@ -24,7 +25,12 @@ export interface LimiterBaseOptions {
   key: string;
   /** Short label for snapshots and events (e.g. 'rpm', 'itpm'). @default the key */
   name?: string;
-  /** Where the state lives. @default a MemoryStore private to this limiter */
+  /**
+   * Where the state lives.
+   * @default the in-process MemoryStore of `clock`, shared by every limiter made without a store
+   * on that clock (one store for the process with the default `systemClock`): limiters written
+   * apart form a group as they are, and limiters with one key share its budget.
+   */
   store?: Store;
   /** Time source. @default systemClock */
   clock?: Clock;
@@ -51,13 +57,14 @@ export class Limiter implements Acquirer, LimiterMember {
     options: LimiterBaseOptions,
   ) {
     if (typeof options.key !== 'string' || options.key.length === 0) {
-      throw new InvalidLimiterConfigError('key', 'a non-empty string', options.key);
+      throw new InvalidConfigError('key', 'a non-empty string', options.key);
     }
     this.key = options.key;
     this.name = options.name ?? options.key;
-    this.store = options.store ?? new MemoryStore();
     this.clock = options.clock ?? systemClock;
+    this.store = options.store ?? defaultStore(this.clock);
     this.spec = { key: this.key, algorithm, rate };
+    this.store.claim?.(this.spec, this);
     this.limiters = [this];
     this.group = new LimiterGroup(this.limiters);
   }
@@ -81,17 +88,26 @@ export class Limiter implements Acquirer, LimiterMember {
    * again behind it when their slot comes.
    */
   async hold(untilMs: number): Promise<void> {
-    await this.holdFor(untilMs - this.clock.now());
+    const delayMs = untilMs - this.clock.now();
+    if (!holdable(delayMs)) {
+      throw new InvalidArgumentError(
+        'untilMs',
+        `a clock time in ms at most ${MAX_HOLD_US / 1000} ms from now`,
+        untilMs,
+        'hold()',
+      );
+    }
+    await this.holdFor(delayMs);
   }
 
   /** Like `hold`, with a delay from now in ms. */
   async holdFor(delayMs: number): Promise<void> {
-    // The same exact range rate.ts keeps every schedule in (about 71 years).
-    if (!Number.isFinite(delayMs) || delayMs * 1000 > MAX_HOLD_US) {
-      throw new InvalidLimiterConfigError(
+    if (!holdable(delayMs)) {
+      throw new InvalidArgumentError(
         'delayMs',
         `a finite number of ms up to ${MAX_HOLD_US / 1000}`,
         delayMs,
+        'holdFor()',
       );
     }
     if (delayMs <= 0) return;
@@ -118,6 +134,11 @@ export class Limiter implements Acquirer, LimiterMember {
   nowUs(): number {
     return toUs(this.clock.now());
   }
+}
+
+/** Within the same exact range rate.ts keeps every schedule in (about 71 years). */
+function holdable(delayMs: number): boolean {
+  return typeof delayMs === 'number' && Number.isFinite(delayMs) && delayMs * 1000 <= MAX_HOLD_US;
 }
 
 export type { AcquireOptions, Acquirer, Cost, Decision, LimiterSnapshot } from './acquirer.js';

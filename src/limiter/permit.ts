@@ -1,4 +1,4 @@
-import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
+import { InvalidArgumentError } from '../errors/invalid-argument-error.js';
 import type { Cost, LimiterMember } from './acquirer.js';
 import { costUs } from './rate.js';
 import type { Grant } from './store.js';
@@ -26,7 +26,9 @@ export class Permit {
    * response's usage): refunds or charges the difference. A number applies to every limiter.
    */
   async settle(actual: Cost): Promise<void> {
-    const actuals = normaliseCosts(actual, this.members.length, 'actualCost');
+    const actuals = normaliseCosts(actual, this.members.length, (expected, received) => {
+      return new InvalidArgumentError('actual', expected, received, 'permit.settle()');
+    });
     if (!this.open) return;
     this.open = false;
     await Promise.all(
@@ -55,8 +57,18 @@ export class Permit {
   }
 }
 
-/** One cost per member: a number applies to every member. Refuses anything but integers >= 0. */
-export function normaliseCosts(cost: Cost, members: number, option: string): number[] {
+/**
+ * One cost per member: a number applies to every member. Refuses anything but integers >= 0,
+ * with the error `refuse` makes (an argument of a call, or a policy's option).
+ */
+export function normaliseCosts(
+  cost: Cost,
+  members: number,
+  refuse: (expected: string, received: unknown) => Error,
+): number[] {
+  if (typeof cost !== 'number' && !Array.isArray(cost)) {
+    throw refuse('a number, or an array of one number per limiter', cost);
+  }
   const costs =
     typeof cost !== 'number'
       ? [...cost]
@@ -64,12 +76,10 @@ export function normaliseCosts(cost: Cost, members: number, option: string): num
         ? [cost]
         : new Array<number>(members).fill(cost);
   if (costs.length !== members) {
-    throw new InvalidLimiterConfigError(option, `one cost per limiter (${members})`, costs.length);
+    throw refuse(`one cost per limiter (${members})`, costs.length);
   }
   for (const c of costs) {
-    if (!Number.isSafeInteger(c) || c < 0) {
-      throw new InvalidLimiterConfigError(option, 'a non-negative integer', c);
-    }
+    if (!Number.isSafeInteger(c) || c < 0) throw refuse('a non-negative integer', c);
   }
   return costs;
 }

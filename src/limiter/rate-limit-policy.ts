@@ -1,9 +1,13 @@
 import type { IDefaultPolicyContext, IFailureEvent, IPolicy, ISuccessEvent } from 'cockatiel';
 import { type Clock, systemClock } from '../clock.js';
-import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
+import { InvalidArgumentError } from '../errors/invalid-argument-error.js';
+import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { isLlmResilienceError } from '../errors/llm-resilience-error.js';
+import { roundMs } from '../events/event-numbers.js';
 import { reportError, SafeEventEmitter } from '../events/safe-event-emitter.js';
+import { checkKnownKeys, optionKeys } from '../options/check-options.js';
 import type { Acquirer, Cost } from './acquirer.js';
+import { normaliseCosts } from './permit.js';
 
 /** Fired when a call had to wait for its slot. */
 export interface ThrottleEvent {
@@ -11,7 +15,7 @@ export interface ThrottleEvent {
   readonly key: string;
   /** Costs reserved, one per limiter. */
   readonly cost: readonly number[];
-  /** ms the call waited before it started. */
+  /** ms the call waited before it started, in whole µs (three decimals at most). */
   readonly waitedMs: number;
 }
 
@@ -38,6 +42,13 @@ export interface RateLimitPolicyOptions {
 }
 
 const DEFAULT_MAX_WAIT_MS = 60_000;
+const OPTION_KEYS = optionKeys<RateLimitPolicyOptions>({
+  cost: true,
+  maxWaitMs: true,
+  settle: true,
+  clock: true,
+});
+const ALIASES = { timeout: 'maxWaitMs', weight: 'cost', tokens: 'cost' };
 
 /**
  * A cockatiel policy that makes every call take its slot from a limiter (or an all-or-nothing
@@ -62,13 +73,19 @@ export class RateLimitPolicy implements IPolicy {
     readonly acquirer: Acquirer,
     private readonly options: RateLimitPolicyOptions = {},
   ) {
+    if (typeof acquirer?.acquire !== 'function' || !Array.isArray(acquirer.limiters)) {
+      throw new InvalidArgumentError(
+        'acquirer',
+        'a limiter or a limiter group (gcra(), tokenBucket(), limiterGroup())',
+        acquirer,
+        'rateLimitPolicy()',
+      );
+    }
+    checkKnownKeys(options, OPTION_KEYS, 'rateLimitPolicy()', { aliases: ALIASES });
+    if (typeof options.cost !== 'function') checkFixedCost(acquirer, options.cost ?? 1);
     this.maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
     if (Number.isNaN(this.maxWaitMs) || this.maxWaitMs < 0) {
-      throw new InvalidLimiterConfigError(
-        'maxWaitMs',
-        'a number >= 0 (Infinity allowed)',
-        this.maxWaitMs,
-      );
+      throw new InvalidConfigError('maxWaitMs', 'a number >= 0 (Infinity allowed)', this.maxWaitMs);
     }
     this.clock = options.clock ?? systemClock;
   }
@@ -88,7 +105,7 @@ export class RateLimitPolicy implements IPolicy {
       permit = await this.acquirer.acquire(cost, { signal, maxWaitMs: this.maxWaitMs });
     } catch (error) {
       this.failureEmitter.emit({
-        duration: this.clock.now() - started,
+        duration: roundMs(this.clock.now() - started),
         handled: isLlmResilienceError(error),
         reason: { error },
       });
@@ -106,7 +123,7 @@ export class RateLimitPolicy implements IPolicy {
       result = await fn(context);
     } catch (error) {
       this.failureEmitter.emit({
-        duration: this.clock.now() - started,
+        duration: roundMs(this.clock.now() - started),
         handled: false,
         reason: { error },
       });
@@ -119,9 +136,28 @@ export class RateLimitPolicy implements IPolicy {
       // The call succeeded and was billed: failing it now would invite a retry that bills again.
       reportError("settling a call's cost failed; the reservation stands", error);
     }
-    this.successEmitter.emit({ duration: this.clock.now() - started });
+    this.successEmitter.emit({ duration: roundMs(this.clock.now() - started) });
     return result;
   }
+}
+
+/**
+ * A fixed cost is known now: one that can never be admitted (above a member's burst) would fail
+ * every call, so it is refused here rather than at the first `execute`.
+ */
+function checkFixedCost(acquirer: Acquirer, cost: Cost): void {
+  const costs = normaliseCosts(cost, acquirer.limiters.length, (expected, received) => {
+    return new InvalidConfigError('cost', expected, received);
+  });
+  acquirer.limiters.forEach(({ key, rate }, i) => {
+    if (costs[i]! > rate.burst) {
+      throw new InvalidConfigError(
+        'cost',
+        `at most the burst of "${key}" (${rate.burst}): a call costing more can never be admitted`,
+        costs[i],
+      );
+    }
+  });
 }
 
 /** Builds a `RateLimitPolicy` over a limiter or a limiter group. */

@@ -5,7 +5,7 @@
  * Rounding up can only under-admit (by under 1 µs of schedule per admission), never over-admit,
  * and keeps every state an integer so memory and Redis agree bit for bit.
  */
-import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
+import { InvalidConfigError } from '../errors/invalid-config-error.js';
 
 /** Validated, precomputed parameters of one rate. All fields are safe integers. */
 export interface Rate {
@@ -25,7 +25,7 @@ export interface Rate {
 
 const MAX = Number.MAX_SAFE_INTEGER;
 
-/** Validates and precomputes a rate; throws `InvalidLimiterConfigError` naming the field. */
+/** Validates and precomputes a rate; throws `InvalidConfigError` naming the field. */
 export function makeRate(limit: number, periodUs: number, burst: number): Rate {
   requirePositiveInteger('limit', limit);
   requirePositiveInteger('period', periodUs);
@@ -36,7 +36,7 @@ export function makeRate(limit: number, periodUs: number, burst: number): Rate {
   // exact integer; a quarter of the safe range leaves room for schedules running ahead.
   const capacityUs = burst * quotientUs + ceilDiv(burst * remainderUs, limit);
   if (burst * remainderUs > MAX / 4 || capacityUs * limit > MAX / 4 || capacityUs > MAX / 4) {
-    throw new InvalidLimiterConfigError(
+    throw new InvalidConfigError(
       'burst',
       `burst × period (µs) below ${Math.floor(MAX / 4)} so the arithmetic stays exact; use a shorter period`,
       burst,
@@ -68,15 +68,8 @@ export function floorDiv(a: number, b: number): number {
   return (a - (a % b)) / b;
 }
 
-/** Validates a cost: a non-negative safe integer. */
-export function requireCost(cost: number): void {
-  if (!Number.isSafeInteger(cost) || cost < 0) {
-    throw new InvalidLimiterConfigError('cost', 'a non-negative integer', cost);
-  }
-}
-
 function requirePositiveInteger(field: string, value: number): void {
   if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new InvalidLimiterConfigError(field, 'a positive integer', value);
+    throw new InvalidConfigError(field, 'a positive integer', value);
   }
 }

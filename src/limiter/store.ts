@@ -79,6 +79,12 @@ export interface Look extends TimeScale {
  */
 export interface Store {
   /**
+   * Called once per limiter made on this store, before it is used: refuses (throws) a limiter
+   * the store cannot serve, such as one whose key a live limiter uses with other limits
+   * (`LimiterKeyConflictError`). Optional for stores of your own.
+   */
+  claim?(spec: LimiterSpec, owner: object): void;
+  /**
    * All-or-nothing reservation: each member with a cost above 0 is charged its cost at
    * now + the longest wait of all members, unless that wait exceeds `maxWaitUs`, in which case
    * nothing is charged. Members with cost 0 only take part in the wait.

@@ -19,6 +19,8 @@ import { errorShape } from './error-shape.js';
  *   per-day quota, Anthropic's 400 "credit balance is too low"): waiting minutes will not help.
  * - `client`: 4xx the caller must fix (400, 401, 403, 404, 413, 422, ...).
  * - `cancelled`: the caller aborted.
+ * - `circuit-open`: a circuit breaker refused the call without making it (cockatiel's
+ *   `BrokenCircuitError`, `IsolatedCircuitError`): nothing reached the provider.
  * - `unknown`: not a provider error (TypeError, a bug, anything without an HTTP shape).
  */
 export type ErrorKind =
@@ -31,6 +33,7 @@ export type ErrorKind =
   | 'quota'
   | 'client'
   | 'cancelled'
+  | 'circuit-open'
   | 'unknown';
 
 /** The decision for one thrown value. */
@@ -112,6 +115,14 @@ function kindFromName(error: unknown): ErrorKind | undefined {
     return /timed out/i.test(message) ? 'timeout' : 'cancelled';
   }
   if (is('APIUserAbortError') || is('AbortError')) return 'cancelled';
+  // cockatiel's brand (any installed copy); the names for errors rebuilt without it.
+  if (
+    error.isBrokenCircuitError === true ||
+    is('BrokenCircuitError') ||
+    is('IsolatedCircuitError')
+  ) {
+    return 'circuit-open';
+  }
   if (is('APIConnectionTimeoutError') || is('TimeoutError')) return 'timeout';
   if (is('APIConnectionError') || is('FetchError')) return 'connection';
   return undefined;

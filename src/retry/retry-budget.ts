@@ -2,6 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
+import { checkKnownKeys, optionKeys } from '../options/check-options.js';
 import { evalScript, type LuaScript } from '../redis/eval-script.js';
 
 /**
@@ -69,6 +70,16 @@ export const RETRY_BUDGET_DEFAULTS = {
   buckets: 10,
 } as const;
 
+const BUDGET_KEYS = {
+  ratio: true,
+  windowMs: true,
+  minRetries: true,
+  buckets: true,
+} as const satisfies { readonly [K in keyof Required<RetryBudgetOptions>]: true };
+const MEMORY_KEYS = optionKeys<MemoryRetryBudgetOptions>({ ...BUDGET_KEYS, clock: true });
+const REDIS_KEYS = optionKeys<RedisRetryBudgetOptions>({ ...BUDGET_KEYS, redis: true, key: true });
+const ALIASES = { percent: 'ratio', window: 'windowMs', minretriespersec: 'minRetries' };
+
 interface ResolvedBudget {
   ratio: number;
   bucketMs: number;
@@ -106,6 +117,7 @@ export class MemoryRetryBudget implements RetryBudget {
   lastSeen: RetryBudgetSnapshot | undefined;
 
   constructor(options: MemoryRetryBudgetOptions = {}) {
+    checkKnownKeys(options, MEMORY_KEYS, 'new MemoryRetryBudget()', { aliases: ALIASES });
     this.budget = resolve(options);
     this.clock = options.clock ?? systemClock;
   }
@@ -220,6 +232,10 @@ export class RedisRetryBudget implements RetryBudget {
   lastSeen: RetryBudgetSnapshot | undefined;
 
   constructor(options: RedisRetryBudgetOptions) {
+    checkKnownKeys(options, REDIS_KEYS, 'new RedisRetryBudget()', {
+      aliases: ALIASES,
+      required: true,
+    });
     this.budget = resolve(options);
     if (typeof options.key !== 'string' || options.key.length === 0) {
       throw new InvalidConfigError('key', 'a non-empty string', options.key);

@@ -2,7 +2,9 @@ import type { Event, IFailureEvent, IPolicy, IRetryContext, ISuccessEvent } from
 import type { Clock } from '../clock.js';
 import { sleep, systemClock } from '../clock.js';
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
+import { ceilMs, roundMs } from '../events/event-numbers.js';
 import { SafeEventEmitter } from '../events/safe-event-emitter.js';
+import { checkKnownKeys, optionKeys } from '../options/check-options.js';
 import { classifyError, type ErrorKind } from '../providers/classify.js';
 import { fullJitterDelay } from './backoff.js';
 import { type RetryAdviceSource, retryAdvice } from './retry-after.js';
@@ -58,7 +60,10 @@ export const RETRY_DEFAULTS = {
 export interface RetryEvent {
   /** 1-based number of the retry about to happen. */
   attempt: number;
-  /** The wait before it, in ms. */
+  /**
+   * The wait before it, in whole ms: the backoff or the server's advice rounded up (never
+   * shorter than the server asked).
+   */
   delayMs: number;
   /** Kind of the error that caused it (see `classifyError`). */
   reason: ErrorKind;
@@ -100,6 +105,28 @@ interface Resolved {
   baseDelayMs: number;
   maxDelayMs: number;
 }
+
+const OPTION_KEYS = optionKeys<RetryPolicyOptions>({
+  maxRetries: true,
+  maxRetryAfterMs: true,
+  baseDelayMs: true,
+  maxDelayMs: true,
+  retryOn: true,
+  budget: true,
+  clock: true,
+  random: true,
+});
+/** What cockatiel, p-retry and others call these options. */
+const ALIASES = {
+  retries: 'maxRetries',
+  attempts: 'maxRetries',
+  maxattempts: 'maxRetries',
+  initialdelay: 'baseDelayMs',
+  mindelay: 'baseDelayMs',
+  maxdelay: 'maxDelayMs',
+  shouldretry: 'retryOn',
+  handle: 'retryOn',
+};
 
 function check(value: number, option: string, ok: boolean, expected: string): number {
   if (!ok) throw new InvalidConfigError(option, expected, value);
@@ -169,6 +196,7 @@ export class RetryPolicy implements IPolicy<IRetryContext> {
   readonly onGiveUp: Event<GiveUpEvent> = this.giveUpEmitter.addListener;
 
   constructor(options: RetryPolicyOptions = {}) {
+    checkKnownKeys(options, OPTION_KEYS, 'retryPolicy()', { aliases: ALIASES });
     this.options = resolve(options);
     this.retryOn = options.retryOn ?? ((error) => classifyError(error).retryable);
     this.budget = options.budget;
@@ -198,7 +226,7 @@ export class RetryPolicy implements IPolicy<IRetryContext> {
       let delayMs: number;
       try {
         const value = await fn({ signal, attempt: retries });
-        this.successEmitter.emit({ duration: this.clock.now() - started });
+        this.successEmitter.emit({ duration: roundMs(this.clock.now() - started) });
         return value;
       } catch (error) {
         const decision = await this.decide(error, retries, signal);
@@ -232,7 +260,7 @@ export class RetryPolicy implements IPolicy<IRetryContext> {
     if (advice && advice.delayMs > this.options.maxRetryAfterMs) {
       return { reason: 'retry-after-too-long', handled: true };
     }
-    const delayMs = advice?.delayMs ?? fullJitterDelay(this.options, retries, this.random);
+    const delayMs = ceilMs(advice?.delayMs ?? fullJitterDelay(this.options, retries, this.random));
     if (this.budget && !(await this.budget.tryRetry())) {
       return { reason: 'budget-exhausted', handled: true };
     }
@@ -254,9 +282,11 @@ export class RetryPolicy implements IPolicy<IRetryContext> {
     handled: boolean,
     started: number,
   ): void {
-    this.giveUpEmitter.emit({ calls, reason, kind: classifyError(error).kind, error });
+    // An abort is the caller's, whatever reason it was given (a plain Error, a string).
+    const kind = reason === 'aborted' ? 'cancelled' : classifyError(error).kind;
+    this.giveUpEmitter.emit({ calls, reason, kind, error });
     this.failureEmitter.emit({
-      duration: this.clock.now() - started,
+      duration: roundMs(this.clock.now() - started),
       handled,
       reason: { error },
     });

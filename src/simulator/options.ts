@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { FAULT_KINDS, type FaultOptions, type ScriptStep } from './faults.js';
+import { checkSimulatorKeys } from './option-keys.js';
 
 export type SimulatedProvider = 'anthropic' | 'openai';
 
@@ -121,6 +122,7 @@ export function dimensionsOf(provider: SimulatedProvider): readonly RateDimensio
 
 /** Applies defaults and refuses bad options with an `InvalidConfigError`. */
 export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
+  checkSimulatorKeys(options);
   const { provider } = options;
   if (provider !== 'anthropic' && provider !== 'openai')
     throw new InvalidConfigError('provider', "'anthropic' or 'openai'", provider);
@@ -172,8 +174,6 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
   const faults = options.faults ?? {};
   let rateSum = 0;
   for (const [kind, rate] of Object.entries(faults.rates ?? {})) {
-    if (!FAULT_KINDS.includes(kind as never))
-      throw new InvalidConfigError('faults.rates', `keys among ${FAULT_KINDS.join(', ')}`, kind);
     if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1))
       throw new InvalidConfigError(`faults.rates.${kind}`, 'a probability in [0, 1]', rate);
     rateSum += rate;

@@ -1,5 +1,6 @@
 import { type AlgorithmOps, algorithms } from '../limiter/algorithms.js';
 import type { Grant, LimiterSpec, Look, ReserveOutcome, Store } from '../limiter/store.js';
+import { KeyClaims } from './key-claims.js';
 
 /** Entries are swept for idleness once per this many reservations. */
 const SWEEP_EVERY = 4096;
@@ -16,7 +17,13 @@ interface Entry {
  */
 export class MemoryStore implements Store {
   private readonly entries = new Map<string, Entry>();
+  private readonly claims = new KeyClaims();
   private untilSweep = SWEEP_EVERY;
+
+  /** Refuses a limiter whose key a live limiter uses with other limits. */
+  claim(spec: LimiterSpec, owner: object): void {
+    this.claims.claim(spec, owner);
+  }
 
   /** Number of keys held (idle, fully refilled keys are dropped from time to time). */
   get size(): number {

@@ -36,8 +36,8 @@ describe('edge cases', () => {
   });
 
   it('a group refuses limiters on different stores, or the same key twice', () => {
-    const a = gcra({ key: 'a', limit: 1, periodMs: 1000 });
-    const b = gcra({ key: 'b', limit: 1, periodMs: 1000 });
+    const a = gcra({ key: 'a', limit: 1, periodMs: 1000, store: new MemoryStore() });
+    const b = gcra({ key: 'b', limit: 1, periodMs: 1000, store: new MemoryStore() });
     expect(() => limiterGroup([a, b])).toThrow(/share one store/);
     expect(() => limiterGroup([a, a])).toThrow(/distinct keys/);
     expect(() => limiterGroup([])).toThrow(InvalidLimiterConfigError);

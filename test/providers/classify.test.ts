@@ -258,7 +258,7 @@ describe('classifyError with non-provider values', () => {
       'timeout',
     );
     expect(classifyError(new TaskCancelledError('Operation cancelled')).kind).toBe('cancelled');
-    expect(classifyError(new BrokenCircuitError()).kind).toBe('unknown');
+    expect(classifyError(new BrokenCircuitError()).kind).toBe('circuit-open');
   });
 });
 

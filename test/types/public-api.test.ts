@@ -63,6 +63,11 @@ describe('public API types', () => {
         'CostExceedsCapacityError',
         'LimiterUnavailableError',
         'InvalidLimiterConfigError',
+        'InvalidConfigError',
+        'isInvalidConfigError',
+        'UnknownOptionError',
+        'InvalidArgumentError',
+        'LimiterKeyConflictError',
       ]),
     );
   });

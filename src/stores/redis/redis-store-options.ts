@@ -1,7 +1,8 @@
 /** Options, events and outcome types of RedisStore, with their defaults and validation. */
 import type { Clock } from '../../clock.js';
-import { InvalidLimiterConfigError } from '../../errors/invalid-limiter-config-error.js';
+import { InvalidConfigError } from '../../errors/invalid-config-error.js';
 import type { ReserveOutcome } from '../../limiter/store.js';
+import { checkKnownKeys, optionKeys } from '../../options/check-options.js';
 import { PREFIX_PATTERN } from './redis-keys.js';
 
 /** What a RedisStore does when Redis does not answer in time. */
@@ -65,7 +66,7 @@ export interface RedisUnavailableEvent {
 
 /** Fired when Redis answers again after an outage. */
 export interface RedisRecoveredEvent {
-  /** ms from the first failure to the successful check. */
+  /** Whole ms from the first failure to the successful check. */
   readonly downForMs: number;
 }
 
@@ -81,6 +82,16 @@ const DEFAULTS = {
   timeoutMs: 1000,
   recheckMs: 1000,
 };
+const OPTION_KEYS = optionKeys<RedisStoreOptions>({
+  prefix: true,
+  onUnavailable: true,
+  timeoutMs: true,
+  localWorkers: true,
+  recheckMs: true,
+  clock: true,
+});
+const ALIASES = { keyprefix: 'prefix', workers: 'localWorkers', failopen: 'onUnavailable' };
+
 export interface ResolvedOptions {
   readonly prefix: string;
   readonly mode: OnUnavailable;
@@ -89,11 +100,12 @@ export interface ResolvedOptions {
   readonly localWorkers: number;
 }
 
-/** Applies the defaults; throws `InvalidLimiterConfigError` naming the option, range and value. */
+/** Applies the defaults; throws `InvalidConfigError` naming the option, range and value. */
 export function resolveOptions(options: RedisStoreOptions): ResolvedOptions {
+  checkKnownKeys(options, OPTION_KEYS, 'new RedisStore()', { aliases: ALIASES });
   const prefix = options.prefix ?? DEFAULTS.prefix;
   if (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix)) {
-    throw new InvalidLimiterConfigError(
+    throw new InvalidConfigError(
       'prefix',
       "1 to 128 printable ASCII characters without '{', '}' or spaces (it is the hash tag)",
       prefix,
@@ -101,11 +113,7 @@ export function resolveOptions(options: RedisStoreOptions): ResolvedOptions {
   }
   const mode = options.onUnavailable ?? DEFAULTS.onUnavailable;
   if (mode !== 'fail-closed' && mode !== 'fail-open' && mode !== 'local') {
-    throw new InvalidLimiterConfigError(
-      'onUnavailable',
-      "'fail-closed', 'fail-open' or 'local'",
-      mode,
-    );
+    throw new InvalidConfigError('onUnavailable', "'fail-closed', 'fail-open' or 'local'", mode);
   }
   const timeoutMs = options.timeoutMs ?? DEFAULTS.timeoutMs;
   requireRange('timeoutMs', timeoutMs, 'a number of ms in (0, 60000]', 60_000);
@@ -113,24 +121,20 @@ export function resolveOptions(options: RedisStoreOptions): ResolvedOptions {
   requireRange('recheckMs', recheckMs, 'a number of ms in (0, 3600000]', 3_600_000);
   const localWorkers = options.localWorkers ?? (mode === 'local' ? undefined : 1);
   if (localWorkers === undefined || !Number.isSafeInteger(localWorkers) || localWorkers < 1) {
-    throw new InvalidLimiterConfigError(
+    throw new InvalidConfigError(
       'localWorkers',
       "an integer >= 1 (required with onUnavailable: 'local')",
       localWorkers,
     );
   }
   if (options.clock !== undefined && typeof options.clock?.now !== 'function') {
-    throw new InvalidLimiterConfigError(
-      'clock',
-      'a Clock ({ now(): number } in ms)',
-      options.clock,
-    );
+    throw new InvalidConfigError('clock', 'a Clock ({ now(): number } in ms)', options.clock);
   }
   return { prefix, mode, timeoutMs, recheckMs, localWorkers };
 }
 
 function requireRange(option: string, value: number, expected: string, max: number): void {
   if (typeof value !== 'number' || !(value > 0) || value > max) {
-    throw new InvalidLimiterConfigError(option, expected, value);
+    throw new InvalidConfigError(option, expected, value);
   }
 }

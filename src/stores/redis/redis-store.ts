@@ -1,9 +1,12 @@
 import type { Clock } from '../../clock.js';
-import { InvalidLimiterConfigError } from '../../errors/invalid-limiter-config-error.js';
+import { InvalidArgumentError } from '../../errors/invalid-argument-error.js';
+import { InvalidConfigError } from '../../errors/invalid-config-error.js';
 import { LimiterUnavailableError } from '../../errors/limiter-unavailable-error.js';
+import { roundMs } from '../../events/event-numbers.js';
 import { reportError, SafeEventEmitter } from '../../events/safe-event-emitter.js';
 import type { Grant, LimiterSpec, Look, ReserveOutcome, Store } from '../../limiter/store.js';
 import { evalScript, type RedisScriptClient } from '../../redis/eval-script.js';
+import { KeyClaims } from '../key-claims.js';
 import {
   adjustScript,
   holdScript,
@@ -64,6 +67,7 @@ export class RedisStore implements Store {
   private readonly clock: Clock | undefined;
   private readonly slackMs: number;
   private readonly keys = new WeakMap<LimiterSpec, string>();
+  private readonly claims = new KeyClaims();
   private readonly outage: RedisOutage;
   private readonly local: RedisLocalShare;
   /**
@@ -82,7 +86,12 @@ export class RedisStore implements Store {
     options: RedisStoreOptions = {},
   ) {
     if (typeof redis?.evalsha !== 'function' || typeof redis.eval !== 'function') {
-      throw new InvalidLimiterConfigError('redis', 'an ioredis Redis or Cluster', redis);
+      throw new InvalidArgumentError(
+        'redis',
+        'an ioredis Redis or Cluster',
+        redis,
+        'new RedisStore()',
+      );
     }
     const { prefix, mode, timeoutMs, recheckMs, localWorkers } = resolveOptions(options);
     this.prefix = prefix;
@@ -99,9 +108,26 @@ export class RedisStore implements Store {
       () => this.reenter(),
       (downForMs) => {
         this.local.reset();
-        this.recoveredEmitter.emit({ downForMs });
+        this.recoveredEmitter.emit({ downForMs: roundMs(downForMs) });
       },
     );
+  }
+
+  /**
+   * Refuses a limiter whose key a live limiter of this store (in this process) uses with other
+   * limits (workers are not compared: each checks its own limiters), and, with `onUnavailable:
+   * 'local'`, one whose burst is below `localWorkers`: its share, floor(burst / localWorkers)
+   * units, would be none, and every call of an outage would be refused.
+   */
+  claim(spec: LimiterSpec, owner: object): void {
+    if (this.mode === 'local' && spec.rate.burst < this.localWorkers) {
+      throw new InvalidConfigError(
+        spec.algorithm === 'gcra' ? 'burst' : 'capacity',
+        `at least the RedisStore's localWorkers (${this.localWorkers}) with onUnavailable 'local', for "${spec.key}": each worker admits floor(burst / localWorkers) units while Redis is away, here none, so every call would be refused`,
+        spec.rate.burst,
+      );
+    }
+    this.claims.claim(spec, owner);
   }
 
   /** False from a failed call until Redis answers a check again. */
