@@ -5,9 +5,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type AlgorithmName, algorithms } from '../../src/limiter/algorithms.js';
-import { MemoryStore } from '../../src/stores/memory-store.js';
 import { costUs, makeRate, type Rate } from '../../src/limiter/rate.js';
 import type { Grant, LimiterSpec } from '../../src/limiter/store.js';
+import { MemoryStore } from '../../src/stores/memory-store.js';
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 1500);
 

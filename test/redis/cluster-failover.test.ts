@@ -16,8 +16,8 @@ import {
   tokenBucket,
 } from '../../src/index.js';
 import type { LimiterGroup } from '../../src/limiter/limiter-group.js';
-import { lookScript, reserveScript } from '../../src/stores/redis/lua/scripts.js';
 import { scriptSha } from '../../src/redis/eval-script.js';
+import { lookScript, reserveScript } from '../../src/stores/redis/lua/scripts.js';
 import { sleep } from '../support/real-time.js';
 import { uniquePrefix } from '../support/redis.js';
 import {

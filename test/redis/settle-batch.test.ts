@@ -14,8 +14,8 @@ import {
   type Store,
   tokenBucket,
 } from '../../src/index.js';
-import { adjustScript } from '../../src/stores/redis/lua/scripts.js';
 import { scriptSha } from '../../src/redis/eval-script.js';
+import { adjustScript } from '../../src/stores/redis/lua/scripts.js';
 import { ManualClock } from '../../src/testing/index.js';
 import { preloadScripts, redisUrl, uniquePrefix } from '../support/redis.js';
 

@@ -17,8 +17,8 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, Socket } from 'node:net';
 import { Redis } from 'ioredis';
-import { redisScripts } from '../../src/stores/redis/lua/scripts.js';
 import type { RedisScriptClient } from '../../src/redis/eval-script.js';
+import { redisScripts } from '../../src/stores/redis/lua/scripts.js';
 
 const DEFAULT_URL = 'redis://127.0.0.1:6379';
 

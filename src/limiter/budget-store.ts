@@ -1,0 +1,104 @@
+/**
+ * The contract between a budget (budget.ts) and where its queues live: one process
+ * (`MemoryBudgetStore`) or Redis (`RedisBudgetStore`). Costs are µs of schedule; the budget owns
+ * units, options and waiting. Each key holds one `BucketQueueState` (bucket-queue.ts).
+ */
+import type { QueueShift } from './bucket-queue.js';
+import type { Rate } from './rate.js';
+
+/** One dimension of a budget as the store sees it. */
+export interface BudgetSpec {
+  readonly key: string;
+  readonly rate: Rate;
+}
+
+/** Where a member's reservation stands, for the waiter to plan its start. */
+export interface TicketPlan {
+  /** The reservation's number on its key; -1 when the member was not charged (cost 0). */
+  readonly seq: number;
+  /** Whether it waits in the queue (else it has started, or was not charged). */
+  readonly queued: boolean;
+  /**
+   * µs from the store's answer until its start on this key (0 when not queued); negative when
+   * this key would have let it start earlier (kept, so that later shifts add up right).
+   */
+  readonly waitUs: number;
+  /** The key's version when this plan was read; only newer shifts apply. */
+  readonly version: number;
+}
+
+export type BudgetReserveOutcome =
+  | {
+      readonly granted: true;
+      /** µs until the reservation starts (0: at once). */
+      readonly waitUs: number;
+      /** Member with the longest wait. */
+      readonly index: number;
+      /** One plan per member. */
+      readonly plans: readonly TicketPlan[];
+    }
+  | {
+      readonly granted: false;
+      /** µs the caller would have had to wait. */
+      readonly waitUs: number;
+      readonly index: number;
+    };
+
+/** What a key looks like now. */
+export interface BudgetLook {
+  /** µs of schedule free at once (negative while the queue runs ahead). */
+  readonly freeUs: number;
+  /** Reservations waiting in the queue. */
+  readonly queued: number;
+  /** µs until the latest hold ends. */
+  readonly heldUs: number;
+}
+
+/** A shift of the waiting starts of a key, seen by every waiter sharing it. */
+export interface QueueChange {
+  readonly key: string;
+  readonly shift: QueueShift;
+}
+
+/** A claim's answer: start now, wait more (with fresh plans), or the reservation was lost. */
+export type ClaimOutcome =
+  | { readonly status: 'started' }
+  | { readonly status: 'wait'; readonly waitUs: number; readonly plans: readonly TicketPlan[] }
+  | { readonly status: 'lost' };
+
+export interface BudgetStore {
+  /**
+   * All-or-nothing: each member with a cost above 0 is charged at now + the longest wait of all
+   * members, queued behind earlier reservations, unless that wait exceeds `maxWaitUs`.
+   */
+  reserve(
+    specs: readonly BudgetSpec[],
+    costsUs: readonly number[],
+    maxWaitUs: number,
+    nowUs: number,
+  ): Promise<BudgetReserveOutcome>;
+  /**
+   * A waiter's planned start has come: if every member's ticket may start, all are charged now
+   * (`started`); otherwise the longest wait left, with fresh plans. `lost` when a ticket was
+   * dropped (its worker missed its start by more than the store's grace): reserve again.
+   */
+  claim(
+    specs: readonly BudgetSpec[],
+    seqs: readonly number[],
+    nowUs: number,
+  ): Promise<ClaimOutcome>;
+  /** Settles: a negative delta is credited (a refund), a positive one charged, at now. */
+  adjust(specs: readonly BudgetSpec[], deltasUs: readonly number[], nowUs: number): Promise<void>;
+  /** Withdraws a reservation that will not run (abort, a wait grown past its limit). */
+  cancel(
+    specs: readonly BudgetSpec[],
+    seqs: readonly number[],
+    costsUs: readonly number[],
+    nowUs: number,
+  ): Promise<void>;
+  /** Nothing on the key starts within `delayUs` from the store's now; it refills from empty then. */
+  hold(spec: BudgetSpec, delayUs: number, nowUs: number): Promise<void>;
+  look(spec: BudgetSpec, nowUs: number): Promise<BudgetLook>;
+  /** Calls `listener` for each change on `keys` (in this process or, on Redis, any worker). */
+  watch(keys: readonly string[], listener: (change: QueueChange) => void): () => void;
+}

@@ -1,0 +1,236 @@
+import {
+  type BucketQueueState,
+  indexOf,
+  initialBucketQueue,
+  type QueueShift,
+  type QueueStep,
+  queueCancel,
+  queueCharge,
+  queueClaim,
+  queueExpire,
+  queueFreeUs,
+  queueHeldUs,
+  queueHold,
+  queueRefund,
+  queueReserve,
+  queueWait,
+  startAt,
+} from '../limiter/bucket-queue.js';
+import type {
+  BudgetLook,
+  BudgetReserveOutcome,
+  BudgetSpec,
+  BudgetStore,
+  ClaimOutcome,
+  QueueChange,
+  TicketPlan,
+} from '../limiter/budget-store.js';
+
+/** Keys are swept for idleness once per this many reservations. */
+const SWEEP_EVERY = 4096;
+
+/** A waiting ticket whose start passed this long ago without a claim is dropped (µs). */
+export const DEFAULT_CLAIM_GRACE_US = 10_000_000;
+
+const NOT_CHARGED: TicketPlan = { seq: -1, queued: false, waitUs: 0, version: 0 };
+
+/**
+ * Budget queues in this process's memory: exact, synchronous underneath, and every process has
+ * its own. Use `RedisBudgetStore` when several workers share one provider quota.
+ */
+export class MemoryBudgetStore implements BudgetStore {
+  private readonly states = new Map<string, BucketQueueState>();
+  private readonly watchers = new Map<string, Set<(change: QueueChange) => void>>();
+  private untilSweep = SWEEP_EVERY;
+
+  constructor(private readonly graceUs = DEFAULT_CLAIM_GRACE_US) {}
+
+  /** Number of keys held (idle, full keys are dropped from time to time). */
+  get size(): number {
+    return this.states.size;
+  }
+
+  async reserve(
+    specs: readonly BudgetSpec[],
+    costsUs: readonly number[],
+    maxWaitUs: number,
+    nowUs: number,
+  ): Promise<BudgetReserveOutcome> {
+    const states = specs.map((spec) => this.fresh(spec, nowUs));
+    let waitUs = 0;
+    let index = 0;
+    let queued = false;
+    for (let i = 0; i < specs.length; i++) {
+      if (costsUs[i] === 0) continue;
+      const s = states[i]!;
+      if (s.queue.length > 0) queued = true;
+      const w = queueWait(s, nowUs, costsUs[i]!, specs[i]!.rate.capacityUs);
+      if (w > waitUs) {
+        waitUs = w;
+        index = i;
+      }
+    }
+    if (waitUs > maxWaitUs) return { granted: false, waitUs, index };
+    if (--this.untilSweep <= 0) this.sweep(nowUs);
+    // FIFO: a call starts at once only when nobody waits on any of its keys.
+    const startNow = waitUs === 0 && !queued;
+    const plans = specs.map((spec, i) => {
+      if (costsUs[i] === 0) return NOT_CHARGED;
+      const { state, seq } = queueReserve(states[i]!, nowUs, costsUs[i]!, startNow);
+      this.states.set(spec.key, state);
+      return this.plan(state, seq, nowUs, spec.rate.capacityUs);
+    });
+    return { granted: true, waitUs, index, plans };
+  }
+
+  async claim(
+    specs: readonly BudgetSpec[],
+    seqs: readonly number[],
+    nowUs: number,
+  ): Promise<ClaimOutcome> {
+    const states = specs.map((spec) => this.fresh(spec, nowUs));
+    let waitUs = 0;
+    let lost = false;
+    for (let i = 0; i < specs.length; i++) {
+      if (seqs[i]! < 0) continue;
+      const at = indexOf(states[i]!, seqs[i]!);
+      if (at < 0) lost = true;
+      else waitUs = Math.max(waitUs, startAt(states[i]!, at, specs[i]!.rate.capacityUs) - nowUs);
+    }
+    if (lost) {
+      // Part of the reservation was dropped: withdraw the rest; the caller reserves again.
+      await this.cancel(specs, seqs, new Array<number>(specs.length).fill(0), nowUs);
+      return { status: 'lost' };
+    }
+    if (waitUs > 0) {
+      const plans = specs.map((spec, i) =>
+        seqs[i]! < 0 ? NOT_CHARGED : this.plan(states[i]!, seqs[i]!, nowUs, spec.rate.capacityUs),
+      );
+      return { status: 'wait', waitUs, plans };
+    }
+    for (let i = 0; i < specs.length; i++) {
+      if (seqs[i]! >= 0) this.apply(specs[i]!.key, queueClaim(states[i]!, nowUs, seqs[i]!));
+    }
+    return { status: 'started' };
+  }
+
+  async adjust(
+    specs: readonly BudgetSpec[],
+    deltasUs: readonly number[],
+    nowUs: number,
+  ): Promise<void> {
+    for (let i = 0; i < specs.length; i++) {
+      const delta = deltasUs[i]!;
+      if (delta === 0) continue;
+      const s = this.fresh(specs[i]!, nowUs);
+      this.apply(
+        specs[i]!.key,
+        delta < 0 ? queueRefund(s, nowUs, -delta) : queueCharge(s, nowUs, delta),
+      );
+    }
+  }
+
+  async cancel(
+    specs: readonly BudgetSpec[],
+    seqs: readonly number[],
+    costsUs: readonly number[],
+    nowUs: number,
+  ): Promise<void> {
+    for (let i = 0; i < specs.length; i++) {
+      if (seqs[i]! < 0) continue;
+      const s = this.fresh(specs[i]!, nowUs);
+      this.apply(specs[i]!.key, queueCancel(s, nowUs, seqs[i]!, costsUs[i]!));
+    }
+  }
+
+  async hold(spec: BudgetSpec, delayUs: number, nowUs: number): Promise<void> {
+    if (delayUs <= 0) return;
+    const s = this.fresh(spec, nowUs);
+    this.apply(spec.key, queueHold(s, nowUs + delayUs, spec.rate.capacityUs));
+  }
+
+  async look(spec: BudgetSpec, nowUs: number): Promise<BudgetLook> {
+    const state = this.state(spec.key);
+    return {
+      freeUs: queueFreeUs(state, nowUs, spec.rate.capacityUs),
+      queued: state.queue.length,
+      heldUs: queueHeldUs(state, nowUs),
+    };
+  }
+
+  /** The key's state (for tests and inspection); a fresh key when unknown. */
+  stateOf(key: string): BucketQueueState {
+    return this.state(key);
+  }
+
+  watch(keys: readonly string[], listener: (change: QueueChange) => void): () => void {
+    for (const key of keys) {
+      let set = this.watchers.get(key);
+      if (!set) {
+        set = new Set();
+        this.watchers.set(key, set);
+      }
+      set.add(listener);
+    }
+    return () => {
+      for (const key of keys) {
+        const set = this.watchers.get(key);
+        set?.delete(listener);
+        if (set?.size === 0) this.watchers.delete(key);
+      }
+    };
+  }
+
+  private plan(
+    state: BucketQueueState,
+    seq: number,
+    nowUs: number,
+    capacityUs: number,
+  ): TicketPlan {
+    const at = indexOf(state, seq);
+    return {
+      seq,
+      queued: at >= 0,
+      waitUs: at >= 0 ? startAt(state, at, capacityUs) - nowUs : 0,
+      version: state.version,
+    };
+  }
+
+  /** The key's state with stale tickets dropped (their shifts reported). */
+  private fresh(spec: BudgetSpec, nowUs: number): BucketQueueState {
+    const state = this.state(spec.key);
+    if (state.queue.length === 0) return state;
+    const { state: next, shifts } = queueExpire(state, nowUs, spec.rate.capacityUs, this.graceUs);
+    if (shifts.length === 0) return state;
+    this.states.set(spec.key, next);
+    for (const shift of shifts) this.tell(spec.key, shift);
+    return next;
+  }
+
+  private apply(key: string, step: QueueStep): void {
+    this.states.set(key, step.state);
+    if (step.shift) this.tell(key, step.shift);
+  }
+
+  private tell(key: string, shift: QueueShift): void {
+    const listeners = this.watchers.get(key);
+    if (!listeners) return;
+    const change: QueueChange = { key, shift };
+    for (const listener of listeners) listener(change);
+  }
+
+  /**
+   * Drops keys that are full again with nobody waiting: they behave as a fresh key. A permit from
+   * before then is settled as a credit bounded by the debt, as any.
+   */
+  private sweep(nowUs: number): void {
+    this.untilSweep = SWEEP_EVERY;
+    for (const [key, state] of this.states) {
+      if (state.queue.length === 0 && state.ts <= nowUs) this.states.delete(key);
+    }
+  }
+
+  private state(key: string): BucketQueueState {
+    return this.states.get(key) ?? initialBucketQueue;
+  }
+}
