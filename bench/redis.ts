@@ -14,10 +14,10 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { gcra, RedisStore } from '../src/index.js';
-import { reserveScript } from '../src/stores/redis/lua/scripts.js';
 import { costUs } from '../src/limiter/rate.js';
-import { encodeBatch } from '../src/stores/redis/redis-reserve-batch.js';
 import { scriptSha } from '../src/redis/eval-script.js';
+import { reserveScript } from '../src/stores/redis/lua/scripts.js';
+import { encodeBatch } from '../src/stores/redis/redis-reserve-batch.js';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const IN_FLIGHT = 64;
