@@ -24,10 +24,12 @@ interface Outcome {
   readonly stderr: string;
 }
 
-// Variables a parent `npm test` exports that would steer a nested npm: `npm_config_local_prefix`
-// would make `npm install` in the app install into this repository instead.
-const PARENT_NPM =
-  /^npm_(lifecycle_|package_|command$|execpath$|node_execpath$|config_local_prefix$)/i;
+// A parent npm (`npm test`, `npx -p node@22 ...`) exports its whole configuration as npm_*
+// variables, which would steer the nested npm: `npm_config_local_prefix` installs into this
+// repository, `npm_config_package` makes every npx fetch the parent's package first. Only the
+// settings that say how to reach the registry pass through.
+const PASSED_NPM =
+  /^npm_config_(registry|cache|userconfig|globalconfig|cafile|ca|cert|key|proxy|https_proxy|noproxy|strict_ssl|fetch_\w+)$/i;
 
 /** The Node every child runs on; its directory goes first on PATH, for npm, npx and bins. */
 let node = process.execPath;
@@ -35,7 +37,7 @@ let node = process.execPath;
 function childEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
-    if (!PARENT_NPM.test(name)) env[name] = value;
+    if (!/^npm_/i.test(name) || PASSED_NPM.test(name)) env[name] = value;
   }
   env.PATH = [dirname(node), process.env.PATH].join(delimiter);
   return env;
