@@ -114,7 +114,7 @@ describe('README.md and docs/*.md examples', () => {
     expect(strays).toEqual([]);
   });
 
-  it('every example type-checks', { timeout: 90_000 }, async () => {
+  it('every example type-checks', { timeout: 180_000 }, async () => {
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
     const result = await run(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')]).catch(
       (e: { stdout?: string }) => ({ stdout: `FAILED\n${e.stdout ?? ''}` }),
