@@ -4,6 +4,7 @@ import {
   gcra,
   InvalidLimiterConfigError,
   limiterGroup,
+  MemoryStore,
   tokenBucket,
 } from '../../src/index.js';
 import { ManualClock } from '../../src/testing/index.js';
