@@ -14,7 +14,8 @@ describe('the range of a hold', () => {
       const clock = new ManualClock();
       const limiters = [
         gcra({ key: 'k', limit: 1, periodMs: 1000, burst: 1, clock }),
-        tokenBucket({ key: 'k', capacity: 1, refillPerSecond: 1, clock }),
+        // Its own key: one key is one budget, whatever the algorithm.
+        tokenBucket({ key: 'b', capacity: 1, refillPerSecond: 1, clock }),
       ];
       for (const limiter of limiters) {
         await expect(limiter.holdFor(delayMs)).rejects.toBeInstanceOf(InvalidLimiterConfigError);
