@@ -3,7 +3,13 @@
  * written and one key is one budget.
  */
 import { describe, expect, it } from 'vitest';
-import { gcra, InvalidArgumentError, limiterGroup, tokenBucket } from '../../src/index.js';
+import {
+  gcra,
+  InvalidArgumentError,
+  limiterGroup,
+  MemoryStore,
+  tokenBucket,
+} from '../../src/index.js';
 import { ManualClock } from '../../src/testing/index.js';
 
 describe('limiters without a store', () => {
@@ -40,5 +46,11 @@ describe('limiters without a store', () => {
     const b = gcra({ key: 'b', limit: 1, periodMs: 1000, clock: new ManualClock() });
     expect(() => limiterGroup([a, b])).toThrow(InvalidArgumentError);
     expect(() => limiterGroup([a, b])).toThrow(/one clock/);
+  });
+
+  it('a group over limiters given different stores is refused', () => {
+    const a = gcra({ key: 'a', limit: 1, periodMs: 1000, store: new MemoryStore() });
+    const b = gcra({ key: 'b', limit: 1, periodMs: 1000, store: new MemoryStore() });
+    expect(() => limiterGroup([a, b])).toThrow(/share one store/);
   });
 });
