@@ -14,6 +14,7 @@ export {
   isBrokenCircuitError,
   isBulkheadRejectedError,
 } from 'cockatiel';
+export * from '../policies/index.js';
 export type {
   CircuitBreakerPolicyOptions,
   CircuitSamplingOptions,
@@ -75,3 +76,33 @@ export type {
   RetrySnapshot,
 } from './retry/retry-policy.js';
 export { RETRY_DEFAULTS, RetryPolicy, retryPolicy } from './retry/retry-policy.js';
+
+// ---- Provider pipelines (issue #10) ----
+
+export type {
+  BudgetDecision,
+  BudgetDimension,
+  BudgetDimensionSnapshot,
+  BudgetOptions,
+} from './limiter/budget.js';
+export { Budget } from './limiter/budget.js';
+export { BudgetPermit } from './limiter/budget-permit.js';
+export type { BudgetStore } from './limiter/budget-store.js';
+export type { DimensionName, ProviderName } from './pipeline/accounting.js';
+export { anthropicPolicy } from './pipeline/anthropic-policy.js';
+export type {
+  HoldEvent,
+  SettleEvent,
+  ThrottleEvent as PipelineThrottleEvent,
+} from './pipeline/budgeted-fetch.js';
+export { openaiPolicy } from './pipeline/openai-policy.js';
+export type {
+  PipelineFallback,
+  PipelineLimits,
+  PipelineTimeout,
+  ProviderPolicyOptions,
+} from './pipeline/pipeline-options.js';
+export { PIPELINE_DEFAULTS } from './pipeline/pipeline-options.js';
+export type { PipelineSnapshot, UnseenEvent } from './pipeline/provider-policy.js';
+export { ProviderPolicy } from './pipeline/provider-policy.js';
+export { MemoryBudgetStore } from './stores/memory-budget-store.js';

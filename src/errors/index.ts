@@ -15,4 +15,5 @@ export {
 export { isLimiterUnavailableError, LimiterUnavailableError } from './limiter-unavailable-error.js';
 export { isLlmResilienceError, LlmResilienceError } from './llm-resilience-error.js';
 export { isRateLimitExceededError, RateLimitExceededError } from './rate-limit-exceeded-error.js';
+export { isStreamInterruptedError, StreamInterruptedError } from './stream-interrupted-error.js';
 export { isUnknownOptionError, UnknownOptionError } from './unknown-option-error.js';

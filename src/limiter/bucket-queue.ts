@@ -26,6 +26,8 @@ export interface QueuedTicket {
   readonly seq: number;
   /** µs of schedule it will be charged. */
   readonly cost: number;
+  /** When it joined the queue (µs): it cannot be due before. */
+  readonly at: number;
 }
 
 export interface BucketQueueState {
@@ -106,6 +108,17 @@ function nextSeq(state: BucketQueueState, nowUs: number): number {
 }
 
 /**
+ * Where a start at `nowUs` leaves the schedule's end. A request reaches the provider some time
+ * after it is let through; if the provider's bucket is full meanwhile, the refill of that time
+ * is lost there. So a start on a bucket that is full, or within `lagUs` of full, counts as if it
+ * happened `lagUs` later: the same loss, only where it happens (a bucket running tight loses
+ * nothing).
+ */
+export function chargedEnd(ts: number, nowUs: number, costUs: number, lagUs: number): number {
+  return Math.max(ts, nowUs + lagUs) + costUs;
+}
+
+/**
  * Reserves `costUs`. With `startNow` (the whole group can start at once and nothing waits here)
  * the call is charged now; otherwise it joins the end of the queue.
  */
@@ -114,16 +127,17 @@ export function queueReserve(
   nowUs: number,
   costUs: number,
   startNow: boolean,
+  lagUs = 0,
 ): { state: BucketQueueState; seq: number } {
   const seq = nextSeq(state, nowUs);
   if (startNow) {
-    return { state: { ...state, ts: Math.max(state.ts, nowUs) + costUs, seq }, seq };
+    return { state: { ...state, ts: chargedEnd(state.ts, nowUs, costUs, lagUs), seq }, seq };
   }
   return {
     state: {
       ...state,
       seq,
-      queue: [...state.queue, { seq, cost: costUs }],
+      queue: [...state.queue, { seq, cost: costUs, at: nowUs }],
       pendUs: state.pendUs + costUs,
     },
     seq,
@@ -139,17 +153,22 @@ export function indexOf(state: BucketQueueState, seq: number): number {
  * The waiting ticket `seq` starts now: it leaves the queue and is charged. The caller checked
  * that its start has come (startAt <= now) on every member of its group.
  */
-export function queueClaim(state: BucketQueueState, nowUs: number, seq: number): QueueStep {
+export function queueClaim(
+  state: BucketQueueState,
+  nowUs: number,
+  seq: number,
+  lagUs = 0,
+): QueueStep {
   const at = indexOf(state, seq);
   if (at < 0) return { state };
   const { cost } = state.queue[at]!;
   const queue = state.queue.slice();
   queue.splice(at, 1);
-  const ts = Math.max(state.ts, nowUs) + cost;
+  const ts = chargedEnd(state.ts, nowUs, cost, lagUs);
   const next = { ...state, ts, queue, pendUs: state.pendUs - cost };
   // Tickets behind it keep their starts (ts gained what their prefix lost), unless the bucket sat
-  // full (ts < now) and its idle refill is gone; tickets ahead of it now come after it.
-  const all = Math.max(0, nowUs - state.ts);
+  // (nearly) full and that refill is gone; tickets ahead of it now come after it.
+  const all = ts - cost - state.ts;
   if (queue.length === 0 || (all === 0 && at === 0)) return { state: next };
   const version = state.version + 1;
   return {
@@ -172,11 +191,19 @@ export function queueCharge(state: BucketQueueState, nowUs: number, extraUs: num
 }
 
 /**
- * Nothing starts before `untilUs`, and the bucket refills from empty from then (a provider's 429
- * with its reset). Waiting reservations queue behind the hold in their order.
+ * What a provider's 429 says: a request of `costUs` fits no sooner than `untilUs` (its
+ * retry-after). The bucket comes down to that, no further: a request of that cost starts at
+ * `untilUs` (with `costUs` 0, the bucket is empty then). Waiting reservations queue behind it in
+ * their order.
  */
-export function queueHold(state: BucketQueueState, untilUs: number, capacityUs: number): QueueStep {
-  const step = moveTs(state, Math.max(state.ts, untilUs + capacityUs));
+export function queueHold(
+  state: BucketQueueState,
+  untilUs: number,
+  capacityUs: number,
+  costUs = 0,
+): QueueStep {
+  const end = untilUs + capacityUs - Math.min(costUs, capacityUs);
+  const step = moveTs(state, Math.max(state.ts, end));
   return { ...step, state: { ...step.state, heldUntil: Math.max(state.heldUntil, untilUs) } };
 }
 
@@ -205,9 +232,10 @@ export function queueCancel(
 }
 
 /**
- * Drops waiting tickets whose start passed more than `graceUs` ago without a claim (their worker
- * died or stalled): they would hold the queue forever. A waiter that comes back later finds its
- * ticket gone and reserves again.
+ * Drops waiting tickets that have been due for more than `graceUs` without a claim (their worker
+ * died or stalled): they would hold the queue forever. A ticket is due from its start, and never
+ * before it joined the queue (on an idle key the start lies far in the past). A waiter that comes
+ * back later finds its ticket gone and reserves again.
  */
 export function queueExpire(
   state: BucketQueueState,
@@ -217,7 +245,10 @@ export function queueExpire(
 ): { state: BucketQueueState; shifts: QueueShift[] } {
   let s = state;
   const shifts: QueueShift[] = [];
-  while (s.queue.length > 0 && startAt(s, 0, capacityUs) < nowUs - graceUs) {
+  while (
+    s.queue.length > 0 &&
+    Math.max(startAt(s, 0, capacityUs), s.queue[0]!.at) < nowUs - graceUs
+  ) {
     const step = queueCancel(s, nowUs, s.queue[0]!.seq, 0);
     s = step.state;
     if (step.shift) shifts.push(step.shift);

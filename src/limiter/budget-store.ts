@@ -10,6 +10,8 @@ import type { Rate } from './rate.js';
 export interface BudgetSpec {
   readonly key: string;
   readonly rate: Rate;
+  /** µs a start takes to reach the provider, at most (bucket-queue.ts `chargedEnd`). */
+  readonly lagUs: number;
 }
 
 /** Where a member's reservation stands, for the waiter to plan its start. */
@@ -96,8 +98,11 @@ export interface BudgetStore {
     costsUs: readonly number[],
     nowUs: number,
   ): Promise<void>;
-  /** Nothing on the key starts within `delayUs` from the store's now; it refills from empty then. */
-  hold(spec: BudgetSpec, delayUs: number, nowUs: number): Promise<void>;
+  /**
+   * A request of `costUs` fits the key no sooner than `delayUs` from the store's now (a 429's
+   * retry-after): the bucket comes down to that (queueHold).
+   */
+  hold(spec: BudgetSpec, delayUs: number, costUs: number, nowUs: number): Promise<void>;
   look(spec: BudgetSpec, nowUs: number): Promise<BudgetLook>;
   /** Calls `listener` for each change on `keys` (in this process or, on Redis, any worker). */
   watch(keys: readonly string[], listener: (change: QueueChange) => void): () => void;

@@ -22,6 +22,12 @@ export interface BudgetDimension {
   readonly periodMs?: number;
   /** Units admissible at one instant (the bucket's size). @default limit */
   readonly burst?: number;
+  /**
+   * Longest time a start takes to reach the provider, in ms: a start on a full bucket counts the
+   * refill of that time as lost, as it is at the provider (bucket-queue.ts `chargedEnd`).
+   * @default 0
+   */
+  readonly arrivalLagMs?: number;
 }
 
 /** A dimension with its defaults applied. */
@@ -78,10 +84,9 @@ interface Waiter {
   plans: MemberPlan[];
   /** Clock time (ms) of the latest start acceptable to the caller. */
   readonly deadlineMs: number;
-  cancelTimer?: () => void;
   /** A claim is on its way to the store. */
   claiming: boolean;
-  /** A shift was missed while claiming: ask again at once when the answer is `wait`. */
+  /** A shift was missed: the plan cannot be trusted, ask the store at once. */
   stale: boolean;
   /** The store dropped the reservation. */
   lost: boolean;
@@ -103,8 +108,12 @@ export class Budget {
   readonly dimensions: readonly ResolvedDimension[];
   /** @internal */
   readonly specs: readonly BudgetSpec[];
+  /** Waiting callers of this process, in the order of their reservations. */
   private readonly waiters = new Set<Waiter>();
   private unwatch: (() => void) | undefined;
+  /** The one timer of the budget, armed for the earliest planned start. */
+  private disarm: (() => void) | undefined;
+  private armedAtMs = Number.POSITIVE_INFINITY;
   /** Recent shifts per member, newest last. */
   private readonly recent: QueueChange['shift'][][];
 
@@ -125,9 +134,21 @@ export class Budget {
         throw new InvalidLimiterConfigError('periodMs', 'a positive number of ms', periodMs);
       }
       const rate = makeRate(d.limit, Math.round(periodMs * 1000), d.burst ?? d.limit);
-      return { ...d, periodMs, burst: rate.burst, rate };
+      const arrivalLagMs = d.arrivalLagMs ?? 0;
+      if (!(arrivalLagMs >= 0 && Number.isFinite(arrivalLagMs))) {
+        throw new InvalidLimiterConfigError(
+          'arrivalLagMs',
+          'a finite number of ms >= 0',
+          arrivalLagMs,
+        );
+      }
+      return { ...d, periodMs, burst: rate.burst, arrivalLagMs, rate };
     });
-    this.specs = this.dimensions.map((d) => ({ key: d.key, rate: d.rate }));
+    this.specs = this.dimensions.map((d) => ({
+      key: d.key,
+      rate: d.rate,
+      lagUs: Math.round(d.arrivalLagMs * 1000),
+    }));
     this.recent = this.specs.map(() => []);
     this.store = options.store ?? sharedMemoryStore;
     this.clock = options.clock ?? systemClock;
@@ -140,7 +161,10 @@ export class Budget {
 
   /**
    * Reserves `costs` (one per dimension, in units) at the earliest start the queue gives and
-   * resolves when it starts. A settle anywhere that frees capacity brings the start forward.
+   * resolves when it starts. A settle anywhere that frees capacity brings the start forward. A
+   * caller still waiting after `maxWaitMs` gives its place back and gets
+   * `RateLimitExceededError` (the planned start is not used to refuse earlier: it is planned on
+   * reservations, and the settles of calls ahead usually bring it forward).
    */
   async acquire(costs: readonly number[], options: AcquireOptions = {}): Promise<BudgetPermit> {
     const { signal } = options;
@@ -151,13 +175,15 @@ export class Budget {
     const units = this.checkedCosts(costs);
     signal?.throwIfAborted();
     const askedMs = this.clock.now();
-    const maxWaitUs =
-      maxWaitMs === Number.POSITIVE_INFINITY
-        ? Number.MAX_SAFE_INTEGER
-        : Math.max(0, Math.floor(maxWaitMs * 1000));
     const costsUs = this.costsUs(units);
-    const outcome = await this.store.reserve(this.specs, costsUs, maxWaitUs, this.nowUs());
+    const outcome = await this.store.reserve(
+      this.specs,
+      costsUs,
+      Number.MAX_SAFE_INTEGER,
+      this.nowUs(),
+    );
     if (!outcome.granted) {
+      // Unreachable with an unbounded wait; a store that refuses anyway is answered in kind.
       signal?.throwIfAborted();
       const { key } = this.dimensions[outcome.index]!;
       throw new RateLimitExceededError(key, outcome.waitUs / 1000, maxWaitMs);
@@ -174,7 +200,7 @@ export class Budget {
     if (started) return permit.started(this.clock.now());
     // The store dropped the reservation (this worker missed its start): queue again.
     return this.acquire(units, {
-      signal,
+      ...(signal ? { signal } : {}),
       maxWaitMs: Math.max(0, askedMs + maxWaitMs - this.clock.now()),
     });
   }
@@ -191,16 +217,27 @@ export class Budget {
   }
 
   /**
-   * Nothing charged on dimension `name` starts within `delayMs` (a provider's 429 with its
-   * reset, seen by any worker); callers already waiting queue behind it in their order.
+   * A provider's 429 on dimension `name`: a request costing `cost` units fits no sooner than in
+   * `delayMs` (its retry-after). The dimension comes down to that for every worker sharing it,
+   * and callers already waiting queue behind it in their order. With `cost` 0 the dimension is
+   * empty at the end of the delay.
    */
-  async holdFor(name: string, delayMs: number): Promise<void> {
+  async holdFor(name: string, delayMs: number, cost = 0): Promise<void> {
     const index = this.indexOf(name);
     if (!Number.isFinite(delayMs)) {
       throw new InvalidLimiterConfigError('delayMs', 'a finite number of ms', delayMs);
     }
+    if (!Number.isSafeInteger(cost) || cost < 0) {
+      throw new InvalidLimiterConfigError('cost', 'a non-negative integer', cost);
+    }
     if (delayMs <= 0) return;
-    await this.store.hold(this.specs[index]!, Math.ceil(delayMs * 1000), this.nowUs());
+    const d = this.dimensions[index]!;
+    await this.store.hold(
+      this.specs[index]!,
+      Math.ceil(delayMs * 1000),
+      costUs(d.rate, Math.min(cost, d.rate.burst)),
+      this.nowUs(),
+    );
   }
 
   async inspect(): Promise<BudgetDimensionSnapshot[]> {
@@ -272,7 +309,7 @@ export class Budget {
   }
 
   /**
-   * Waits until the store lets the reservation start (true), re-planning on every shift; false
+   * Waits until the store lets the reservation start (true), re-planned on every shift; false
    * when the store dropped it.
    */
   private waitFor(
@@ -292,7 +329,6 @@ export class Budget {
         lost: false,
         settle: (outcome) => {
           if (!this.waiters.delete(waiter)) return;
-          waiter.cancelTimer?.();
           signal?.removeEventListener('abort', onAbort);
           if (this.waiters.size === 0) {
             this.unwatch?.();
@@ -304,6 +340,7 @@ export class Budget {
             this.giveBack(permit);
             reject(outcome.error);
           }
+          this.arm();
         },
       };
       this.waiters.add(waiter);
@@ -312,37 +349,55 @@ export class Budget {
         (change) => this.onChange(change),
       );
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.plan(waiter);
+      this.arm();
     });
   }
 
-  /** Arms the waiter's timer for its planned start; past its deadline, it gives up. */
-  private plan(waiter: Waiter): void {
-    waiter.cancelTimer?.();
-    waiter.cancelTimer = undefined;
-    const startMs = plannedStartMs(waiter.plans);
-    if (startMs > waiter.deadlineMs) {
-      const index = bindingIndex(waiter.plans);
-      waiter.settle({
-        ok: false,
-        error: new RateLimitExceededError(
-          this.dimensions[index]!.key,
-          Math.max(0, startMs - this.clock.now()),
-          waiter.deadlineMs - waiter.permit.askedAt,
-        ),
-      });
-      return;
-    }
-    waiter.cancelTimer = scheduleOn(
-      this.clock,
-      () => this.claim(waiter),
-      Math.max(0, startMs - this.clock.now()),
-    );
+  /** A waiter still waiting at its deadline gives its place back. */
+  private expire(waiter: Waiter, nowMs: number): void {
+    const index = bindingIndex(waiter.plans);
+    waiter.settle({
+      ok: false,
+      error: new RateLimitExceededError(
+        this.dimensions[index]!.key,
+        Math.max(0, plannedStartMs(waiter.plans) - nowMs),
+        waiter.deadlineMs - waiter.permit.askedAt,
+      ),
+    });
   }
+
+  /**
+   * Claims every waiter whose start has come and arms the one timer for the next: however many
+   * callers wait, a shift costs arithmetic on their plans and at most one timer.
+   */
+  private arm = (): void => {
+    const now = this.clock.now();
+    let nextMs = Number.POSITIVE_INFINITY;
+    for (const waiter of this.waiters) {
+      if (waiter.claiming) continue;
+      const startMs = waiter.stale ? now : plannedStartMs(waiter.plans);
+      if (startMs <= now) this.claim(waiter);
+      else if (waiter.deadlineMs <= now) this.expire(waiter, now);
+      else nextMs = Math.min(nextMs, startMs, waiter.deadlineMs);
+    }
+    if (nextMs === this.armedAtMs) return;
+    this.disarm?.();
+    this.disarm = undefined;
+    this.armedAtMs = nextMs;
+    if (nextMs === Number.POSITIVE_INFINITY) return;
+    this.disarm = scheduleOn(
+      this.clock,
+      () => {
+        this.disarm = undefined;
+        this.armedAtMs = Number.POSITIVE_INFINITY;
+        this.arm();
+      },
+      nextMs - now,
+    );
+  };
 
   /** At the planned start: the store says whether the reservation starts now. */
   private claim(waiter: Waiter): void {
-    waiter.cancelTimer = undefined;
     waiter.claiming = true;
     waiter.stale = false;
     this.store
@@ -367,8 +422,7 @@ export class Budget {
           } else {
             const answeredMs = this.clock.now();
             waiter.plans = outcome.plans.map((p) => toMemberPlan(p, answeredMs));
-            if (waiter.stale) this.claim(waiter);
-            else this.plan(waiter);
+            this.arm();
           }
         },
         (error: unknown) => {
@@ -388,7 +442,7 @@ export class Budget {
     return out;
   }
 
-  /** A shift on one of this budget's keys: waiters with a ticket there re-plan. */
+  /** A shift on one of this budget's keys: the waiters with a ticket there re-plan. */
   private onChange(change: QueueChange): void {
     const index = this.specs.findIndex((s) => s.key === change.key);
     if (index < 0) return;
@@ -398,18 +452,14 @@ export class Budget {
     for (const waiter of this.waiters) {
       const p = waiter.plans[index]!;
       if (!p.queued || change.shift.version <= p.version) continue;
-      if (waiter.claiming) {
+      if (waiter.claiming || change.shift.version !== p.version + 1) {
+        // In flight, or a shift was missed: the store will tell the plan as it stands.
         waiter.stale = true;
         continue;
       }
-      if (change.shift.version !== p.version + 1) {
-        // A shift was missed: the store tells the plan as it stands.
-        this.claim(waiter);
-        continue;
-      }
       waiter.plans[index] = applyShift(p, change.shift);
-      this.plan(waiter);
     }
+    this.arm();
   }
 }
 

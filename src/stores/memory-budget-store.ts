@@ -42,6 +42,8 @@ export class MemoryBudgetStore implements BudgetStore {
   private readonly states = new Map<string, BucketQueueState>();
   private readonly watchers = new Map<string, Set<(change: QueueChange) => void>>();
   private untilSweep = SWEEP_EVERY;
+  /** Shifts of the operation in progress, told once it is done (listeners may call back in). */
+  private told: QueueChange[] | undefined;
 
   constructor(private readonly graceUs = DEFAULT_CLAIM_GRACE_US) {}
 
@@ -56,6 +58,15 @@ export class MemoryBudgetStore implements BudgetStore {
     maxWaitUs: number,
     nowUs: number,
   ): Promise<BudgetReserveOutcome> {
+    return this.atomically(() => this.reserveNow(specs, costsUs, maxWaitUs, nowUs));
+  }
+
+  private reserveNow(
+    specs: readonly BudgetSpec[],
+    costsUs: readonly number[],
+    maxWaitUs: number,
+    nowUs: number,
+  ): BudgetReserveOutcome {
     const states = specs.map((spec) => this.fresh(spec, nowUs));
     let waitUs = 0;
     let index = 0;
@@ -76,7 +87,7 @@ export class MemoryBudgetStore implements BudgetStore {
     const startNow = waitUs === 0 && !queued;
     const plans = specs.map((spec, i) => {
       if (costsUs[i] === 0) return NOT_CHARGED;
-      const { state, seq } = queueReserve(states[i]!, nowUs, costsUs[i]!, startNow);
+      const { state, seq } = queueReserve(states[i]!, nowUs, costsUs[i]!, startNow, spec.lagUs);
       this.states.set(spec.key, state);
       return this.plan(state, seq, nowUs, spec.rate.capacityUs);
     });
@@ -88,6 +99,14 @@ export class MemoryBudgetStore implements BudgetStore {
     seqs: readonly number[],
     nowUs: number,
   ): Promise<ClaimOutcome> {
+    return this.atomically(() => this.claimNow(specs, seqs, nowUs));
+  }
+
+  private claimNow(
+    specs: readonly BudgetSpec[],
+    seqs: readonly number[],
+    nowUs: number,
+  ): ClaimOutcome {
     const states = specs.map((spec) => this.fresh(spec, nowUs));
     let waitUs = 0;
     let lost = false;
@@ -99,7 +118,7 @@ export class MemoryBudgetStore implements BudgetStore {
     }
     if (lost) {
       // Part of the reservation was dropped: withdraw the rest; the caller reserves again.
-      await this.cancel(specs, seqs, new Array<number>(specs.length).fill(0), nowUs);
+      this.cancelNow(specs, seqs, new Array<number>(specs.length).fill(0), nowUs);
       return { status: 'lost' };
     }
     if (waitUs > 0) {
@@ -109,7 +128,9 @@ export class MemoryBudgetStore implements BudgetStore {
       return { status: 'wait', waitUs, plans };
     }
     for (let i = 0; i < specs.length; i++) {
-      if (seqs[i]! >= 0) this.apply(specs[i]!.key, queueClaim(states[i]!, nowUs, seqs[i]!));
+      if (seqs[i]! >= 0) {
+        this.apply(specs[i]!.key, queueClaim(states[i]!, nowUs, seqs[i]!, specs[i]!.lagUs));
+      }
     }
     return { status: 'started' };
   }
@@ -119,6 +140,14 @@ export class MemoryBudgetStore implements BudgetStore {
     deltasUs: readonly number[],
     nowUs: number,
   ): Promise<void> {
+    this.atomically(() => this.adjustNow(specs, deltasUs, nowUs));
+  }
+
+  private adjustNow(
+    specs: readonly BudgetSpec[],
+    deltasUs: readonly number[],
+    nowUs: number,
+  ): void {
     for (let i = 0; i < specs.length; i++) {
       const delta = deltasUs[i]!;
       if (delta === 0) continue;
@@ -136,6 +165,15 @@ export class MemoryBudgetStore implements BudgetStore {
     costsUs: readonly number[],
     nowUs: number,
   ): Promise<void> {
+    this.atomically(() => this.cancelNow(specs, seqs, costsUs, nowUs));
+  }
+
+  private cancelNow(
+    specs: readonly BudgetSpec[],
+    seqs: readonly number[],
+    costsUs: readonly number[],
+    nowUs: number,
+  ): void {
     for (let i = 0; i < specs.length; i++) {
       if (seqs[i]! < 0) continue;
       const s = this.fresh(specs[i]!, nowUs);
@@ -143,10 +181,12 @@ export class MemoryBudgetStore implements BudgetStore {
     }
   }
 
-  async hold(spec: BudgetSpec, delayUs: number, nowUs: number): Promise<void> {
+  async hold(spec: BudgetSpec, delayUs: number, costUs: number, nowUs: number): Promise<void> {
     if (delayUs <= 0) return;
-    const s = this.fresh(spec, nowUs);
-    this.apply(spec.key, queueHold(s, nowUs + delayUs, spec.rate.capacityUs));
+    this.atomically(() => {
+      const s = this.fresh(spec, nowUs);
+      this.apply(spec.key, queueHold(s, nowUs + delayUs, spec.rate.capacityUs, costUs));
+    });
   }
 
   async look(spec: BudgetSpec, nowUs: number): Promise<BudgetLook> {
@@ -213,10 +253,32 @@ export class MemoryBudgetStore implements BudgetStore {
   }
 
   private tell(key: string, shift: QueueShift): void {
-    const listeners = this.watchers.get(key);
-    if (!listeners) return;
+    if (!this.watchers.has(key)) return;
     const change: QueueChange = { key, shift };
-    for (const listener of listeners) listener(change);
+    if (this.told) this.told.push(change);
+    else this.deliver([change]);
+  }
+
+  /**
+   * Runs one operation over all its keys before any listener hears of it: a listener may call
+   * back in (a waiter claims), and must find every key of the operation already written.
+   */
+  private atomically<T>(operation: () => T): T {
+    if (this.told) return operation();
+    this.told = [];
+    try {
+      return operation();
+    } finally {
+      const changes = this.told;
+      this.told = undefined;
+      this.deliver(changes);
+    }
+  }
+
+  private deliver(changes: readonly QueueChange[]): void {
+    for (const change of changes) {
+      for (const listener of this.watchers.get(change.key) ?? []) listener(change);
+    }
   }
 
   /**

@@ -27,6 +27,7 @@ const guides = readdirSync(join(root, 'docs'))
 /** The package's own import paths, pointed at the sources. */
 const SUBPATHS: Record<string, string> = {
   'llm-resilience': 'index.js',
+  'llm-resilience/providers': 'providers/index.js',
   'llm-resilience/simulator': 'simulator/index.js',
   'llm-resilience/testing': 'testing/index.js',
 };
@@ -64,7 +65,13 @@ describe('docs/*.md examples', () => {
 
   it('every guide with code has runnable examples', () => {
     expect(guides.map((g) => g.file)).toEqual(
-      expect.arrayContaining(['limiter.md', 'policies.md', 'redis.md', 'simulator.md']),
+      expect.arrayContaining([
+        'limiter.md',
+        'policies.md',
+        'providers.md',
+        'redis.md',
+        'simulator.md',
+      ]),
     );
   });
 

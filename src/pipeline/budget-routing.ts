@@ -1,0 +1,137 @@
+/**
+ * Which budget a request pays: one per model class, as the providers meter them, built from the
+ * preset row of the pipeline's tier (or the explicit limits), scaled by `utilization`, with a
+ * tenant's share beside the global budget when a tenant is named.
+ */
+import { findPreset } from '../../policies/find-preset.js';
+import { modelClassOf } from '../../policies/models.js';
+import type { TierPreset } from '../../policies/types.js';
+import type { Clock } from '../clock.js';
+import { InvalidConfigError } from '../errors/invalid-config-error.js';
+import { Budget, type BudgetDimension } from '../limiter/budget.js';
+import type { BudgetStore } from '../limiter/budget-store.js';
+import type { Accounting, DimensionName } from './accounting.js';
+import { OutputEstimate } from './output-estimate.js';
+import type { PipelineLimits } from './pipeline-options.js';
+
+/** Where one model class's calls are charged. */
+export interface BudgetTarget {
+  /** The class ('sonnet-4.x'), or 'limits' when the pipeline has bare limits. */
+  readonly modelClass: string;
+  readonly preset?: TierPreset;
+  readonly budget: Budget;
+  /** How the provider counts output for this class. */
+  readonly outputTokens: 'max_tokens' | 'generated';
+  /** ITPM counts cache reads too (Anthropic's † classes). */
+  readonly countsCacheReads: boolean;
+  /** Recent outputs, for `generated` reservations. */
+  readonly outputs: OutputEstimate;
+  /** Dimensions charged: the global ones, then the tenant's (same names). */
+  readonly dimensionCount: number;
+}
+
+export interface RoutingOptions {
+  readonly accounting: Accounting;
+  readonly tier?: string;
+  readonly preset?: TierPreset;
+  readonly model?: string;
+  readonly limits?: PipelineLimits;
+  readonly periodMs: number;
+  readonly utilization: number;
+  readonly outputTokens?: 'max_tokens' | 'generated';
+  readonly key: string;
+  readonly tenant?: string;
+  readonly tenantShare: number;
+  readonly arrivalLagMs: number;
+  readonly store?: BudgetStore;
+  readonly clock?: Clock;
+}
+
+export class BudgetRouter {
+  private readonly targets = new Map<string, BudgetTarget>();
+  /** The target of the pipeline's own model (or of its bare limits). */
+  readonly primary: BudgetTarget | undefined;
+
+  constructor(private readonly options: RoutingOptions) {
+    const { preset, model, tier, limits } = options;
+    if (preset) this.primary = this.target(preset.modelClass, preset);
+    else if (model !== undefined && tier !== undefined) this.primary = this.forModel(model);
+    else if (tier === undefined && limits) this.primary = this.target('limits', undefined);
+  }
+
+  /** The target a request for `model` pays. */
+  forModel(model: string | undefined): BudgetTarget {
+    const { preset, tier, accounting } = this.options;
+    if (preset === undefined && tier === undefined) return this.primary!;
+    if (model === undefined) {
+      if (this.primary) return this.primary;
+      throw new InvalidConfigError('model', 'a model named in the request or the options', model);
+    }
+    const provider = accounting.provider;
+    const modelClass = modelClassOf(provider, model);
+    const known = modelClass && this.targets.get(modelClass);
+    if (known) return known;
+    const row = findPreset({
+      provider,
+      tier: preset?.tier ?? tier!,
+      ...(preset ? { scheme: preset.scheme } : {}),
+      model,
+    });
+    return this.target(row.modelClass, row);
+  }
+
+  /** Every target made so far (for inspect). */
+  get all(): readonly BudgetTarget[] {
+    return [...this.targets.values()];
+  }
+
+  private target(modelClass: string, row: TierPreset | undefined): BudgetTarget {
+    const existing = this.targets.get(modelClass);
+    if (existing) return existing;
+    const o = this.options;
+    const names = o.accounting.dimensions;
+    const rowLimits = (row?.limits ?? {}) as Partial<Record<DimensionName, number>>;
+    const base = `${encodeURIComponent(o.key)}:${o.accounting.provider}:${encodeURIComponent(modelClass)}`;
+    const dims: BudgetDimension[] = [];
+    const add = (prefix: string, share: number) => {
+      for (const name of names) {
+        const configured = o.limits?.[name] ?? rowLimits[name];
+        if (configured === undefined) {
+          throw new InvalidConfigError(
+            `limits.${name}`,
+            `a limit for ${name} (${o.accounting.provider} meters ${names.join(', ')})`,
+            undefined,
+          );
+        }
+        const limit = Math.max(1, Math.floor(configured * o.utilization * share));
+        dims.push({
+          name,
+          key: `${prefix}:${name}`,
+          limit,
+          periodMs: o.periodMs,
+          arrivalLagMs: o.arrivalLagMs,
+        });
+      }
+    };
+    add(base, 1);
+    if (o.tenant !== undefined)
+      add(`${base}:tenant:${encodeURIComponent(o.tenant)}`, o.tenantShare);
+    const outputTokens =
+      o.outputTokens ?? (row?.outputTokens === 'generated' ? 'generated' : 'max_tokens');
+    const target: BudgetTarget = {
+      modelClass,
+      ...(row ? { preset: row } : {}),
+      budget: new Budget({
+        dimensions: dims,
+        ...(o.store ? { store: o.store } : {}),
+        ...(o.clock ? { clock: o.clock } : {}),
+      }),
+      outputTokens,
+      countsCacheReads: row?.countsCacheReads === true,
+      outputs: new OutputEstimate(),
+      dimensionCount: names.length,
+    };
+    this.targets.set(modelClass, target);
+    return target;
+  }
+}

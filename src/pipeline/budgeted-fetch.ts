@@ -1,0 +1,298 @@
+/**
+ * The pipeline's inner stages, run where the request is visible: inside the `fetch` the SDK is
+ * given. For each request: read it (model, `max_tokens`, an input estimate), wait for budget,
+ * take a bulkhead slot, send it under the attempt timeout, then settle the budget on the real
+ * usage, for JSON bodies at once and for streams when they end (the slot is held until then).
+ */
+import { StreamInterruptedError } from '../errors/stream-interrupted-error.js';
+import type { BudgetPermit } from '../limiter/budget-permit.js';
+import { readRateLimitHeaders } from '../providers/rate-limit-headers.js';
+import {
+  describeRequest,
+  OPENAI_DEFAULT_MAX_TOKENS,
+  withStreamUsage,
+} from '../providers/request.js';
+import { type StreamOutcome, tapUsage } from '../providers/tap-usage.js';
+import type { TokenCounter } from '../providers/text-tokens.js';
+import { usageFromJson } from '../providers/usage.js';
+import { retryAdviceFromHeaders } from '../retry/retry-after.js';
+import type { Accounting, DimensionName, Reservation } from './accounting.js';
+import type { BudgetRouter, BudgetTarget } from './budget-routing.js';
+import { anySignal, attemptContext } from './call-context.js';
+
+/** A call waited for budget. */
+export interface ThrottleEvent {
+  readonly modelClass: string;
+  /** The dimension that set the wait. */
+  readonly waitedMs: number;
+}
+
+/** A call was settled on what the provider reported (or on what an attempt used). */
+export interface SettleEvent {
+  readonly modelClass: string;
+  /** Units reserved at the start, per dimension (`dimensions` names them). */
+  readonly reserved: readonly number[];
+  /** Units the provider counted. */
+  readonly actual: readonly number[];
+  readonly dimensions: readonly DimensionName[];
+  /** How the call ended: `ok`, an HTTP status, or the stream's end. */
+  readonly outcome: string;
+}
+
+/** A 429 held a dimension of the budget for every worker sharing it. */
+export interface HoldEvent {
+  readonly modelClass: string;
+  readonly dimension: DimensionName;
+  readonly forMs: number;
+}
+
+export interface BudgetedFetchDeps {
+  readonly accounting: Accounting;
+  readonly router: BudgetRouter;
+  readonly realFetch: typeof globalThis.fetch;
+  readonly maxWaitMs: number;
+  readonly attemptMs?: number;
+  readonly counter?: TokenCounter;
+  /** Holds a slot for the duration of `work`, which calls `release` when the call is over. */
+  readonly withSlot: <T>(
+    signal: AbortSignal | undefined,
+    work: (release: () => void) => Promise<T>,
+  ) => Promise<T>;
+  readonly onThrottle: (event: ThrottleEvent) => void;
+  readonly onSettle: (event: SettleEvent) => void;
+  readonly onHold: (event: HoldEvent) => void;
+  readonly now: () => number;
+}
+
+export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch {
+  const { accounting, router } = deps;
+  const provider = accounting.provider;
+
+  return async function fetchWithBudget(input, init) {
+    const context = attemptContext.getStore();
+    if (context) context.requests++;
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
+    const bodyText = typeof init?.body === 'string' ? init.body : undefined;
+    if (method !== 'POST' || bodyText === undefined) return deps.realFetch(input, init);
+    const request = describeRequest(
+      provider,
+      url,
+      bodyText,
+      deps.counter ? { counter: deps.counter } : {},
+    );
+    if (request.kind === 'other') return deps.realFetch(input, init);
+
+    const target = router.forModel(request.model);
+    const maxTokens = request.maxTokens ?? OPENAI_DEFAULT_MAX_TOKENS;
+    const output =
+      target.outputTokens === 'generated' ? target.outputs.reserve(maxTokens) : maxTokens;
+    const reservation = accounting.reserve(
+      {
+        ...(request.model ? { model: request.model } : {}),
+        maxTokens,
+        inputEstimate: request.inputEstimate,
+      },
+      output,
+    );
+    const costs = withTenant(reservation.costs, target);
+    const signal = anySignal(context?.signal, init?.signal);
+    let permit: BudgetPermit;
+    try {
+      permit = await target.budget.acquire(costs, { signal, maxWaitMs: deps.maxWaitMs });
+    } catch (error) {
+      if (context) context.stageError = error;
+      throw error;
+    }
+    if (permit.waitedMs > 0) {
+      deps.onThrottle({ modelClass: target.modelClass, waitedMs: Math.round(permit.waitedMs) });
+    }
+    let body = bodyText;
+    let hideUsageChunk = false;
+    if (request.stream && provider === 'openai') {
+      const withUsage = withStreamUsage(bodyText);
+      hideUsageChunk = withUsage !== bodyText;
+      body = withUsage;
+    }
+    const settle = (actual: readonly number[], outcome: string) => {
+      const full = withTenant(actual, target);
+      permit.settle(full).catch(() => undefined);
+      deps.onSettle({
+        modelClass: target.modelClass,
+        reserved: reservation.costs,
+        actual,
+        dimensions: accounting.dimensions,
+        outcome,
+      });
+    };
+
+    try {
+      return await deps.withSlot(signal, async (release) => {
+        const attemptSignal = anySignal(
+          signal,
+          deps.attemptMs !== undefined ? AbortSignal.timeout(deps.attemptMs) : undefined,
+        );
+        let response: Response;
+        try {
+          response = await deps.realFetch(input, {
+            ...init,
+            body,
+            ...(attemptSignal ? { signal: attemptSignal } : {}),
+          });
+        } catch (error) {
+          settle(accounting.failed(reservation, false, 0), 'network-error');
+          release();
+          throw error;
+        }
+        if (!response.ok) {
+          if (response.status === 429) holdOn429(deps, target, response.headers, reservation);
+          settle(
+            accounting.failed(reservation, response.status === 429, 0),
+            String(response.status),
+          );
+          release();
+          return response;
+        }
+        if (request.stream && response.body) {
+          let ended!: (error?: unknown) => void;
+          const streamEnd = new Promise<void>((resolve, reject) => {
+            ended = (error) => (error === undefined ? resolve() : reject(error));
+          });
+          // Outside `execute` nobody waits for it.
+          streamEnd.catch(() => undefined);
+          if (context) context.streamEnd = streamEnd;
+          const tapped = tapUsage(
+            provider,
+            response.body,
+            (outcome) => {
+              ended(settleStream(deps, target, reservation, outcome, settle));
+              release();
+            },
+            {
+              ...(signal ? { signal } : {}),
+              hideUsageChunk,
+              cacheReadsCountTowardLimit: target.countsCacheReads,
+            },
+          );
+          return new Response(tapped, {
+            status: response.status,
+            statusText: response.statusText,
+            headers: response.headers,
+          });
+        }
+        let text: string;
+        try {
+          text = await response.text();
+        } catch (error) {
+          settle(accounting.failed(reservation, false, 0), 'broken');
+          release();
+          throw error;
+        }
+        const usage = usageFromJson(provider, text, {
+          cacheReadsCountTowardLimit: target.countsCacheReads,
+        });
+        if (usage) {
+          target.outputs.observe(usage.outputTokens);
+          settle(accounting.actual(usage), 'ok');
+        } else {
+          // No usage to read: keep what was reserved (never under-count).
+          settle(reservation.costs, 'no-usage');
+        }
+        release();
+        return new Response(text, {
+          status: response.status,
+          statusText: response.statusText,
+          headers: response.headers,
+        });
+      });
+    } catch (error) {
+      // The slot was never taken (bulkhead full, or an abort while queued): nothing was sent.
+      if (permit.isOpen) {
+        if (context) context.stageError = error;
+        await permit.cancel().catch(() => undefined);
+      }
+      throw error;
+    }
+  };
+}
+
+/** The tenant's dimensions are charged the same as the global ones. */
+function withTenant(costs: readonly number[], target: BudgetTarget): number[] {
+  const n = target.budget.dimensions.length;
+  return n === costs.length ? [...costs] : [...costs, ...costs].slice(0, n);
+}
+
+/** Settles a stream on what it produced; returns the failure the breaker should count, if any. */
+function settleStream(
+  deps: BudgetedFetchDeps,
+  target: BudgetTarget,
+  reservation: Reservation,
+  outcome: StreamOutcome,
+  settle: (actual: readonly number[], outcome: string) => void,
+): StreamInterruptedError | undefined {
+  const { accounting } = deps;
+  if (outcome.end === 'complete' && outcome.usage) {
+    target.outputs.observe(outcome.usage.outputTokens);
+    settle(accounting.actual(outcome.usage), 'complete');
+    return undefined;
+  }
+  // Cut short: settle on what was produced; the input was sent, so it counts as reserved or as
+  // reported when the provider said.
+  const produced = outcome.outputSoFar;
+  const actual = outcome.usage
+    ? accounting.actual({
+        ...outcome.usage,
+        outputTokens: Math.max(produced, outcome.usage.outputTokens),
+      })
+    : accounting.failed(reservation, false, produced);
+  settle(actual, outcome.end);
+  if (
+    outcome.end === 'provider-error' ||
+    outcome.end === 'broken' ||
+    outcome.end === 'incomplete'
+  ) {
+    return new StreamInterruptedError(outcome.end, interruptedStatus(outcome.providerError), {
+      cause: outcome.error,
+    });
+  }
+  return undefined;
+}
+
+/** The status a provider's mid-stream error event stands for: 529 when it says overloaded. */
+function interruptedStatus(providerError: unknown): number {
+  const text = JSON.stringify(providerError ?? '');
+  return /overloaded/i.test(text) ? 529 : 500;
+}
+
+/**
+ * A 429: the dimensions the headers show exhausted (all of them when the headers say nothing)
+ * are held until the provider's reset, for every worker sharing the budget.
+ */
+function holdOn429(
+  deps: BudgetedFetchDeps,
+  target: BudgetTarget,
+  headers: Headers,
+  reservation: Reservation,
+): void {
+  const nowMs = deps.now();
+  const advice = retryAdviceFromHeaders((name) => headers.get(name) ?? undefined, nowMs);
+  const limits = readRateLimitHeaders(deps.accounting.provider, headers, nowMs);
+  const byHeader: Record<string, DimensionName> =
+    deps.accounting.provider === 'anthropic'
+      ? { requests: 'rpm', 'input-tokens': 'itpm', 'output-tokens': 'otpm' }
+      : { requests: 'rpm', tokens: 'tpm' };
+  const exhausted: DimensionName[] = [];
+  for (const [header, name] of Object.entries(byHeader)) {
+    if (limits[header as keyof typeof limits]?.remaining === 0) exhausted.push(name);
+  }
+  // The reset headers say when a bucket is full again, not when this request fits: the delay is
+  // the retry-after (1 s when the provider gives none).
+  const forMs = advice?.delayMs ?? 1000;
+  if (!(forMs > 0)) return;
+  const { dimensions } = deps.accounting;
+  for (const name of exhausted.length > 0 ? exhausted : dimensions) {
+    const cost = reservation.costs[dimensions.indexOf(name)] ?? 0;
+    target.budget.holdFor(name, forMs, cost).catch(() => undefined);
+    deps.onHold({ modelClass: target.modelClass, dimension: name, forMs: Math.round(forMs) });
+  }
+}

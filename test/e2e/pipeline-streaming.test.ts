@@ -1,0 +1,173 @@
+/**
+ * Streams through a provider pipeline, with the real SDKs against the simulator: the budget is
+ * settled on what the stream produced (equal to what the simulator counted), the bulkhead slot is
+ * held until the stream ends (a bulkhead of 2 never lets a third stream run), a stream helper's
+ * 429 before its first event is retried, and a stream broken mid-way reaches the breaker.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { afterEach, describe, expect, it } from 'vitest';
+import { anthropicPolicy, openaiPolicy, wrap } from '../../src/index.js';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { MemoryBudgetStore } from '../../src/stores/memory-budget-store.js';
+
+const sims: Simulator[] = [];
+afterEach(async () => {
+  await Promise.all(sims.splice(0).map((s) => s.close()));
+});
+
+async function simulator(options: Parameters<typeof startSimulator>[0]): Promise<Simulator> {
+  const sim = await startSimulator(options);
+  sims.push(sim);
+  return sim;
+}
+
+const STREAMS = 6;
+
+describe('streams through provider pipelines', () => {
+  it('Anthropic create({ stream: true }): settled output equals the simulator count; 2 at a time', async () => {
+    const sim = await simulator({
+      provider: 'anthropic',
+      latencyMs: { firstTokenMs: 5, perTokenMs: 1 },
+    });
+    const policy = anthropicPolicy({
+      limits: { rpm: 600, itpm: 1_000_000, otpm: 100_000 },
+      store: new MemoryBudgetStore(),
+      bulkhead: { maxConcurrent: 2, maxQueue: 100 },
+    });
+    const settled: number[] = [];
+    policy.onSettle((e) => settled.push(e.actual[2]!));
+    const client = new Anthropic({
+      baseURL: sim.url,
+      apiKey: 'test',
+      maxRetries: 0,
+      fetch: policy.fetch,
+    });
+    const texts = await Promise.all(
+      Array.from({ length: STREAMS }, async () => {
+        const stream = await wrap(policy).execute(() =>
+          client.messages.create({
+            model: 'claude-sonnet-4-6',
+            max_tokens: 40,
+            stream: true,
+            messages: [{ role: 'user', content: 'Tell me a story.' }],
+          }),
+        );
+        let text = '';
+        for await (const event of stream) {
+          if (event.type === 'content_block_delta' && event.delta.type === 'text_delta')
+            text += event.delta.text;
+        }
+        return text;
+      }),
+    );
+    expect(texts.every((t) => t.length > 0)).toBe(true);
+    const stats = sim.stats();
+    expect(settled).toHaveLength(STREAMS);
+    expect(settled.reduce((a, b) => a + b, 0)).toBe(stats.tokens.output);
+    expect(stats.concurrency.peak).toBeLessThanOrEqual(2);
+  });
+
+  it('Anthropic messages.stream(): a 429 before the first event is retried', async () => {
+    const sim = await simulator({
+      provider: 'anthropic',
+      faults: { script: [{ kind: 'rate_limit', retryAfterSeconds: 0 }, { kind: 'ok' }] },
+    });
+    const policy = anthropicPolicy({
+      limits: { rpm: 600, itpm: 1_000_000, otpm: 100_000 },
+      store: new MemoryBudgetStore(),
+      retry: { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 5 },
+    });
+    const client = new Anthropic({
+      baseURL: sim.url,
+      apiKey: 'test',
+      maxRetries: 0,
+      fetch: policy.fetch,
+    });
+    const stream = await wrap(policy).execute(() =>
+      client.messages.stream({
+        model: 'claude-sonnet-4-6',
+        max_tokens: 30,
+        messages: [{ role: 'user', content: 'Hi' }],
+      }),
+    );
+    const message = await stream.finalMessage();
+    expect(message.usage.output_tokens).toBeGreaterThan(0);
+    expect(sim.stats().requests).toBe(2);
+  });
+
+  it('OpenAI stream: usage is asked for, hidden from the caller, settled; 2 at a time', async () => {
+    const sim = await simulator({
+      provider: 'openai',
+      latencyMs: { firstTokenMs: 5, perTokenMs: 1 },
+    });
+    const policy = openaiPolicy({
+      limits: { rpm: 600, tpm: 1_000_000 },
+      store: new MemoryBudgetStore(),
+      bulkhead: { maxConcurrent: 2, maxQueue: 100 },
+    });
+    const settled: number[] = [];
+    policy.onSettle((e) => settled.push(e.actual[1]!));
+    const client = new OpenAI({
+      baseURL: `${sim.url}/v1`,
+      apiKey: 'test',
+      maxRetries: 0,
+      fetch: policy.fetch,
+    });
+    let usageChunks = 0;
+    await Promise.all(
+      Array.from({ length: STREAMS }, async () => {
+        const stream = await wrap(policy).execute(() =>
+          client.chat.completions.create({
+            model: 'gpt-4.1-mini',
+            max_tokens: 40,
+            stream: true,
+            messages: [{ role: 'user', content: 'Tell me a story.' }],
+          }),
+        );
+        for await (const chunk of stream) if (chunk.usage) usageChunks++;
+      }),
+    );
+    const stats = sim.stats();
+    expect(usageChunks).toBe(0);
+    expect(settled).toHaveLength(STREAMS);
+    expect(settled.reduce((a, b) => a + b, 0)).toBe(stats.tokens.input + stats.tokens.output);
+    expect(stats.concurrency.peak).toBeLessThanOrEqual(2);
+  });
+
+  it('a stream broken after its first event reaches the circuit breaker', async () => {
+    const sim = await simulator({
+      provider: 'anthropic',
+      faults: { rates: { error_mid_stream: 1 } },
+    });
+    const policy = anthropicPolicy({
+      limits: { rpm: 600, itpm: 1_000_000, otpm: 100_000 },
+      store: new MemoryBudgetStore(),
+      circuit: { consecutiveFailures: 2, halfOpenAfterMs: 60_000 },
+    });
+    const client = new Anthropic({
+      baseURL: sim.url,
+      apiKey: 'test',
+      maxRetries: 0,
+      fetch: policy.fetch,
+    });
+    for (let i = 0; i < 2; i++) {
+      const stream = await wrap(policy).execute(() =>
+        client.messages.create({
+          model: 'claude-sonnet-4-6',
+          max_tokens: 40,
+          stream: true,
+          messages: [{ role: 'user', content: 'Hi' }],
+        }),
+      );
+      await expect(
+        (async () => {
+          for await (const _ of stream) {
+            // read until the provider's error event ends it
+          }
+        })(),
+      ).rejects.toThrow();
+    }
+    expect((await policy.inspect()).circuit.state).toBe('open');
+  });
+});
