@@ -4,7 +4,6 @@ import {
   gcra,
   InvalidLimiterConfigError,
   limiterGroup,
-  MemoryStore,
   tokenBucket,
 } from '../../src/index.js';
 import { ManualClock } from '../../src/testing/index.js';
