@@ -3,6 +3,7 @@ import { CostExceedsCapacityError } from '../errors/cost-exceeds-capacity-error.
 import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
 import { RateLimitExceededError } from '../errors/rate-limit-exceeded-error.js';
 import { reportError } from '../events/safe-event-emitter.js';
+import { checkKnownKeys, optionKeys } from '../options/check-options.js';
 import { MemoryBudgetStore } from '../stores/memory-budget-store.js';
 import type { AcquireOptions } from './acquirer.js';
 import { shiftedStart } from './bucket-queue.js';
@@ -29,6 +30,16 @@ export interface BudgetDimension {
    */
   readonly arrivalLagMs?: number;
 }
+
+const BUDGET_KEYS = optionKeys<BudgetOptions>({ dimensions: true, store: true, clock: true });
+const DIMENSION_KEYS = optionKeys<BudgetDimension>({
+  name: true,
+  key: true,
+  limit: true,
+  periodMs: true,
+  burst: true,
+  arrivalLagMs: true,
+});
 
 /** A dimension with its defaults applied. */
 export interface ResolvedDimension extends Required<BudgetDimension> {
@@ -118,12 +129,17 @@ export class Budget {
   private readonly recent: QueueChange['shift'][][];
 
   constructor(options: BudgetOptions) {
+    checkKnownKeys(options, BUDGET_KEYS, 'new Budget()', { required: true });
     const dims = options?.dimensions;
     if (!Array.isArray(dims) || dims.length === 0) {
       throw new InvalidLimiterConfigError('dimensions', 'at least one dimension', dims);
     }
     const keys = new Set<string>();
-    this.dimensions = dims.map((d) => {
+    this.dimensions = dims.map((d, i) => {
+      checkKnownKeys(d, DIMENSION_KEYS, 'new Budget()', {
+        path: `dimensions[${i}]`,
+        required: true,
+      });
       if (typeof d.key !== 'string' || d.key.length === 0) {
         throw new InvalidLimiterConfigError('key', 'a non-empty string', d.key);
       }

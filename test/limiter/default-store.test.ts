@@ -3,13 +3,20 @@
  * written and one key is one budget.
  */
 import { describe, expect, it } from 'vitest';
-import { gcra, InvalidArgumentError, limiterGroup, tokenBucket } from '../../src/index.js';
+import {
+  gcra,
+  InvalidArgumentError,
+  limiterGroup,
+  MemoryStore,
+  tokenBucket,
+} from '../../src/index.js';
 import { ManualClock } from '../../src/testing/index.js';
 
 describe('limiters without a store', () => {
   it('form a group as written, acquired all or nothing', async () => {
-    const rpm = gcra({ key: 'default-store:rpm', limit: 50, periodMs: 60_000 });
-    const otpm = gcra({ key: 'default-store:otpm', limit: 1000, periodMs: 60_000 });
+    const clock = new ManualClock(); // no refill between the calls, however slow the machine
+    const rpm = gcra({ key: 'default-store:rpm', limit: 50, periodMs: 60_000, clock });
+    const otpm = gcra({ key: 'default-store:otpm', limit: 1000, periodMs: 60_000, clock });
     expect(rpm.store).toBe(otpm.store);
     const group = limiterGroup([rpm, otpm]);
     const taken = await group.tryAcquire([1, 1000]);
@@ -40,5 +47,11 @@ describe('limiters without a store', () => {
     const b = gcra({ key: 'b', limit: 1, periodMs: 1000, clock: new ManualClock() });
     expect(() => limiterGroup([a, b])).toThrow(InvalidArgumentError);
     expect(() => limiterGroup([a, b])).toThrow(/one clock/);
+  });
+
+  it('a group over limiters given different stores is refused', () => {
+    const a = gcra({ key: 'a', limit: 1, periodMs: 1000, store: new MemoryStore() });
+    const b = gcra({ key: 'b', limit: 1, periodMs: 1000, store: new MemoryStore() });
+    expect(() => limiterGroup([a, b])).toThrow(/share one store/);
   });
 });

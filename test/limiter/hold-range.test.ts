@@ -13,9 +13,9 @@ describe('the range of a hold', () => {
     it(`holdFor(${delayMs}) is refused and leaves the limiter as it was`, async () => {
       const clock = new ManualClock();
       const limiters = [
-        gcra({ key: 'k', limit: 1, periodMs: 1000, burst: 1, clock }),
-        // Its own key: one key is one budget, whatever the algorithm.
-        tokenBucket({ key: 'b', capacity: 1, refillPerSecond: 1, clock }),
+        // Two keys: one key is one budget, with one algorithm.
+        gcra({ key: 'gcra', limit: 1, periodMs: 1000, burst: 1, clock }),
+        tokenBucket({ key: 'token-bucket', capacity: 1, refillPerSecond: 1, clock }),
       ];
       for (const limiter of limiters) {
         await expect(limiter.holdFor(delayMs)).rejects.toBeInstanceOf(InvalidLimiterConfigError);

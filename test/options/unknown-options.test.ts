@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  Budget,
   bulkheadPolicy,
   circuitBreakerPolicy,
   fallbackPolicy,
@@ -95,6 +96,18 @@ const cases: [string, () => unknown, string, string | undefined][] = [
     () => new RedisRetryBudget(untyped({ redis, key: 'b', minRetry: 1 })),
     'minRetry',
     'minRetries',
+  ],
+  [
+    'Budget',
+    () => new Budget(untyped({ dimensions: [{ name: 'rpm', key: 'b:rpm', limit: 5 }], stores: 1 })),
+    'stores',
+    'store',
+  ],
+  [
+    'Budget dimensions',
+    () => new Budget(untyped({ dimensions: [{ name: 'rpm', key: 'b:rpm', limit: 5, bursts: 2 }] })),
+    'dimensions[0].bursts',
+    'burst',
   ],
   [
     'RedisSemaphore',
