@@ -1,9 +1,7 @@
-#!/usr/bin/env node
 /**
  * `llm-resilience <command>`: commands are data (name, summary, module); each module is loaded
- * only when its command runs, so importing this file has no side effects beyond `main()`.
+ * only when its command runs. Importing this file has no side effects: the executable is bin.ts.
  */
-import { pathToFileURL } from 'node:url';
 
 export interface CliCommand {
   readonly name: string;
@@ -50,17 +48,4 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const module = await command.load();
   return module.run(rest);
-}
-
-const invokedDirectly = process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href;
-if (invokedDirectly) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      console.error(error instanceof Error ? error.message : error);
-      process.exitCode = 1;
-    },
-  );
 }

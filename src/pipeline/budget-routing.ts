@@ -28,6 +28,51 @@ export interface BudgetTarget {
   readonly outputs: OutputEstimate;
   /** Dimensions charged: the global ones, then the tenant's (same names). */
   readonly dimensionCount: number;
+  /** First contact with the provider from this process (see budgeted-fetch.ts). */
+  readonly contact: FirstContact;
+}
+
+/**
+ * Until the provider has answered one request of this budget, from this process, the others wait
+ * for that answer. A cold process (module loading, a new TLS connection) can take a second or
+ * more to get its first requests out, while the provider's bucket, full, wastes that refill; a
+ * burst granted meanwhile would arrive late and all at once, with the budget ahead of the
+ * provider. One request pays that delay; the rest go out warm. One round trip, like TCP's slow
+ * start.
+ */
+export class FirstContact {
+  private state: 'none' | 'probing' | 'open' = 'none';
+  private readonly waiting: (() => void)[] = [];
+
+  /** Resolves when this request may go: at once for the first one and once contact is made. */
+  enter(signal: AbortSignal | undefined): Promise<void> | undefined {
+    if (this.state === 'open') return undefined;
+    if (this.state === 'none') {
+      this.state = 'probing';
+      return undefined;
+    }
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        const at = this.waiting.indexOf(go);
+        if (at >= 0) this.waiting.splice(at, 1);
+        reject(signal?.reason);
+      };
+      const go = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(go);
+    });
+  }
+
+  /** The provider answered (any status) or the probe ended otherwise: let everyone through. */
+  made(): void {
+    if (this.state === 'open') return;
+    this.state = 'open';
+    for (const go of this.waiting.splice(0)) go();
+  }
 }
 
 export interface RoutingOptions {
@@ -130,6 +175,7 @@ export class BudgetRouter {
       countsCacheReads: row?.countsCacheReads === true,
       outputs: new OutputEstimate(),
       dimensionCount: names.length,
+      contact: new FirstContact(),
     };
     this.targets.set(modelClass, target);
     return target;

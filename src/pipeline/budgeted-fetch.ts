@@ -99,8 +99,10 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
     const signal = anySignal(context?.signal, init?.signal);
     let permit: BudgetPermit;
     try {
+      await target.contact.enter(signal);
       permit = await target.budget.acquire(costs, { signal, maxWaitMs: deps.maxWaitMs });
     } catch (error) {
+      target.contact.made();
       if (context) context.stageError = error;
       throw error;
     }
@@ -140,10 +142,12 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
             ...(attemptSignal ? { signal: attemptSignal } : {}),
           });
         } catch (error) {
+          target.contact.made();
           settle(accounting.failed(reservation, false, 0), 'network-error');
           release();
           throw error;
         }
+        target.contact.made();
         if (!response.ok) {
           if (response.status === 429) holdOn429(deps, target, response.headers, reservation);
           settle(
@@ -206,6 +210,7 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
         });
       });
     } catch (error) {
+      target.contact.made();
       // The slot was never taken (bulkhead full, or an abort while queued): nothing was sent.
       if (permit.isOpen) {
         if (context) context.stageError = error;
@@ -264,6 +269,13 @@ function interruptedStatus(providerError: unknown): number {
   return /overloaded/i.test(text) ? 529 : 500;
 }
 
+/** Header names of each dimension's rate-limit figures. */
+function headerDimensions(provider: string): Record<string, DimensionName> {
+  return provider === 'anthropic'
+    ? { requests: 'rpm', 'input-tokens': 'itpm', 'output-tokens': 'otpm' }
+    : { requests: 'rpm', tokens: 'tpm' };
+}
+
 /**
  * A 429: the dimensions the headers show exhausted (all of them when the headers say nothing)
  * are held until the provider's reset, for every worker sharing the budget.
@@ -277,10 +289,7 @@ function holdOn429(
   const nowMs = deps.now();
   const advice = retryAdviceFromHeaders((name) => headers.get(name) ?? undefined, nowMs);
   const limits = readRateLimitHeaders(deps.accounting.provider, headers, nowMs);
-  const byHeader: Record<string, DimensionName> =
-    deps.accounting.provider === 'anthropic'
-      ? { requests: 'rpm', 'input-tokens': 'itpm', 'output-tokens': 'otpm' }
-      : { requests: 'rpm', tokens: 'tpm' };
+  const byHeader = headerDimensions(deps.accounting.provider);
   const exhausted: DimensionName[] = [];
   for (const [header, name] of Object.entries(byHeader)) {
     if (limits[header as keyof typeof limits]?.remaining === 0) exhausted.push(name);

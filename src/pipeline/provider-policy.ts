@@ -98,11 +98,7 @@ export class ProviderPolicy implements IPolicy {
   readonly onStateChange: Event<CircuitSnapshot>;
 
   /** @internal use anthropicPolicy() or openaiPolicy() */
-  constructor(
-    private readonly accounting: Accounting,
-    private readonly options: ProviderPolicyOptions,
-    where: string,
-  ) {
+  constructor(accounting: Accounting, options: ProviderPolicyOptions, where: string) {
     checkPipelineOptions(options, where);
     this.clock = options.clock ?? systemClock;
     const clock = options.clock ? { clock: options.clock } : {};

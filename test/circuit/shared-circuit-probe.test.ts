@@ -1,20 +1,15 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { circuitBreakerPolicy } from '../../src/circuit/circuit-breaker-policy.js';
 import { anthropicOutage as outage, sleep } from '../support/real-time.js';
-import { redisUrl, uniquePrefix } from '../support/redis.js';
+import { uniquePrefix } from '../support/redis.js';
+import { sharedRedis } from '../support/shared-redis.js';
 
 describe('shared circuit: a probe the caller aborts decides nothing', () => {
-  let redis: Redis;
-  beforeAll(async () => {
-    redis = new Redis(await redisUrl());
-  });
-  afterAll(() => {
-    redis.disconnect();
-  });
+  const shared = sharedRedis();
 
   it('does not close the circuit for every worker, and another worker may probe at once', async () => {
+    const redis = shared();
     const key = `${uniquePrefix('circuit-abort-probe')}:anthropic`;
     const options = { consecutiveFailures: 1, halfOpenAfterMs: 100 };
     const a = circuitBreakerPolicy({ ...options, shared: { redis, key, probeLeaseMs: 60_000 } });

@@ -1,23 +1,17 @@
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisSemaphore } from '../../src/concurrency/redis-semaphore.js';
 import { sleep } from '../support/real-time.js';
-import { redisUrl, uniquePrefix } from '../support/redis.js';
+import { uniquePrefix } from '../support/redis.js';
+import { sharedRedis } from '../support/shared-redis.js';
 
-let redis: Redis;
-beforeAll(async () => {
-  redis = new Redis(await redisUrl());
-});
-afterAll(() => {
-  redis.disconnect();
-});
+const redis = sharedRedis();
 
 describe('RedisSemaphore key expiry', () => {
   it("a short-lease worker never expires the key under another worker's live long lease", async () => {
     const key = uniquePrefix('sem-ttl');
     // Two deployments sharing one cap with different lease lengths (a rolling config change).
-    const long = new RedisSemaphore({ redis, key, limit: 1, leaseMs: 60_000 });
-    const short = new RedisSemaphore({ redis, key, limit: 2, leaseMs: 100 });
+    const long = new RedisSemaphore({ redis: redis(), key, limit: 1, leaseMs: 60_000 });
+    const short = new RedisSemaphore({ redis: redis(), key, limit: 2, leaseMs: 100 });
     try {
       const held = await long.tryAcquire();
       expect(held).toBeTypeOf('string');
@@ -30,7 +24,7 @@ describe('RedisSemaphore key expiry', () => {
       expect(await long.tryAcquire()).toBeUndefined();
       expect(await long.renew(held as string)).toBe(true);
     } finally {
-      await redis.del(key);
+      await redis().del(key);
     }
   });
 });

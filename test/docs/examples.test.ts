@@ -1,9 +1,12 @@
 /**
- * Every guide runs as written. Each ```ts block of docs/*.md is a complete program: it is written
- * to .tmp/ with the package's import paths pointed at src/, type-checked with the project's
- * compiler options, and run with tsx (against the real Redis of test/support/redis.ts). Examples
- * assert their own results with node:assert, so a wrong example fails here. Fragments that are
- * not meant to run are fenced ```typescript instead.
+ * Every guide runs as written. Each ```ts block of README.md and docs/*.md is a complete program:
+ * it is written to .tmp/ with the package's import paths pointed at src/, type-checked with the
+ * project's compiler options, and run with tsx, against the real Redis of test/support/redis.ts
+ * (`REDIS_URL`) and a real Redis Cluster (`REDIS_CLUSTER_NODES`); examples that need a provider
+ * start the simulator themselves. Examples assert their own results with node:assert, so a wrong
+ * example fails here, and one that writes to stderr (an SDK's deprecation warning, ioredis's
+ * "Unhandled error event") fails too. Every other block is shell (```sh) or text (```text):
+ * no TypeScript escapes the runner.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,17 +15,38 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisUrl } from '../support/redis.js';
+import { type RedisCluster, startRedisCluster } from '../support/redis-cluster.js';
 
 const run = promisify(execFile);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dir = join(root, '.tmp', `docs-${process.pid}`);
-const guides = readdirSync(join(root, 'docs'))
-  .filter((f) => f.endsWith('.md'))
-  .map((file) => {
-    const text = readFileSync(join(root, 'docs', file), 'utf8');
-    return { file, blocks: [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string) };
-  })
-  .filter((g) => g.blocks.length > 0);
+
+/** Languages of blocks that are not programs: commands to type, or text shown as is. */
+const NOT_RUN = new Set(['sh', 'text']);
+
+interface Block {
+  readonly lang: string;
+  readonly code: string;
+}
+
+function blocksOf(text: string): Block[] {
+  return [...text.matchAll(/^```(\S*)\n([\s\S]*?)^```$/gm)].map((m) => ({
+    lang: m[1] as string,
+    code: m[2] as string,
+  }));
+}
+
+const guides = [
+  'README.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`),
+].map((file) => {
+  const blocks = blocksOf(readFileSync(join(root, file), 'utf8'));
+  return { file, blocks, examples: blocks.filter((b) => b.lang === 'ts').map((b) => b.code) };
+});
+const runnable = guides.filter((g) => g.examples.length > 0);
 
 /** The package's own import paths, pointed at the sources. */
 const SUBPATHS: Record<string, string> = {
@@ -33,16 +57,17 @@ const SUBPATHS: Record<string, string> = {
 };
 
 function exampleFile(guide: string, index: number): string {
-  return join(dir, `${guide.replace(/\.md$/, '')}-${index}.ts`);
+  return join(dir, `${guide.replace(/\.md$/, '').replaceAll('/', '-')}-${index}.ts`);
 }
 
-describe('docs/*.md examples', () => {
+describe('README.md and docs/*.md examples', () => {
   let url: string;
+  let cluster: RedisCluster | undefined;
   beforeAll(async () => {
-    url = await redisUrl();
+    [url, cluster] = await Promise.all([redisUrl(), startRedisCluster()]);
     mkdirSync(dir, { recursive: true });
-    for (const { file, blocks } of guides) {
-      blocks.forEach((code, i) => {
+    for (const { file, examples } of runnable) {
+      examples.forEach((code, i) => {
         let rewritten = code;
         for (const [name, target] of Object.entries(SUBPATHS)) {
           const to = relative(dir, join(root, 'src', target)).replaceAll('\\', '/');
@@ -60,22 +85,36 @@ describe('docs/*.md examples', () => {
         compilerOptions: { noEmit: true },
       }),
     );
+  }, 90_000);
+  afterAll(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await cluster?.stop();
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('every guide with code has runnable examples', () => {
-    expect(guides.map((g) => g.file)).toEqual(
+  it('the README and every guide with code have runnable examples', () => {
+    expect(runnable.map((g) => g.file)).toEqual(
       expect.arrayContaining([
-        'limiter.md',
-        'policies.md',
-        'providers.md',
-        'redis.md',
-        'simulator.md',
+        'README.md',
+        'docs/limiter.md',
+        'docs/policies.md',
+        'docs/redis.md',
+        'docs/simulator.md',
+        'docs/providers.md',
+        'docs/presets.md',
       ]),
     );
   });
 
-  it('every example type-checks', { timeout: 60_000 }, async () => {
+  it('every block is a runnable ts example, a shell command (sh) or text', () => {
+    const strays = guides.flatMap(({ file, blocks }) =>
+      blocks
+        .filter((b) => b.lang !== 'ts' && !NOT_RUN.has(b.lang))
+        .map((b) => `${file}: \`\`\`${b.lang} ${b.code.split('\n')[0]}`),
+    );
+    expect(strays).toEqual([]);
+  });
+
+  it('every example type-checks', { timeout: 90_000 }, async () => {
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
     const result = await run(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')]).catch(
       (e: { stdout?: string }) => ({ stdout: `FAILED\n${e.stdout ?? ''}` }),
@@ -83,12 +122,12 @@ describe('docs/*.md examples', () => {
     expect(result.stdout).toBe('');
   });
 
-  it.each(guides.map((g) => [g.file, g.blocks.length] as const))(
-    '%s: every example runs and its assertions hold',
+  it.each(runnable.map((g) => [g.file, g.examples.length] as const))(
+    '%s: every example runs, its assertions hold and it writes nothing to stderr',
     { timeout: 60_000 },
     async (file, count) => {
       // One process imports the guide's examples in turn: one tsx start-up per guide.
-      const runner = join(dir, `run-${file}.mjs`);
+      const runner = join(dir, `run-${file.replaceAll('/', '-')}.mjs`);
       const files = Array.from(
         { length: count },
         (_, i) => pathToFileURL(exampleFile(file, i)).href,
@@ -108,10 +147,11 @@ process.stdout.write('\\n' + JSON.stringify(results) + '\\n');
 process.exit(0);
 `,
       );
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', runner], {
+      const nodes = (cluster?.nodes ?? []).map((n) => `${n.host}:${n.port}`).join(',');
+      const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', runner], {
         cwd: root,
-        env: { ...process.env, REDIS_URL: url },
-        timeout: 50_000,
+        env: { ...process.env, REDIS_URL: url, REDIS_CLUSTER_NODES: nodes },
+        timeout: 55_000,
       });
       const results = JSON.parse(stdout.trim().split('\n').at(-1) as string) as {
         file: string;
@@ -120,6 +160,7 @@ process.exit(0);
       }[];
       expect(results).toHaveLength(count);
       expect(results.filter((r) => !r.ok)).toEqual([]);
+      expect(stderr).toBe('');
     },
   );
 });

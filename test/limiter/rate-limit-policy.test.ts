@@ -132,19 +132,6 @@ describe('rateLimitPolicy inside cockatiel', () => {
   });
 });
 
-describe('settle above the reservation', () => {
-  it('charges the difference, and later waits pay it back', async () => {
-    const clock = new ManualClock();
-    const tpm = gcra({ key: 'tpm', limit: 1000, periodMs: 1000, burst: 100, clock });
-    const permit = await tpm.acquire(10);
-    await permit.settle(60);
-    expect((await tpm.inspect()).available).toBe(40);
-    const next = await tpm.tryAcquire(50);
-    expect(next.allowed).toBe(false);
-    expect(next.retryAfterMs).toBe(10);
-  });
-});
-
 describe('settle failures', () => {
   it('a settle callback that throws does not fail a call that succeeded', async () => {
     const policy = rateLimitPolicy(gcra({ key: 'k', limit: 10, periodMs: 1000 }), {

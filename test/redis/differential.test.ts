@@ -5,22 +5,16 @@
  * it to that.
  */
 import fc from 'fast-check';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryStore, RedisStore } from '../../src/limiter/index.js';
 import { costUs } from '../../src/limiter/rate.js';
 import type { Grant, LimiterSpec } from '../../src/limiter/store.js';
 import { ManualClock } from '../../src/testing/index.js';
 import { memberSpecs, specParamsArb } from '../support/limiter-specs.js';
-import { redisUrl, uniquePrefix } from '../support/redis.js';
+import { uniquePrefix } from '../support/redis.js';
+import { sharedRedis } from '../support/shared-redis.js';
 
-let redis: Redis;
-beforeAll(async () => {
-  redis = new Redis(await redisUrl());
-});
-afterAll(async () => {
-  await redis.quit();
-});
+const redis = sharedRedis();
 
 const specArb = specParamsArb(40);
 
@@ -105,7 +99,7 @@ describe('RedisStore and MemoryStore', () => {
         async (params, ops) => {
           const clock = new ManualClock(1_700_000_000_000 + Math.random() * 1e9);
           const memory = new MemoryStore();
-          const store = new RedisStore(redis, { prefix: uniquePrefix('diff'), clock });
+          const store = new RedisStore(redis(), { prefix: uniquePrefix('diff'), clock });
           const specs = memberSpecs(params, '{x}');
           const grants: Array<{ spec: LimiterSpec; memory: Grant; redis: Grant }> = [];
           const nowUs = () => Math.floor(clock.now() * 1000);

@@ -4,22 +4,15 @@
  * time, with margins far above the machine's scheduling noise: the slot inside the hold is 100 ms
  * away, the hold lasts 600 ms.
  */
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { gcra, limiterGroup, RedisStore, tokenBucket } from '../../src/index.js';
-import { redisUrl, uniquePrefix } from '../support/redis.js';
+import { uniquePrefix } from '../support/redis.js';
+import { sharedRedis } from '../support/shared-redis.js';
 
-let a: Redis;
-let b: Redis;
-beforeAll(async () => {
-  const url = await redisUrl();
-  a = new Redis(url);
-  b = new Redis(url);
-});
-afterAll(async () => {
-  await a.quit();
-  await b.quit();
-});
+// One connection per worker.
+const a = sharedRedis();
+const b = sharedRedis();
 
 /** Resolves once the limiter's schedule runs more than `ms` ahead: a reservation has landed. */
 async function reserved(limiter: { inspect(): Promise<{ retryAfterMs: number }> }, ms: number) {
@@ -32,8 +25,8 @@ describe('a hold on Redis and callers already waiting in another worker', () => 
   it('a waiter of worker B does not start inside a hold placed by worker A', async () => {
     const prefix = uniquePrefix('holdwait');
     const options = { key: 'rpm', limit: 2, periodMs: 1000, burst: 1 };
-    const workerA = gcra({ ...options, store: new RedisStore(a, { prefix }) });
-    const workerB = gcra({ ...options, store: new RedisStore(b, { prefix }) });
+    const workerA = gcra({ ...options, store: new RedisStore(a(), { prefix }) });
+    const workerB = gcra({ ...options, store: new RedisStore(b(), { prefix }) });
     await workerB.acquire();
     const waiting = workerB.acquire(); // a slot 500 ms from now
     await reserved(workerA, 750); // the schedule runs to 1 s: B's slot is booked
@@ -60,8 +53,8 @@ describe('a hold on Redis and callers already waiting in another worker', () => 
       const otpm = tokenBucket({ key: 'otpm', capacity: 8000, refillPerSecond: 8000, store });
       return { rpm, otpm, group: limiterGroup([rpm, otpm]) };
     };
-    const workerA = build(a);
-    const workerB = build(b);
+    const workerA = build(a());
+    const workerB = build(b());
     await workerB.group.acquire([1, 100]);
     const waiting = workerB.group.acquire([1, 100]); // RPM slot 500 ms from now
     await reserved(workerA.rpm, 750);

@@ -2,8 +2,7 @@
  * The settles and cancels of one event-loop turn go to Redis as one script call, applied in
  * arrival order: the same decisions as the in-process store making them one after the other.
  */
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   gcra,
   limiterGroup,
@@ -17,16 +16,10 @@ import {
 import { scriptSha } from '../../src/redis/eval-script.js';
 import { adjustScript } from '../../src/stores/redis/lua/scripts.js';
 import { ManualClock } from '../../src/testing/index.js';
-import { preloadScripts, redisUrl, uniquePrefix } from '../support/redis.js';
+import { uniquePrefix } from '../support/redis.js';
+import { sharedRedis } from '../support/shared-redis.js';
 
-let redis: Redis;
-beforeAll(async () => {
-  redis = new Redis(await redisUrl());
-  await preloadScripts(redis);
-});
-afterAll(async () => {
-  await redis.quit();
-});
+const redis = sharedRedis({ preloadScripts: true });
 
 /** A client that counts the adjust script's calls. */
 function counting(): { client: RedisScriptClient; adjustCalls: () => number } {
@@ -36,10 +29,10 @@ function counting(): { client: RedisScriptClient; adjustCalls: () => number } {
     client: {
       evalsha: (...args) => {
         if (args[0] === sha) calls++;
-        return redis.evalsha(...args);
+        return redis().evalsha(...args);
       },
-      eval: (...args) => redis.eval(...args),
-      ping: () => redis.ping(),
+      eval: (...args) => redis().eval(...args),
+      ping: () => redis().ping(),
     },
     adjustCalls: () => calls,
   };
@@ -91,12 +84,12 @@ describe('settles on Redis', () => {
   });
 
   it('a key of another type fails its own settle only', async () => {
-    const store = new RedisStore(redis, { prefix: uniquePrefix('settlebad') });
+    const store = new RedisStore(redis(), { prefix: uniquePrefix('settlebad') });
     const good = gcra({ key: 'good', limit: 60, periodMs: 60_000, burst: 5, store });
     const bad = gcra({ key: 'bad', limit: 60, periodMs: 60_000, burst: 5, store });
     const [g1, g2, b1] = [await good.acquire(2), await good.acquire(2), await bad.acquire(2)];
-    await redis.del(store.keyOf(bad.spec));
-    await redis.lpush(store.keyOf(bad.spec), 'not a limiter');
+    await redis().del(store.keyOf(bad.spec));
+    await redis().lpush(store.keyOf(bad.spec), 'not a limiter');
     const results = await Promise.allSettled([g1.settle(1), b1.settle(1), g2.cancel()]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/);

@@ -1,24 +1,19 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { isInvalidConfigError } from '../../src/errors/index.js';
 import { RedisRetryBudget } from '../../src/retry/retry-budget.js';
 import { connectForOutage, redisUrl, startRedisServer, uniquePrefix } from '../support/redis.js';
+import { sharedRedis } from '../support/shared-redis.js';
 import { forkWorker, type TestWorker } from '../support/workers.js';
 
 const WORKER = new URL('../fixtures/budget-worker.ts', import.meta.url);
-let url: string;
-let redis: Redis;
-beforeAll(async () => {
-  url = await redisUrl();
-  redis = new Redis(url);
-});
-afterAll(() => redis.disconnect());
+const redis = sharedRedis();
 
 describe('RedisRetryBudget', () => {
   it('two clients on one key share one budget', async () => {
     const key = uniquePrefix('budget');
-    const other = new Redis(url);
-    const a = new RedisRetryBudget({ redis, key, ratio: 0.5, minRetries: 0 });
+    const other = new Redis(await redisUrl());
+    const a = new RedisRetryBudget({ redis: redis(), key, ratio: 0.5, minRetries: 0 });
     const b = new RedisRetryBudget({ redis: other, key, ratio: 0.5, minRetries: 0 });
     await a.recordCall();
     await b.recordCall();
@@ -31,13 +26,13 @@ describe('RedisRetryBudget', () => {
     expect(await b.tryRetry()).toBe(false);
     expect(await b.inspect()).toEqual({ calls: 4, retries: 2, allowed: 2 });
     other.disconnect();
-    await redis.del(key);
+    await redis().del(key);
   });
 
   it('forgets calls older than the window (server clock)', async () => {
     const key = uniquePrefix('budget');
     const budget = new RedisRetryBudget({
-      redis,
+      redis: redis(),
       key,
       ratio: 1,
       minRetries: 0,
@@ -49,7 +44,7 @@ describe('RedisRetryBudget', () => {
     expect(await budget.tryRetry()).toBe(false);
     await new Promise((r) => setTimeout(r, 450));
     expect(await budget.inspect()).toMatchObject({ calls: 0, retries: 0 });
-    await redis.del(key);
+    await redis().del(key);
   });
 
   it('answers "no retry" when Redis is unreachable', async () => {
@@ -67,7 +62,7 @@ describe('RedisRetryBudget', () => {
   it('refuses bad options', () => {
     for (const options of [{ ratio: 2 }, { windowMs: 0 }, { minRetries: -1 }, { key: '' }]) {
       try {
-        new RedisRetryBudget({ redis, key: 'k', ...options });
+        new RedisRetryBudget({ redis: redis(), key: 'k', ...options });
         expect.unreachable();
       } catch (e) {
         expect(isInvalidConfigError(e)).toBe(true);
@@ -84,6 +79,7 @@ describe('a shared retry budget across real worker processes', () => {
 
   it('an outage seen by three workers does not become a retry storm', async () => {
     const key = uniquePrefix('budget');
+    const url = await redisUrl();
     workers = await Promise.all(
       [0, 1, 2].map(() => forkWorker(WORKER, { REDIS_URL: url, BUDGET_KEY: key })),
     );
@@ -96,13 +92,13 @@ describe('a shared retry budget across real worker processes', () => {
     expect(retries).toBeLessThanOrEqual(2 + 0.2 * 60);
     expect(retries).toBeGreaterThan(0);
     const snapshot = await new RedisRetryBudget({
-      redis,
+      redis: redis(),
       key,
       ratio: 0.2,
       minRetries: 2,
       windowMs: 30_000,
     }).inspect();
     expect(snapshot).toMatchObject({ calls: 60, retries });
-    await redis.del(key);
+    await redis().del(key);
   });
 });

@@ -115,7 +115,7 @@ describe('llm-resilience simulator (child process)', () => {
   });
 
   it('starts, serves the real SDK, and prints stats on SIGINT', async () => {
-    const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+    const main = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
     child = spawn(
       process.execPath,
       ['--import', 'tsx', main, 'simulator', '--provider', 'openai', '--rpm', '1', '--tpm', '5000'],

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
+import { redisScripts } from '../../src/stores/redis/lua/scripts.js';
 import { freePort, hasRedisServer, launchRedisServer, NO_REDIS, waitExit } from './redis.js';
 
 const run = promisify(execFile);
@@ -155,6 +156,13 @@ export async function startRedisCluster(
     throw error;
   }
   return cluster;
+}
+
+/** `preloadScripts` for every node of `cluster` (each node keeps its own script cache). */
+export async function preloadClusterScripts(cluster: RedisCluster): Promise<void> {
+  for (const node of cluster.nodes) {
+    for (const script of redisScripts) await cluster.command(node, 'SCRIPT', 'LOAD', script.source);
+  }
 }
 
 function requireTools(): void {

@@ -1,13 +1,14 @@
 /**
- * Review finding: holdFor() refused Infinity and NaN but accepted any finite delay, so
- * holdFor(Number.MAX_VALUE) (a garbled Retry-After, say) moved the schedule to Infinity: the key
- * was blocked for good, told `retryAfterMs: Infinity`, and every later figure was inexact.
+ * A hold is refused when its delay is beyond the range the schedule keeps exact: accepting any
+ * finite delay, holdFor(Number.MAX_VALUE) (a garbled Retry-After, say) would move the schedule to
+ * Infinity, block the key for good, tell `retryAfterMs: Infinity` and make every later figure
+ * inexact.
  */
 import { describe, expect, it } from 'vitest';
 import { gcra, InvalidLimiterConfigError, tokenBucket } from '../../src/index.js';
 import { ManualClock } from '../../src/testing/index.js';
 
-describe('hold range', () => {
+describe('the range of a hold', () => {
   for (const delayMs of [Number.MAX_VALUE, 1e300, 1e13]) {
     it(`holdFor(${delayMs}) is refused and leaves the limiter as it was`, async () => {
       const clock = new ManualClock();

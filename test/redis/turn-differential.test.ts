@@ -1,27 +1,20 @@
 /**
- * Refunds, charges and reservations of one event-loop turn on RedisStore against the same
- * operations applied one by one on MemoryStore: each reservation is decided the same way, every
- * key reads the same afterwards, and the next reservation on every key is decided the same way
- * (sequence numbers and ledgers included).
+ * Refunds, charges and reservations of one event-loop turn on RedisStore (sent in batches)
+ * against the same operations applied one by one on MemoryStore: each reservation is decided the
+ * same way, every key reads the same afterwards, and the next reservation on every key is decided
+ * the same way (sequence numbers and ledgers included). The examples are in turn-order.test.ts.
  */
 import fc from 'fast-check';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryStore, RedisStore } from '../../src/limiter/index.js';
 import { costUs } from '../../src/limiter/rate.js';
 import type { Grant, LimiterSpec } from '../../src/limiter/store.js';
 import { ManualClock } from '../../src/testing/index.js';
 import { memberSpecs, specParamsArb } from '../support/limiter-specs.js';
-import { preloadScripts, redisUrl, uniquePrefix } from '../support/redis.js';
+import { uniquePrefix } from '../support/redis.js';
+import { sharedRedis } from '../support/shared-redis.js';
 
-let redis: Redis;
-beforeAll(async () => {
-  redis = new Redis(await redisUrl());
-  await preloadScripts(redis);
-});
-afterAll(async () => {
-  await redis.quit();
-});
+const redis = sharedRedis({ preloadScripts: true });
 
 const specArb = specParamsArb(24);
 
@@ -64,7 +57,7 @@ describe('refunds and charges of one turn on Redis', () => {
         async (params, setup, pauseUs, turn) => {
           const clock = new ManualClock(1_700_000_000_000 + Math.random() * 1e9);
           const memory = new MemoryStore();
-          const store = new RedisStore(redis, { prefix: uniquePrefix('r4adj'), clock });
+          const store = new RedisStore(redis(), { prefix: uniquePrefix('turn-diff'), clock });
           const specs = memberSpecs(params);
           const nowUs = () => Math.floor(clock.now() * 1000);
           const grants: Array<{ spec: LimiterSpec; memory: Grant; redis: Grant }> = [];

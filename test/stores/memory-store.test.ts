@@ -1,9 +1,9 @@
 /**
- * Review finding: MemoryStore drops idle, full keys (once it holds 4096+ keys) and a fresh key
- * numbers its grants from the clock (`nextSeq`), so that an old permit never matches the new life.
- * That only holds when the old life's sequence did not run ahead of the clock; acquire/cancel
- * pairs advance it by one each without moving the schedule, so it can. An old permit's refund then
- * matched the new life's latest grant and gave back capacity the new grant was using.
+ * MemoryStore drops idle, full keys (once it holds 4096+ keys), and a fresh key numbers its grants
+ * from the clock (`nextSeq`), so that an old permit never matches the new life. Acquire/cancel
+ * pairs advance the sequence by one each without moving the schedule, so an old life's sequence
+ * can run ahead of the clock: its permits must still not refund the new life's latest grant,
+ * which would give back capacity the new grant is using.
  */
 import { describe, expect, it } from 'vitest';
 import { gcra, MemoryStore, type Permit } from '../../src/index.js';

@@ -1,7 +1,7 @@
 /**
- * Review finding: with an emission interval under 1 µs (above 1M units/s, e.g. 150M TPM), the
- * capacity rounded up to whole µs holds more units than `burst`, and inspect()/tryAcquire()
- * reported them as available although only `burst` units are ever admitted at once.
+ * inspect() and tryAcquire() report no more units available than `burst`, the most ever admitted
+ * at once, even with an emission interval under 1 µs (above 1M units/s, e.g. 150M TPM), where the
+ * capacity rounded up to whole µs holds more units than `burst`.
  */
 import { describe, expect, it } from 'vitest';
 import { gcra, tokenBucket } from '../../src/index.js';
