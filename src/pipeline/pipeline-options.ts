@@ -71,7 +71,10 @@ export interface ProviderPolicyOptions<R = unknown> {
    * @default the preset's rule; `max_tokens` with bare `limits`
    */
   outputTokens?: 'max_tokens' | 'generated';
-  /** With a Redis client, every worker sharing `key` shares the budget. @default in-process */
+  /**
+   * Reserved for cluster-wide budgets through Redis (every worker sharing `key`); not available
+   * in this version: it is refused, so that a budget is never silently per process.
+   */
   redis?: Redis | Cluster;
   /** A budget store of your own (tests, or a custom backend); overrides `redis`. */
   store?: BudgetStore;
@@ -210,6 +213,16 @@ export function checkPipelineOptions(options: ProviderPolicyOptions, where: stri
     if (v !== undefined && (typeof v !== 'string' || v.length === 0)) {
       throw new InvalidConfigError(name, 'a non-empty string', v);
     }
+  }
+  if (options.redis !== undefined && options.store === undefined) {
+    // The Redis budget store is not on this version yet: a budget silently kept in the process
+    // would let N workers send N times the quota.
+    throw new InvalidConfigError(
+      'redis',
+      'no Redis client yet (cluster-wide pipeline budgets are not available in this version; ' +
+        'pass `store`, or give each of N workers `utilization: 1 / N`)',
+      'a Redis client',
+    );
   }
   if (options.tier === undefined && options.preset === undefined && options.limits === undefined) {
     throw new InvalidConfigError('tier', 'a tier (with model), a preset, or limits', undefined);

@@ -86,3 +86,20 @@ describe('provider pipeline options', () => {
     expect(json).not.toMatch(/SECRET|private prompt/);
   });
 });
+
+describe('a pipeline given redis', () => {
+  it('is refused while cluster-wide budgets are not available, never silently per process', () => {
+    const redis = {} as never;
+    expect(() => anthropicPolicy({ tier: 'build', model: 'claude-sonnet-4-6', redis })).toThrow(
+      /redis/,
+    );
+    expect(() =>
+      anthropicPolicy({
+        tier: 'build',
+        model: 'claude-sonnet-4-6',
+        redis,
+        store: new MemoryBudgetStore(),
+      }),
+    ).not.toThrow();
+  });
+});
