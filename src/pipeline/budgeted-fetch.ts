@@ -83,7 +83,14 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
     );
     if (request.kind === 'other') return deps.realFetch(input, init);
 
-    const target = router.forModel(request.model);
+    let target: BudgetTarget;
+    try {
+      target = router.forModel(request.model);
+    } catch (error) {
+      // A model of no known class: our refusal, not a connection error of the SDK's.
+      if (context) context.stageError = error;
+      throw error;
+    }
     const maxTokens = request.maxTokens ?? OPENAI_DEFAULT_MAX_TOKENS;
     const output =
       target.outputTokens === 'generated' ? target.outputs.reserve(maxTokens) : maxTokens;
