@@ -135,6 +135,7 @@ describe('fault plan', () => {
       billing: true,
       authentication: true,
       invalid_request: true,
+      spend_cap: true,
     };
     expect([...FAULT_KINDS].sort()).toEqual(Object.keys(every).sort());
     for (const kind of FAULT_KINDS) {
