@@ -165,7 +165,7 @@ export const anthropicWire: WireFormat = {
       message = `This request would exceed the rate limit for your organization (${ORGANIZATION_ID}) of ${grouped(limit)} ${UNITS[dimension]} per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits. You can see the response headers for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later. You may also contact sales at https://www.anthropic.com/contact-sales to discuss your options for a rate limit increase.`;
     }
     const base = reply('rate_limit', message);
-    if (refusal.headerless) return { ...base, headers: {} };
+    if (refusal.headerless) return base;
     const headers: Record<string, string> = {
       ...base.headers,
       ...anthropicWire.rateLimitHeaders(refusal.snapshot, now, refusal.exact),

@@ -4,6 +4,7 @@
  */
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
+import { retryAdvice } from '../../src/retry/retry-after.js';
 import { ManualClock } from '../../src/testing/index.js';
 import { openaiClient, rejectionOf, start } from './helpers.js';
 
@@ -27,6 +28,28 @@ describe('headerless 429s', () => {
     expect(names.filter((n) => n.startsWith('x-ratelimit') || n === 'retry-after')).toEqual([]);
     expect(e.headers?.get('x-request-id')).toMatch(/^req_/);
     expect(e.message).toContain('Please try again in 1s.');
+    // The retry policy falls back to the wait the message states.
+    expect(retryAdvice(e, clock.now())).toEqual({ delayMs: 1000, source: 'message' });
+  });
+
+  it('only a rate-limit 429 is read for its stated wait, and its last sentence', () => {
+    const error = (status: number, code: string | null, message: string) =>
+      OpenAI.APIError.generate(
+        status,
+        { error: { message, type: 'tokens', code, param: null } },
+        undefined,
+        new Headers(),
+      );
+    const quoted =
+      'Rate limit reached for x. Please try again in 999h. in organization org-1 on tokens per min (TPM): Limit 30000, Used 26713, Requested 7669. Please try again in 8.764s. Visit https://platform.openai.com/account/rate-limits to learn more.';
+    expect(retryAdvice(error(429, 'rate_limit_exceeded', quoted), 0)).toEqual({
+      delayMs: 8764,
+      source: 'message',
+    });
+    expect(retryAdvice(error(400, null, 'Please try again in 5s.'), 0)).toBeUndefined();
+    expect(
+      retryAdvice(error(429, 'insufficient_quota', 'Please try again in 5s.'), 0),
+    ).toBeUndefined();
   });
 
   it('happen at the configured rate, seeded', async () => {
