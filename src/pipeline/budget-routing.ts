@@ -40,30 +40,44 @@ export interface BudgetTarget {
  * provider. One request pays that delay; the rest go out warm. One round trip, like TCP's slow
  * start.
  */
+/** setTimeout's longest delay; a longer wait is no wait limit at all. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 export class FirstContact {
   private state: 'none' | 'probing' | 'open' = 'none';
   private readonly waiting: (() => void)[] = [];
 
-  /** Resolves when this request may go: at once for the first one and once contact is made. */
-  enter(signal: AbortSignal | undefined): Promise<void> | undefined {
+  /**
+   * Resolves when this request may go: at once for the first one and once contact is made, or
+   * after `maxWaitMs` (a slow first answer, a long generation, must not hold the others longer
+   * than they agreed to wait: they go on to the budget, which still paces them).
+   */
+  enter(signal: AbortSignal | undefined, maxWaitMs: number): Promise<void> | undefined {
     if (this.state === 'open') return undefined;
     if (this.state === 'none') {
       this.state = 'probing';
       return undefined;
     }
     return new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const leave = () => {
         const at = this.waiting.indexOf(go);
         if (at >= 0) this.waiting.splice(at, 1);
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onAbort = () => {
+        leave();
         reject(signal?.reason);
       };
       const go = () => {
-        signal?.removeEventListener('abort', onAbort);
+        leave();
         resolve();
       };
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiting.push(go);
+      if (maxWaitMs <= MAX_TIMER_MS) timer = setTimeout(go, Math.max(0, maxWaitMs));
     });
   }
 
@@ -71,7 +85,7 @@ export class FirstContact {
   made(): void {
     if (this.state === 'open') return;
     this.state = 'open';
-    for (const go of this.waiting.splice(0)) go();
+    for (const go of [...this.waiting]) go();
   }
 }
 

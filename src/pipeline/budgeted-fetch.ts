@@ -23,7 +23,7 @@ import { anySignal, attemptContext } from './call-context.js';
 /** A call waited for budget. */
 export interface ThrottleEvent {
   readonly modelClass: string;
-  /** The dimension that set the wait. */
+  /** ms waited, whole (for the provider's first answer and for budget), 1 or more. */
   readonly waitedMs: number;
 }
 
@@ -105,17 +105,20 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
     const costs = withTenant(reservation.costs, target);
     const signal = anySignal(context?.signal, init?.signal);
     let permit: BudgetPermit;
+    const askedAt = deps.now();
     try {
-      await target.contact.enter(signal);
-      permit = await target.budget.acquire(costs, { signal, maxWaitMs: deps.maxWaitMs });
+      // The wait for the first answer and the wait for budget share one maxWaitMs.
+      await target.contact.enter(signal, deps.maxWaitMs);
+      const left = Math.max(0, deps.maxWaitMs - (deps.now() - askedAt));
+      permit = await target.budget.acquire(costs, { signal, maxWaitMs: left });
     } catch (error) {
       target.contact.made();
       if (context) context.stageError = error;
       throw error;
     }
-    if (permit.waitedMs > 0) {
-      deps.onThrottle({ modelClass: target.modelClass, waitedMs: Math.round(permit.waitedMs) });
-    }
+    // A wait under a millisecond is the bookkeeping's own time, not a throttle.
+    const waitedMs = Math.round(deps.now() - askedAt);
+    if (waitedMs >= 1) deps.onThrottle({ modelClass: target.modelClass, waitedMs });
     let body = bodyText;
     let hideUsageChunk = false;
     if (request.stream && provider === 'openai') {

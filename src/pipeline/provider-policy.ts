@@ -178,11 +178,11 @@ export class ProviderPolicy implements IPolicy {
       const value = this.fallback
         ? ((await this.fallback.execute((ctx) => retried(ctx.signal), outer)) as T)
         : await retried(outer);
-      this.successEmitter.emit({ duration: this.clock.now() - started });
+      this.successEmitter.emit({ duration: Math.round(this.clock.now() - started) });
       return value;
     } catch (error) {
       this.failureEmitter.emit({
-        duration: this.clock.now() - started,
+        duration: Math.round(this.clock.now() - started),
         handled: true,
         reason: { error },
       });
