@@ -109,7 +109,7 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
     try {
       // The wait for the first answer and the wait for budget share one maxWaitMs.
       await target.contact.enter(signal, deps.maxWaitMs);
-      const left = Math.max(0, deps.maxWaitMs - (deps.now() - askedAt));
+      const left = Math.max(0, Math.floor(deps.maxWaitMs - (deps.now() - askedAt)));
       permit = await target.budget.acquire(costs, { signal, maxWaitMs: left });
     } catch (error) {
       target.contact.made();
