@@ -13,6 +13,7 @@ import type { BudgetStore } from '../limiter/budget-store.js';
 import type { Accounting, DimensionName } from './accounting.js';
 import { OutputEstimate } from './output-estimate.js';
 import type { PipelineLimits } from './pipeline-options.js';
+import { type LimitChangeEvent, ProviderFeedback } from './provider-feedback.js';
 
 /** Where one model class's calls are charged. */
 export interface BudgetTarget {
@@ -30,6 +31,8 @@ export interface BudgetTarget {
   readonly dimensionCount: number;
   /** First contact with the provider from this process (see budgeted-fetch.ts). */
   readonly contact: FirstContact;
+  /** The provider's headers and unexplained 429s, applied to the budget. */
+  readonly feedback: ProviderFeedback;
 }
 
 /**
@@ -104,6 +107,7 @@ export interface RoutingOptions {
   readonly arrivalLagMs: number;
   readonly store?: BudgetStore;
   readonly clock?: Clock;
+  readonly onLimitChange: (event: LimitChangeEvent) => void;
 }
 
 export class BudgetRouter {
@@ -152,9 +156,11 @@ export class BudgetRouter {
     const rowLimits = (row?.limits ?? {}) as Partial<Record<DimensionName, number>>;
     const base = `${encodeURIComponent(o.key)}:${o.accounting.provider}:${encodeURIComponent(modelClass)}`;
     const dims: BudgetDimension[] = [];
+    const configuredLimits: number[] = [];
     const add = (prefix: string, share: number) => {
       for (const name of names) {
         const configured = o.limits?.[name] ?? rowLimits[name];
+        if (share === 1 && configured !== undefined) configuredLimits.push(configured);
         if (configured === undefined) {
           throw new InvalidConfigError(
             `limits.${name}`,
@@ -177,19 +183,30 @@ export class BudgetRouter {
       add(`${base}:tenant:${encodeURIComponent(o.tenant)}`, o.tenantShare);
     const outputTokens =
       o.outputTokens ?? (row?.outputTokens === 'generated' ? 'generated' : 'max_tokens');
+    const budget = new Budget({
+      dimensions: dims,
+      ...(o.store ? { store: o.store } : {}),
+      ...(o.clock ? { clock: o.clock } : {}),
+    });
     const target: BudgetTarget = {
       modelClass,
       ...(row ? { preset: row } : {}),
-      budget: new Budget({
-        dimensions: dims,
-        ...(o.store ? { store: o.store } : {}),
-        ...(o.clock ? { clock: o.clock } : {}),
-      }),
+      budget,
       outputTokens,
       countsCacheReads: row?.countsCacheReads === true,
       outputs: new OutputEstimate(),
       dimensionCount: names.length,
       contact: new FirstContact(),
+      feedback: new ProviderFeedback({
+        provider: o.accounting.provider,
+        modelClass,
+        budget,
+        dimensions: names,
+        configured: configuredLimits,
+        utilization: o.utilization,
+        quietMs: o.periodMs,
+        onLimitChange: o.onLimitChange,
+      }),
     };
     this.targets.set(modelClass, target);
     return target;
