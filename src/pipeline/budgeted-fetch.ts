@@ -4,6 +4,8 @@
  * take a bulkhead slot, send it under the attempt timeout, then settle the budget on the real
  * usage, for JSON bodies at once and for streams when they end (the slot is held until then).
  */
+
+import { QuotaExhaustedError } from '../errors/quota-exhausted-error.js';
 import {
   isRateLimitExceededError,
   RateLimitExceededError,
@@ -23,6 +25,7 @@ import { retryAdviceFromHeaders } from '../retry/retry-after.js';
 import type { Accounting, DimensionName, Reservation } from './accounting.js';
 import type { BudgetRouter, BudgetTarget } from './budget-routing.js';
 import { anySignal, attemptContext } from './call-context.js';
+import { quotaResumeAt } from './quota-stop.js';
 
 /** A call waited for budget. */
 export interface ThrottleEvent {
@@ -110,6 +113,12 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
     const signal = anySignal(context?.signal, init?.signal);
     let permit: BudgetPermit;
     const askedAt = deps.now();
+    const stopped = target.feedback.stoppedUntil(askedAt);
+    if (stopped !== undefined) {
+      const error = new QuotaExhaustedError(target.modelClass, stopped);
+      if (context) context.stageError = error;
+      throw error;
+    }
     try {
       // The wait for the first answer and the wait for budget share one maxWaitMs.
       await target.contact.enter(signal, deps.maxWaitMs);
@@ -170,7 +179,9 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
         const figures = readRateLimitHeaders(provider, response.headers, deps.now());
         target.feedback.observe(figures, deps.now()).catch(() => undefined);
         if (!response.ok) {
-          if (response.status === 429)
+          const resumeAt = await quotaResumeAt(response, deps.now(), target.feedback.periodMs);
+          if (resumeAt !== undefined) target.feedback.stop(resumeAt, deps.now());
+          else if (response.status === 429)
             holdOn429(deps, target, response.headers, figures, reservation);
           settle(
             accounting.failed(reservation, response.status === 429, 0),

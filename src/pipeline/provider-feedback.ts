@@ -67,6 +67,7 @@ export interface FeedbackOptions {
 
 export class ProviderFeedback {
   private factor = 1;
+  private resumeAt = Number.NEGATIVE_INFINITY;
   private lastCutAt = Number.NEGATIVE_INFINITY;
   private lastStepAt = Number.NEGATIVE_INFINITY;
   private readonly providerLimits: (number | undefined)[];
@@ -119,6 +120,29 @@ export class ProviderFeedback {
     this.lastStepAt = nowMs;
     this.factor = Math.max(FLOOR, this.factor * DECREASE);
     this.apply('adaptive');
+  }
+
+  /**
+   * The provider refused for billing or quota: no call of this budget is sent before `resumeAt`
+   * (from this process; other workers sharing the budget find every dimension held until then).
+   */
+  stop(resumeAt: number, nowMs: number): void {
+    this.resumeAt = Math.max(this.resumeAt, resumeAt);
+    const forMs = resumeAt - nowMs;
+    if (!(forMs > 0)) return;
+    for (const name of this.o.dimensions) {
+      this.o.budget.holdFor(name, forMs).catch(() => undefined);
+    }
+  }
+
+  /** Epoch ms until which the budget is stopped for quota, when later than `nowMs`. */
+  stoppedUntil(nowMs: number): number | undefined {
+    return this.resumeAt > nowMs ? this.resumeAt : undefined;
+  }
+
+  /** The limits' period, in ms: how long a quota refusal without a stated end stops the budget. */
+  get periodMs(): number {
+    return this.o.quietMs;
   }
 
   snapshot(): FeedbackSnapshot {

@@ -5,8 +5,15 @@
  * period restores it.
  */
 import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { anthropicPolicy, type LimitChangeEvent, wrap } from '../../src/index.js';
+import {
+  anthropicPolicy,
+  type LimitChangeEvent,
+  openaiPolicy,
+  QuotaExhaustedError,
+  wrap,
+} from '../../src/index.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { MemoryBudgetStore } from '../../src/stores/memory-budget-store.js';
 
@@ -118,5 +125,39 @@ describe('provider feedback', () => {
       800, 900, 1_000,
     ]);
     expect((await policy.inspect()).feedback).toBeUndefined();
+  });
+
+  it('stops the budget after a quota refusal: later calls are refused at once, sending nothing', async () => {
+    const sim = await simulator({
+      provider: 'openai',
+      faults: { script: [{ kind: 'insufficient_quota' }] },
+    });
+    const policy = openaiPolicy({
+      limits: { rpm: 600, tpm: 1_000_000 },
+      store: new MemoryBudgetStore(),
+    });
+    const client = new OpenAI({
+      baseURL: `${sim.url}/v1`,
+      apiKey: 'test',
+      maxRetries: 0,
+      fetch: policy.fetch,
+    });
+    const call = () =>
+      wrap(policy).execute(() =>
+        client.chat.completions.create({
+          model: 'gpt-4o-mini',
+          max_tokens: 32,
+          messages: [{ role: 'user', content: 'hi' }],
+        }),
+      );
+    await expect(call()).rejects.toBeInstanceOf(OpenAI.RateLimitError);
+    const before = Date.now();
+    const refused = await call().catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(QuotaExhaustedError);
+    // No stated end: one period of the limits (a minute), then one request tries again.
+    const resumeAt = (refused as QuotaExhaustedError).resumeAt;
+    expect(resumeAt).toBeGreaterThan(before + 55_000);
+    expect(resumeAt).toBeLessThanOrEqual(before + 60_000);
+    expect(sim.stats().requests).toBe(1);
   });
 });
