@@ -325,6 +325,32 @@ describe('instrument() with the OpenTelemetry SDK', () => {
     policy.dispose();
   }, 30_000);
 
+  it('counts a request that waited for budget as throttled, with its wait in the histogram', async () => {
+    sim = await startSimulator({ provider: 'anthropic', outputTokens: 4 });
+    const { provider: meterProvider, collect } = sdk();
+    // One request per 300 ms: the second of two back-to-back calls waits for its slot.
+    const policy = anthropicPolicy({
+      limits: { rpm: 1, itpm: 1_000_000, otpm: 1_000_000 },
+      periodMs: 300,
+      model: MODEL,
+    });
+    const waits: number[] = [];
+    policy.onThrottle((e) => waits.push(e.waitedMs));
+    instrument(policy, { meterProvider });
+    const anthropic = client(policy, sim.url);
+    await wrap(policy).execute(() => anthropic.messages.create(request(8)));
+    await wrap(policy).execute(() => anthropic.messages.create(request(8)));
+    const all = await collect();
+    expect(waits.length).toBeGreaterThanOrEqual(1);
+    expect(total(all, 'llm_resilience.limiter.throttled')).toBe(waits.length);
+    expect(total(all, 'llm_resilience.events', { 'event.name': 'OnThrottle' })).toBe(waits.length);
+    // Every attempt's wait, in seconds (calls that did not wait add 0).
+    const wait = histogram(all, 'llm_resilience.limiter.wait.duration');
+    expect(wait.count).toBe(2);
+    expect(wait.sum).toBeCloseTo(waits.reduce((a, b) => a + b, 0) / 1000, 6);
+    expect(wait.sum).toBeGreaterThan(0.2);
+  }, 30_000);
+
   it('refuses options that cannot work, with typed errors', () => {
     const policy = anthropicPolicy({ limits: { rpm: 10, itpm: 1000, otpm: 1000 } });
     const { provider: meterProvider } = sdk();
