@@ -138,6 +138,10 @@ export function instrument(policy: ProviderPolicy, options: InstrumentOptions): 
     unit: '{unit}',
     description: 'Budget units the provider counted, per dimension',
   });
+  const limitChanges = meter.createCounter('llm_resilience.budget.limit_changes', {
+    unit: '{change}',
+    description: 'Budget limits lowered or restored from provider feedback, by reason',
+  });
   const events = meter.createCounter('llm_resilience.events', {
     unit: '{event}',
     description: 'Resilience events, by Polly-like event.name',
@@ -213,6 +217,15 @@ export function instrument(policy: ProviderPolicy, options: InstrumentOptions): 
       if (name) event(name, snapshot.state === 'closed' ? 'Information' : 'Error');
     }),
     policy.onUnseen(() => event('OnUnseen', 'Warning')),
+    policy.onLimitChange((e) => {
+      limitChanges.add(1, {
+        ...base,
+        'llm_resilience.model_class': e.modelClass,
+        'llm_resilience.dimension': e.dimension,
+        'llm_resilience.limit_change.reason': e.reason,
+      });
+      event('OnLimitChange', 'Warning');
+    }),
   ];
 
   let batch: { callback: BatchObservableCallbackLike; observables: never[] } | undefined;
@@ -232,6 +245,10 @@ export function instrument(policy: ProviderPolicy, options: InstrumentOptions): 
     const available = meter.createObservableGauge('llm_resilience.budget.available', {
       unit: '{unit}',
       description: 'Budget units available now, per model class and dimension',
+    });
+    const limitGauge = meter.createObservableGauge('llm_resilience.budget.limit', {
+      unit: '{unit}',
+      description: 'Budget limit in force per period, per model class and dimension',
     });
     const callback: BatchObservableCallbackLike = async (result) => {
       // A store that cannot answer (Redis down) reports nothing this round rather than failing
@@ -255,14 +272,16 @@ export function instrument(policy: ProviderPolicy, options: InstrumentOptions): 
         const id = `${limit.modelClass}\u0000${limit.name}`;
         if (!isDimensionName(limit.name) || seen.has(id)) continue;
         seen.add(id);
-        result.observe(available, limit.available, {
+        const at = {
           ...base,
           'llm_resilience.model_class': limit.modelClass,
           'llm_resilience.dimension': limit.name,
-        });
+        };
+        result.observe(available, limit.available, at);
+        result.observe(limitGauge, limit.limit, at);
       }
     };
-    const observables = [circuitState, executing, queued, available] as never[];
+    const observables = [circuitState, executing, queued, available, limitGauge] as never[];
     meter.addBatchObservableCallback(callback, observables);
     batch = { callback, observables };
   }

@@ -158,12 +158,7 @@ describe('no API key or prompt text leaves the library', () => {
       provider: 'anthropic',
       outputTokens: { min: 20, max: 40 },
       faults: {
-        script: [
-          ...FAILURES.flat(),
-          { kind: 'ok' },
-          { kind: 'error_mid_stream' },
-          { kind: 'reset_mid_stream' },
-        ],
+        script: [...FAILURES.flat(), { kind: 'error_mid_stream' }, { kind: 'reset_mid_stream' }],
       },
     });
     const prefix = uniquePrefix('leak-anthropic');
@@ -196,12 +191,17 @@ describe('no API key or prompt text leaves the library', () => {
       errors.push(await thrown(() => wrap(policy).execute(() => client.messages.create(params))));
     }
     expect(errors.map((e) => (e as { status?: number }).status)).toEqual([400, 401, 429, 500, 400]);
-    await wrap(policy).execute(() => client.messages.create(params));
+    // The quota refusal stopped the budget: the next call is refused at once, by the library.
+    const stopped = await thrown(() => wrap(policy).execute(() => client.messages.create(params)));
+    expect((stopped as Error).name).toBe('QuotaExhaustedError');
+    errors.push(stopped);
     // Streams that break after their first event: the error reaches the consumer (a pipeline
     // without retries, so each broken stream is one request).
+    // Its own budget: the quota refusal above stopped the first one's.
     const once = anthropicPolicy({
       limits: { rpm: 1000, itpm: 1_000_000, otpm: 1_000_000 },
       model: 'claude-sonnet-4-6',
+      key: uniquePrefix('leak-anthropic-stream'),
       retry: false,
     });
     captureEvents(once, events);
@@ -224,7 +224,7 @@ describe('no API key or prompt text leaves the library', () => {
         ),
       );
     }
-    expect(errors).toHaveLength(7);
+    expect(errors).toHaveLength(8);
     for (const [i, e] of errors.entries()) expectClean(`error ${i}`, e);
     expect(events.length).toBeGreaterThan(15);
     for (const [i, e] of events.entries()) expectClean(`event ${i}`, e);
@@ -250,6 +250,7 @@ describe('no API key or prompt text leaves the library', () => {
     const policy = openaiPolicy({
       limits: { rpm: 1000, tpm: 1_000_000 },
       model: 'gpt-4o',
+      key: uniquePrefix('leak-openai'),
       tenant: 'acme',
       retry: { maxRetries: 1, baseDelayMs: 1 },
       circuit: { consecutiveFailures: 50 },
@@ -277,7 +278,12 @@ describe('no API key or prompt text leaves the library', () => {
         await thrown(() => wrap(policy).execute(() => client.chat.completions.create(params))),
       );
     }
-    const once = openaiPolicy({ limits: { rpm: 1000, tpm: 1_000_000 }, retry: false });
+    // Its own budget: the quota refusal above stopped the first one's.
+    const once = openaiPolicy({
+      limits: { rpm: 1000, tpm: 1_000_000 },
+      key: uniquePrefix('leak-openai-stream'),
+      retry: false,
+    });
     const onceClient = new OpenAI({
       baseURL: `${sim.url}/v1`,
       apiKey: OPENAI_KEY,
