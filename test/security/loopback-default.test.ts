@@ -9,8 +9,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import Anthropic from '@anthropic-ai/sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+
+const KEY = 'sk-ant-LEAKCHECK-cli-0123456789abcdef';
+const PROMPT = 'PROMPTLEAK: the launch date is secret';
 
 /** Local addresses of the sockets listening on `port`, e.g. `['127.0.0.1']`. */
 function listeningAddresses(port: number): string[] {
@@ -94,12 +98,16 @@ describe('the simulator binds loopback by default', () => {
     expect(listeningAddresses(sim.port)).toEqual(['0.0.0.0']);
   });
 
-  it('`llm-resilience simulator` listens on 127.0.0.1 only', async () => {
+  it('`llm-resilience simulator` listens on 127.0.0.1 only, and prints neither its API key nor prompts', async () => {
     const bin = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
-    child = spawn(process.execPath, ['--import', 'tsx', bin, 'simulator'], {
+    child = spawn(process.execPath, ['--import', 'tsx', bin, 'simulator', '--api-key', KEY], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
     const [host, port] = await new Promise<[string, number]>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no URL printed: ${stdout}`)), 20_000);
       child?.stdout?.on('data', (chunk: Buffer) => {
@@ -113,5 +121,27 @@ describe('the simulator binds loopback by default', () => {
     });
     expect(host).toBe('127.0.0.1');
     await expectLoopbackOnly(port);
+
+    // A call with the key and one with a wrong key, both with the prompt; then the stats.
+    const url = `http://127.0.0.1:${port}`;
+    const params = {
+      model: 'claude-sonnet-4-6',
+      max_tokens: 8,
+      messages: [{ role: 'user' as const, content: PROMPT }],
+    };
+    await new Anthropic({ baseURL: url, apiKey: KEY, maxRetries: 0 }).messages.create(params);
+    await expect(
+      new Anthropic({ baseURL: url, apiKey: `${KEY}-wrong`, maxRetries: 0 }).messages.create(
+        params,
+      ),
+    ).rejects.toMatchObject({ status: 401 });
+    const exited = new Promise((resolve) => child?.once('exit', resolve));
+    child.kill('SIGINT');
+    await exited;
+    expect(stdout).toContain('"requests": 2');
+    for (const secret of ['LEAKCHECK', PROMPT]) {
+      expect(stdout).not.toContain(secret);
+      expect(stderr).not.toContain(secret);
+    }
   }, 30_000);
 });
