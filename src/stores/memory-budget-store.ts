@@ -288,7 +288,15 @@ export class MemoryBudgetStore implements BudgetStore {
   private sweep(nowUs: number): void {
     this.untilSweep = SWEEP_EVERY;
     for (const [key, state] of this.states) {
-      if (state.queue.length === 0 && state.ts <= nowUs) this.states.delete(key);
+      // Kept until the clock passes its numbers too: a new life numbers from the clock.
+      if (
+        state.queue.length === 0 &&
+        state.ts <= nowUs &&
+        state.seq <= nowUs &&
+        state.version <= nowUs
+      ) {
+        this.states.delete(key);
+      }
     }
   }
 
