@@ -106,3 +106,9 @@ export { PIPELINE_DEFAULTS } from './pipeline/pipeline-options.js';
 export type { PipelineSnapshot, UnseenEvent } from './pipeline/provider-policy.js';
 export { ProviderPolicy } from './pipeline/provider-policy.js';
 export { MemoryBudgetStore } from './stores/memory-budget-store.js';
+export {
+  type RedisBudgetOperation,
+  RedisBudgetStore,
+  type RedisBudgetStoreOptions,
+  type RedisBudgetUnavailableEvent,
+} from './stores/redis/redis-budget-store.js';
