@@ -241,7 +241,8 @@ export class MemoryBudgetStore implements BudgetStore {
     const state = this.state(spec.key);
     if (state.queue.length === 0) return state;
     const { state: next, shifts } = queueExpire(state, nowUs, spec.rate.capacityUs, this.graceUs);
-    if (shifts.length === 0) return state;
+    // A lone ticket dropped makes no shift (nobody waits behind it), but it is gone all the same.
+    if (next === state) return state;
     this.states.set(spec.key, next);
     for (const shift of shifts) this.tell(spec.key, shift);
     return next;
