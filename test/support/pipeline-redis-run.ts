@@ -40,6 +40,8 @@ export interface RedisPipelineRun {
   readonly rejected: Record<string, number>;
   readonly requests: number;
   readonly provider429: number;
+  /** The simulator's refusals per dimension. */
+  readonly refusedBy: Record<string, number>;
   readonly binding: string;
   readonly goodput: number;
   readonly reports: readonly WorkerReport[];
@@ -133,6 +135,11 @@ export async function runRedisPipeline(
       rejected,
       requests: stats.requests - before.requests,
       provider429: (stats.statuses['429'] ?? 0) - (before.statuses['429'] ?? 0),
+      refusedBy: Object.fromEntries(
+        Object.entries(stats.dimensions)
+          .filter(([, d]) => d && d.rejected > 0)
+          .map(([name, d]) => [name, d!.rejected]),
+      ),
       binding,
       goodput: Number(goodput.toFixed(3)),
       reports,
