@@ -33,6 +33,15 @@ function connect(at = url): Redis {
   return c;
 }
 
+/** The real store, counting the claims its waiters make. */
+class ClaimCounting extends RedisBudgetStore {
+  claims = 0;
+  override claim(...args: Parameters<RedisBudgetStore['claim']>) {
+    this.claims++;
+    return super.claim(...args);
+  }
+}
+
 /** 10 units per 10 s, burst 10: one unit a second. */
 function budgetOn(store: RedisBudgetStore, key: string): Budget {
   return new Budget({ dimensions: [{ name: 'tpm', key, limit: 10, periodMs: 10_000 }], store });
@@ -40,11 +49,12 @@ function budgetOn(store: RedisBudgetStore, key: string): Budget {
 
 describe('RedisBudgetStore shifts', () => {
   it('move a caller waiting in another connection forward when a settle credits', {
-    timeout: 20_000,
+    timeout: 30_000,
   }, async () => {
     const prefix = uniquePrefix('shifts');
     const a = budgetOn(new RedisBudgetStore(connect(), { prefix }), 'k');
-    const b = budgetOn(new RedisBudgetStore(connect(), { prefix }), 'k');
+    const storeB = new ClaimCounting(connect(), { prefix });
+    const b = budgetOn(storeB, 'k');
     const taken = await a.acquire([10]);
     const asked = performance.now();
     // Planned 5 s away: the bucket is empty and refills a unit a second.
@@ -59,6 +69,11 @@ describe('RedisBudgetStore shifts', () => {
       `waiter in another connection started after ${Math.round(waitedMs)} ms (planned 5000 ms before the credit)`,
     );
     expect(waitedMs).toBeLessThan(2500);
+    // Started by the shift, before its timer: the timer is gone with it, no second claim later.
+    const claims = storeB.claims;
+    await new Promise((r) => setTimeout(r, 5000 - waitedMs + 300));
+    expect(storeB.claims).toBe(claims);
+    expect(b.waiting).toBe(0);
     await permit.settle([5]);
   });
 
