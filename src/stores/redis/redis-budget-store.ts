@@ -236,6 +236,10 @@ export class RedisBudgetStore implements BudgetStore {
     });
     const sent = await this.send(budgetCancelScript, specs, args, 'cancel');
     if ('reply' in sent) return;
+    // A withdrawal that cannot reach Redis is dropped, in every mode: it can only under-admit
+    // (a waiting ticket left there is dropped after the claim grace), and the callers giving
+    // their place back in an outage have their own error already.
+    if (this.mode === 'fail-closed') return;
     await this.degrade('cancel', specs, sent.error, async () => {
       if (this.mode !== 'local') return;
       await this.local.cancel(specs, seqs, this.localCosts(specs, costsUs, false), nowUs);
