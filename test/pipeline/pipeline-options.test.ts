@@ -134,6 +134,12 @@ describe('a pipeline given redis', () => {
       );
       expect((await two.inspect()).limits.find((l) => l.name === 'rpm')!.available).toBe(9);
       expect((await other.inspect()).limits.find((l) => l.name === 'rpm')!.available).toBe(10);
+      // openaiPolicy takes redis the same way.
+      const gpt = openaiPolicy({ limits: { rpm: 10, tpm: 10_000 }, redis: r1, key });
+      expect((await gpt.inspect()).limits.map((l) => [l.name, l.available])).toEqual([
+        ['rpm', 10],
+        ['tpm', 10_000],
+      ]);
     } finally {
       r1.disconnect();
       r2.disconnect();

@@ -77,6 +77,37 @@ describe('RedisBudgetStore shifts', () => {
     await permit.settle([5]);
   });
 
+  it('a shift published while the subscriber reconnects reaches the waiter by the resync', {
+    timeout: 20_000,
+  }, async () => {
+    // A private server: killing its pub/sub clients touches nobody else's.
+    const server = await startRedisServer();
+    try {
+      const prefix = uniquePrefix('resync');
+      const a = budgetOn(new RedisBudgetStore(connect(server.url), { prefix }), 'k');
+      const storeB = new RedisBudgetStore(connect(server.url), { prefix });
+      const b = budgetOn(storeB, 'k');
+      const admin = connect(server.url);
+      const taken = await a.acquire([10]);
+      const asked = performance.now();
+      const waiting = b.acquire([5]); // planned 5 s away
+      await new Promise((r) => setTimeout(r, 300));
+      // B's subscriber is cut; the credit is published before it is back (ioredis waits 50 ms
+      // before its first reconnection), so B never receives that message.
+      expect(await admin.client('KILL', 'TYPE', 'pubsub')).toBe(1);
+      await taken.settle([1]);
+      await waiting;
+      const waitedMs = performance.now() - asked;
+      console.log(
+        `waiter started ${Math.round(waitedMs)} ms after asking, by the resync (planned 5000 ms)`,
+      );
+      expect(waitedMs).toBeLessThan(2500);
+      storeB.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('a waiter that never hears of a shift still starts at its planned start, not before', {
     timeout: 20_000,
   }, async () => {
