@@ -94,7 +94,7 @@ describe('RedisBudgetStore shifts', () => {
       await new Promise((r) => setTimeout(r, 300));
       // B's subscriber is cut; the credit is published before it is back (ioredis waits 50 ms
       // before its first reconnection), so B never receives that message.
-      expect(await admin.client('KILL', 'TYPE', 'pubsub')).toBe(1);
+      expect(await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')).toBe(1);
       await taken.settle([1]);
       await waiting;
       const waitedMs = performance.now() - asked;
