@@ -28,6 +28,7 @@ export interface WorkerReport {
   readonly aborted: number;
   readonly rejected: Record<string, number>;
   readonly throttles: number;
+  readonly retriedAtMs: number[];
   readonly drainedMs: number;
   readonly queuedAtEnd: number[];
 }
