@@ -132,3 +132,9 @@ export { parseDemandReport } from './observability/demand-report.js';
 export type { Instrumentation, InstrumentOptions } from './observability/instrument.js';
 export { instrument, METER_NAME } from './observability/instrument.js';
 export type { MeterLike, MeterProviderLike, MetricAttributes } from './observability/meter.js';
+export {
+  type RedisBudgetOperation,
+  RedisBudgetStore,
+  type RedisBudgetStoreOptions,
+  type RedisBudgetUnavailableEvent,
+} from './stores/redis/redis-budget-store.js';
