@@ -88,7 +88,7 @@ export class ProviderFeedback {
     const work: Promise<unknown>[] = [];
     let limitsChanged = false;
     // A store call per dimension (a script call each on Redis): at most one round per interval,
-    // on the latest figures; spending by others still reaches the budget within it.
+    // spending by others still reaches the budget within it.
     const lower = nowMs - this.lastLoweredAt >= LOWER_EVERY_MS;
     for (const [header, name] of Object.entries(HEADER_DIMENSIONS[provider])) {
       const figures = headers[header as RateLimitDimensionName];
