@@ -13,11 +13,20 @@ import type {
 
 const WORKER = fileURLToPath(new URL('../fixtures/fault-pipeline-worker.ts', import.meta.url));
 
+export interface InspectedLimit {
+  readonly name: string;
+  readonly limit: number;
+  readonly available: number;
+  readonly queued: number;
+}
+
 export interface FaultWorker {
   readonly child: ChildProcess;
   go(): void;
-  /** Sends `stop` and resolves with the report. */
+  /** Sends `stop` and resolves with the report (the worker stays up for `inspect`). */
   stop(): Promise<FaultWorkerReport>;
+  /** The pipeline's budget dimensions as Redis holds them now. */
+  inspect(): Promise<InspectedLimit[]>;
   /** Resolves when the worker exits (after a SIGKILL, say). */
   readonly exited: Promise<void>;
 }
@@ -44,6 +53,7 @@ export async function startWorkers(
       }),
     );
     const lines = createInterface({ input: child.stdout! });
+    const inspections: ((limits: InspectedLimit[]) => void)[] = [];
     let onReady: () => void = () => {};
     const ready = new Promise<void>((resolve) => {
       onReady = resolve;
@@ -51,6 +61,7 @@ export async function startWorkers(
     const report = new Promise<FaultWorkerReport>((resolve, reject) => {
       lines.on('line', (line) => {
         if (line === 'ready') onReady();
+        else if (line.startsWith('inspect ')) inspections.shift()?.(JSON.parse(line.slice(8)));
         else if (line.startsWith('{')) resolve(JSON.parse(line) as FaultWorkerReport);
       });
       void exited.then(() => reject(new Error('worker exited before reporting')));
@@ -64,6 +75,11 @@ export async function startWorkers(
         child.stdin!.write('stop\n');
         return report;
       },
+      inspect: () =>
+        new Promise<InspectedLimit[]>((resolve) => {
+          inspections.push(resolve);
+          child.stdin!.write('inspect\n');
+        }),
     };
     return { worker, ready };
   });
@@ -76,7 +92,7 @@ export async function startWorkers(
   return workers.map((w) => w.worker);
 }
 
-/** Kills every worker still running (for `finally`). */
+/** Ends every worker still running (for `finally`). */
 export function killAll(workers: readonly FaultWorker[]): void {
   for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
 }
