@@ -143,5 +143,6 @@ export const TYPED_REJECTIONS = new Set([
   'APIConnectionTimeoutError',
   'InternalServerError',
   'RateLimitError',
+  'OverloadedError',
   'APIError',
 ]);
