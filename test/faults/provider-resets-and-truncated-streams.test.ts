@@ -59,7 +59,12 @@ it('resets and truncated streams: every call ends, every request is settled once
   });
   const settles: SettleEvent[] = [];
   policy.onSettle((e) => settles.push(e));
-  const client = new Anthropic({ baseURL: sim.url, apiKey: 'test', maxRetries: 0, fetch: policy.fetch });
+  const client = new Anthropic({
+    baseURL: sim.url,
+    apiKey: 'test',
+    maxRetries: 0,
+    fetch: policy.fetch,
+  });
   const outcomes: Record<string, number> = {};
   const call = async (stream: boolean) => {
     const params = {

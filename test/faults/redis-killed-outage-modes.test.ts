@@ -81,7 +81,7 @@ async function outage(server: RedisServerHandle, mode: OnUnavailable): Promise<O
 }
 
 /** Checks every mode shares: nothing pending, every rejection typed; returns the resume delay. */
-function common(mode: OnUnavailable, run: OutageRun) {
+function common(run: OutageRun) {
   const { reports, restartedAt } = run;
   const pending = reports.reduce((a, r) => a + r.pending, 0);
   const rejected = rejections(reports);
@@ -112,7 +112,7 @@ describe('Redis killed for 5 s and restarted, under load from worker processes',
 
   it('fail-closed: typed LimiterUnavailableError within 1 s, none pending, resumes after', async () => {
     const run = await outage(server, 'fail-closed');
-    const c = common('fail-closed', run);
+    const c = common(run);
     const calls = allCalls(run.reports);
     const unavailable = calls.filter((x) => x[2] === 'LimiterUnavailableError');
     const firstRejectMs = Math.min(...unavailable.map((x) => x[1])) - run.killedAt;
@@ -137,7 +137,7 @@ describe('Redis killed for 5 s and restarted, under load from worker processes',
 
   it('local: each worker admits at most its share in the outage, none pending, resumes after', async () => {
     const run = await outage(server, 'local');
-    const c = common('local', run);
+    const c = common(run);
     // The outage as the workers saw it: from the kill to their return to Redis.
     const from = run.killedAt;
     const to = run.restartedAt + c.recoveredMs;
@@ -160,7 +160,7 @@ describe('Redis killed for 5 s and restarted, under load from worker processes',
 
   it('fail-open: admits and emits onUnavailable in the outage, none pending, resumes after', async () => {
     const run = await outage(server, 'fail-open');
-    const c = common('fail-open', run);
+    const c = common(run);
     const sentInOutage = countIn(allSent(run.reports), run.killedAt + 1000, run.restartedAt);
     const events = run.reports.reduce((a, r) => a + r.unavailableEvents, 0);
     console.log(

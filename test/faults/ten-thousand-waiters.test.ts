@@ -25,7 +25,9 @@ const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeo
 it('10,000 concurrent waiters: one timer, bounded heap, one abort ends them all', async () => {
   const gc = collector();
   const budget = new Budget({
-    dimensions: [{ name: 'requests', key: 'faults:waiters', limit: 500, periodMs: 1000, burst: 20 }],
+    dimensions: [
+      { name: 'requests', key: 'faults:waiters', limit: 500, periodMs: 1000, burst: 20 },
+    ],
     store: new MemoryBudgetStore(),
   });
   // Nobody starts for 60 s: every waiter stays queued while it is measured.

@@ -41,12 +41,15 @@ afterAll(async () => {
 });
 
 /** Lease id -> expiry (Redis ms) of the semaphore, and Redis's clock. */
-async function leases(redis: Redis, key: string): Promise<{ now: number; byId: Map<string, number> }> {
-  const [[, time], [, flat]] = (await redis
-    .multi()
-    .time()
-    .zrange(key, 0, -1, 'WITHSCORES')
-    .exec()) as [[null, [string, string]], [null, string[]]];
+async function leases(
+  redis: Redis,
+  key: string,
+): Promise<{ now: number; byId: Map<string, number> }> {
+  const replies = (await redis.multi().time().zrange(key, '0', '-1', 'WITHSCORES').exec()) as [
+    [null, [string, string]],
+    [null, string[]],
+  ];
+  const [[, time], [, flat]] = replies;
   const byId = new Map<string, number>();
   for (let i = 0; i < flat.length; i += 2) byId.set(flat[i]!, Number(flat[i + 1]));
   return { now: Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000), byId };

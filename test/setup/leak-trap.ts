@@ -39,7 +39,8 @@ function failOnLeaks(): void {
   const found = takeLeaks();
   if (found.length === 0) return;
   const described = found.map(({ kind, error }) => {
-    const text = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
+    const text =
+      error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
     return `${kind}: ${text}`;
   });
   throw new Error(`Leaked ${found.length} unhandled error(s):\n${described.join('\n')}`);
