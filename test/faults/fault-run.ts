@@ -27,6 +27,8 @@ export interface FaultWorker {
   stop(): Promise<FaultWorkerReport>;
   /** The pipeline's budget dimensions as Redis holds them now. */
   inspect(): Promise<InspectedLimit[]>;
+  /** Streams connected and not yet read to their end, and requests sent so far. */
+  status(): Promise<{ streaming: number; sent: number }>;
   /** Resolves when the worker exits (after a SIGKILL, say). */
   readonly exited: Promise<void>;
 }
@@ -54,6 +56,7 @@ export async function startWorkers(
     );
     const lines = createInterface({ input: child.stdout! });
     const inspections: ((limits: InspectedLimit[]) => void)[] = [];
+    const statuses: ((status: { streaming: number; sent: number }) => void)[] = [];
     let onReady: () => void = () => {};
     const ready = new Promise<void>((resolve) => {
       onReady = resolve;
@@ -62,6 +65,7 @@ export async function startWorkers(
       lines.on('line', (line) => {
         if (line === 'ready') onReady();
         else if (line.startsWith('inspect ')) inspections.shift()?.(JSON.parse(line.slice(8)));
+        else if (line.startsWith('status ')) statuses.shift()?.(JSON.parse(line.slice(7)));
         else if (line.startsWith('{')) resolve(JSON.parse(line) as FaultWorkerReport);
       });
       void exited.then(() => reject(new Error('worker exited before reporting')));
@@ -79,6 +83,11 @@ export async function startWorkers(
         new Promise<InspectedLimit[]>((resolve) => {
           inspections.push(resolve);
           child.stdin!.write('inspect\n');
+        }),
+      status: () =>
+        new Promise((resolve) => {
+          statuses.push(resolve);
+          child.stdin!.write('status\n');
         }),
     };
     return { worker, ready };

@@ -77,7 +77,13 @@ it('a worker SIGKILLed mid-stream: its leases expire within the lease, the other
     });
     const [victim, ...survivors] = workers as [FaultWorker, ...FaultWorker[]];
     for (const w of workers) w.go();
-    await sleep(3000);
+    await sleep(2500);
+    // Kill it mid-stream: once it reads a stream (within 5 s more).
+    let victimStreams = 0;
+    for (let i = 0; i < 100 && victimStreams === 0; i++) {
+      victimStreams = (await victim.status()).streaming;
+      if (victimStreams === 0) await sleep(50);
+    }
     const atKill = await leases(admin, semaphoreKey);
     const killedAt = Date.now();
     victim.child.kill('SIGKILL');
@@ -119,11 +125,12 @@ it('a worker SIGKILLed mid-stream: its leases expire within the lease, the other
     const pending = reports.reduce((a, r) => a + r.pending, 0);
     console.log(
       `[faults] worker SIGKILLed mid-stream (3 workers, ${RPS}/s, bulkhead 8 leases of ${LEASE_MS} ms): ` +
-        `leases at the kill ${atKill.byId.size}, expired (the victim's) ${expired.length}, last back ${leaseBackMs} ms after the kill; ` +
+        `victim's streams at the kill ${victimStreams}, leases at the kill ${atKill.byId.size}, expired (the victim's) ${expired.length}, last back ${leaseBackMs} ms after the kill; ` +
         `survivors sent ${sentBeforeKill} in the 2 s before the kill, ${sentAfterKill} in the 5 s after its first second (budget ${RPS * 5}); ` +
         `the victim's tickets still queued when the survivors stopped (${stoppedAt - killedAt} ms after the kill) ${queuedAtStop}; ` +
         `survivors rejected ${JSON.stringify(rejected)}, pending ${pending}`,
     );
+    expect(victimStreams).toBeGreaterThan(0);
     expect(atKill.byId.size).toBeGreaterThan(0);
     expect(expired.length).toBeGreaterThan(0);
     expect(leaseBackMs).toBeLessThanOrEqual(LEASE_MS + 1000);
