@@ -17,6 +17,11 @@ export const commands: readonly CliCommand[] = [
     load: () => import('./commands/demo.js'),
   },
   {
+    name: 'plan',
+    summary: 'which limit binds for your traffic, the calls per minute that fit, and the options',
+    load: () => import('./commands/plan.js'),
+  },
+  {
     name: 'simulator',
     summary: 'run the Anthropic/OpenAI provider simulator (rate limits, faults) until Ctrl-C',
     load: () => import('./commands/simulator.js'),
