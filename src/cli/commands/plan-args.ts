@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { findPreset } from '../../../policies/find-preset.js';
 import type { PresetProvider, TierPreset } from '../../../policies/types.js';
-import { isInvalidConfigError } from '../../errors/invalid-config-error.js';
+import { describeValue, isInvalidConfigError } from '../../errors/invalid-config-error.js';
 import {
   type CallCounting,
   PLAN_DIMENSIONS,
@@ -234,7 +234,10 @@ function trafficSource(
     return demandTraffic(json);
   } catch (error) {
     if (isInvalidConfigError(error)) {
-      return refuse('--demand', `${values.demand}: field "${error.option}": ${error.message}`);
+      return refuse(
+        '--demand',
+        `${values.demand}: field "${error.option}": expected ${error.expected}, got ${describeValue(error.received)}`,
+      );
     }
     throw error;
   }
@@ -371,7 +374,11 @@ function findRow(provider: PresetProvider, tier: string, model: string | undefin
     return findPreset({ provider, tier, model });
   } catch (error) {
     if (isInvalidConfigError(error)) {
-      return refuse(error.option === 'modelClass' ? '--model' : `--${error.option}`, error.message);
+      const expected = error.expected.replaceAll('`limits`', '--limits');
+      return refuse(
+        error.option === 'modelClass' ? '--model' : `--${error.option}`,
+        `expected ${expected}; got ${describeValue(error.received)}`,
+      );
     }
     throw error;
   }
