@@ -22,6 +22,11 @@ export const commands: readonly CliCommand[] = [
     load: () => import('./commands/plan.js'),
   },
   {
+    name: 'inspect',
+    summary: 'the live state of the limiters and circuits shared through Redis (--watch)',
+    load: () => import('./commands/inspect.js'),
+  },
+  {
     name: 'simulator',
     summary: 'run the Anthropic/OpenAI provider simulator (rate limits, faults) until Ctrl-C',
     load: () => import('./commands/simulator.js'),

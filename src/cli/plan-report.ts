@@ -98,6 +98,7 @@ export function buildReport(request: PlanRequest, plan: CapacityPlan): PlanRepor
     latencySource: request.latencySource,
     ...(request.demandFile !== undefined && { demandFile: request.demandFile }),
     ...plan,
+    inFlight: { atDemand: round2(plan.inFlight.atDemand), atMax: round2(plan.inFlight.atMax) },
     ...(recommended !== undefined && { recommended }),
     notes,
   };
@@ -254,6 +255,10 @@ function indentBlock(text: string, prefix: string): string {
     .split('\n')
     .map((l) => prefix + l)
     .join('\n');
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100;
 }
 
 /** A number for people: thousands separators, at most `digits` decimals. */
