@@ -1,7 +1,8 @@
 /**
- * What `llm-resilience inspect` reads from Redis: the shared limiters (RedisStore keys) and the
- * shared circuits, found with SCAN (never KEYS) and read through their own code (RedisStore's
- * look script, SharedCircuitStore.read), so this file never decodes a state by hand.
+ * What `llm-resilience inspect` reads from Redis: the shared limiters (RedisStore keys), the
+ * pipelines' shared budgets (RedisBudgetStore keys) and the shared circuits, found with SCAN
+ * (never KEYS) and read through their own code (the stores' `look`, SharedCircuitStore.read), so
+ * this file never decodes a state by hand.
  *
  * A limiter's limit is not kept in Redis (its workers hold it), so `limit` and `available` come
  * only with `limits` naming it; the rest (next slot, hold, how far the schedule runs ahead) is
@@ -14,6 +15,7 @@ import type { AlgorithmName } from '../limiter/algorithms.js';
 import { availableUnits, timesOf } from '../limiter/limiter-group.js';
 import { makeRate, type Rate } from '../limiter/rate.js';
 import type { LimiterSpec } from '../limiter/store.js';
+import { RedisBudgetStore } from '../stores/redis/redis-budget-store.js';
 import { RedisStore } from '../stores/redis/redis-store.js';
 
 export interface LimiterState {
@@ -40,6 +42,29 @@ export interface LimiterState {
   readonly ttlMs: number;
 }
 
+/** One dimension of a pipeline's budget kept by a RedisBudgetStore (`redis` of a pipeline). */
+export interface BudgetState {
+  readonly redisKey: string;
+  readonly prefix: string;
+  /** The budget key's name: `<key>:<provider>:<model class>[:tenant:<tenant>]:<dimension>`. */
+  readonly name: string;
+  /** Read from a pipeline's name, when it is one. */
+  readonly budget?: string;
+  readonly provider?: string;
+  readonly modelClass?: string;
+  readonly tenant?: string;
+  readonly dimension?: string;
+  /** Only when the limit was given (Redis does not keep it). */
+  readonly limit?: number;
+  readonly periodMs?: number;
+  readonly available?: number;
+  /** Calls waiting in the queue for this dimension. */
+  readonly queued: number;
+  /** ms until the latest hold (a provider's 429) ends. */
+  readonly heldForMs: number;
+  readonly ttlMs: number;
+}
+
 export interface CircuitState {
   readonly key: string;
   /** `half-open` while one worker's probe is out. */
@@ -56,6 +81,8 @@ export interface InspectSnapshot {
   /** ISO time of the reading. */
   readonly at: string;
   readonly limiters: readonly LimiterState[];
+  /** The provider pipelines' shared budgets, one entry per dimension. */
+  readonly budgets: readonly BudgetState[];
   readonly circuits: readonly CircuitState[];
 }
 
@@ -75,6 +102,7 @@ export interface InspectOptions {
 }
 
 const LIMITER_KEY = /^\{([^}]+)\}:(g|t):(.*)$/;
+const BUDGET_KEY = /^\{([^}]+)\}:q:(.*)$/;
 
 /** Reads every shared limiter and circuit once. */
 export async function inspectRedis(
@@ -85,7 +113,9 @@ export async function inspectRedis(
   const wanted = (key: string, name: string) =>
     options.key === undefined || name.includes(options.key) || key.includes(options.key);
   const stores = new Map<string, RedisStore>();
+  const budgetStores = new Map<string, RedisBudgetStore>();
   const limiters: LimiterState[] = [];
+  const budgets: BudgetState[] = [];
   const circuits: CircuitState[] = [];
   for (const key of found) {
     const match = LIMITER_KEY.exec(key);
@@ -110,13 +140,35 @@ export async function inspectRedis(
       if (state) limiters.push(state);
       continue;
     }
+    const queue = BUDGET_KEY.exec(key);
+    if (queue) {
+      const [, prefix, encoded] = queue as unknown as [string, string, string];
+      const name = decodeKeyName(encoded);
+      // A pipeline's budget name is URI-encoded inside the key's name: match the decoded one too.
+      const budget = name === undefined ? undefined : pipelineParts(name).budget;
+      if (
+        name === undefined ||
+        !(wanted(key, name) || (budget !== undefined && wanted(key, budget)))
+      ) {
+        continue;
+      }
+      let store = budgetStores.get(prefix);
+      if (store === undefined) {
+        store = new RedisBudgetStore(redis, { prefix });
+        budgetStores.set(prefix, store);
+      }
+      const state = await readBudget(redis, store, key, prefix, name, options.limits ?? []);
+      if (state) budgets.push(state);
+      continue;
+    }
     if (!wanted(key, key)) continue;
     const circuit = await readCircuit(redis, key);
     if (circuit) circuits.push(circuit);
   }
   limiters.sort((a, b) => a.redisKey.localeCompare(b.redisKey));
+  budgets.sort((a, b) => a.redisKey.localeCompare(b.redisKey));
   circuits.sort((a, b) => a.key.localeCompare(b.key));
-  return { at: new Date().toISOString(), limiters, circuits };
+  return { at: new Date().toISOString(), limiters, budgets, circuits };
 }
 
 /** Every key, by SCAN: one cursor at a time, never KEYS (which blocks the server). */
@@ -141,8 +193,7 @@ async function readLimiter(
   limits: readonly GivenLimit[],
 ): Promise<LimiterState | undefined> {
   if ((await redis.type(redisKey)) !== 'string') return undefined;
-  const last = name.slice(name.lastIndexOf(':') + 1);
-  const given = limits.find((l) => l.name === name) ?? limits.find((l) => l.name === last);
+  const given = limitFor(name, limits);
   // Without the limit, a stand-in rate of one unit a minute: what is read below does not
   // depend on it, except `available`, which is then not reported.
   const rate: Rate = given
@@ -169,6 +220,72 @@ async function readLimiter(
     available: availableUnits(rate, look),
     resetAfterMs: timesOf(rate, look).resetAfterMs,
   };
+}
+
+/** The limit given for a key: by its whole name, or by its last `:` part (`rpm`, `itpm`...). */
+function limitFor(name: string, limits: readonly GivenLimit[]): GivenLimit | undefined {
+  const last = name.slice(name.lastIndexOf(':') + 1);
+  return limits.find((l) => l.name === name) ?? limits.find((l) => l.name === last);
+}
+
+async function readBudget(
+  redis: Redis,
+  store: RedisBudgetStore,
+  redisKey: string,
+  prefix: string,
+  name: string,
+  limits: readonly GivenLimit[],
+): Promise<BudgetState | undefined> {
+  if ((await redis.type(redisKey)) !== 'string') return undefined;
+  const given = limitFor(name, limits);
+  // The stand-in rate (no limit given) changes only `available`, which is then not reported.
+  const rate = given
+    ? makeRate(given.limit, Math.round(given.periodMs * 1000), given.limit)
+    : makeRate(1, 60_000_000, 1);
+  if (store.keyOf(name) !== redisKey) return undefined;
+  const [look, ttlMs] = await Promise.all([
+    store.look({ key: name, rate, lagUs: 0 }, 0),
+    redis.pttl(redisKey),
+  ]);
+  return {
+    redisKey,
+    prefix,
+    name,
+    ...pipelineParts(name),
+    ...(given && {
+      limit: given.limit,
+      periodMs: given.periodMs,
+      available: look.queued > 0 ? 0 : availableUnits(rate, { freeUs: look.freeUs, fifoUs: 0 }),
+    }),
+    queued: look.queued,
+    heldForMs: look.heldUs / 1000,
+    ttlMs: Math.max(0, ttlMs),
+  };
+}
+
+/** `<key>:<provider>:<class>[:tenant:<tenant>]:<dimension>`, as the pipelines name budgets. */
+function pipelineParts(name: string): Partial<BudgetState> {
+  const parts = name.split(':');
+  const decode = (s: string | undefined) => {
+    try {
+      return s === undefined ? undefined : decodeURIComponent(s);
+    } catch {
+      return undefined;
+    }
+  };
+  if (parts.length === 4 || (parts.length === 6 && parts[3] === 'tenant')) {
+    const [budget, provider, modelClass] = parts.map(decode);
+    const tenant = parts.length === 6 ? decode(parts[4]) : undefined;
+    if (budget === undefined || provider === undefined || modelClass === undefined) return {};
+    return {
+      budget,
+      provider,
+      modelClass,
+      ...(tenant !== undefined && { tenant }),
+      dimension: parts[parts.length - 1]!,
+    };
+  }
+  return {};
 }
 
 async function readCircuit(redis: Redis, key: string): Promise<CircuitState | undefined> {

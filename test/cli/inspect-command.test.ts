@@ -6,11 +6,13 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import Anthropic from '@anthropic-ai/sdk';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SharedCircuitStore } from '../../src/circuit/shared-circuit.js';
 import type { InspectSnapshot } from '../../src/cli/inspect-redis.js';
-import { gcra, RedisStore, tokenBucket } from '../../src/index.js';
+import { anthropicPolicy, gcra, RedisStore, tokenBucket, wrap } from '../../src/index.js';
+import { startSimulator } from '../../src/simulator/index.js';
 import { redisUrl, uniquePrefix } from '../support/redis.js';
 
 const bin = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
@@ -66,7 +68,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const keys: string[] = [];
-  for await (const batch of redis.scanStream({ match: `*${prefix}*`, count: 1000 })) {
+  // The unique part of the prefix: a pipeline's budget key holds it URI-encoded.
+  const id = prefix.slice(prefix.lastIndexOf(':') + 1);
+  for await (const batch of redis.scanStream({ match: `*${id}*`, count: 1000 })) {
     keys.push(...(batch as string[]));
   }
   if (keys.length > 0) await redis.del(...keys);
@@ -101,6 +105,61 @@ describe('llm-resilience inspect (child process, real Redis)', () => {
       lastFailure: { name: 'InternalServerError', status: 500 },
     });
     expect(stdout).not.toContain(FAKE_KEY);
+  });
+
+  it("reads a budget a pipeline made, and agrees with the pipeline's own inspect()", async () => {
+    const sim = await startSimulator({ provider: 'anthropic', outputTokens: 20 });
+    const pipelineRedis = new Redis(url);
+    const key = `${prefix}-pipeline`;
+    const limits = { rpm: 6, itpm: 100_000, otpm: 100_000 };
+    const policy = anthropicPolicy({ limits, redis: pipelineRedis, key });
+    try {
+      const client = new Anthropic({
+        fetch: policy.fetch,
+        maxRetries: 0,
+        baseURL: sim.url,
+        apiKey: FAKE_KEY,
+      });
+      for (let i = 0; i < 2; i++) {
+        await wrap(policy).execute(() =>
+          client.messages.create({
+            model: 'claude-sonnet-4-6',
+            max_tokens: 64,
+            messages: [{ role: 'user', content: 'a prompt that must not be printed' }],
+          }),
+        );
+      }
+      const own = (await policy.inspect()).limits.find((l) => l.name === 'rpm');
+      const { code, stdout } = await inspect(
+        ...['--redis', url, '--key', key, '--limits', 'rpm=6,itpm=100000,otpm=100000', '--json'],
+      );
+      expect(code).toBe(0);
+      const snapshot = JSON.parse(stdout) as InspectSnapshot;
+      // The token dimensions are full again at once (a few dozen tokens of 100,000), and a key
+      // that equals a fresh one expires: rpm, 2 of 6, is still there.
+      expect(snapshot.budgets.map((b) => b.dimension)).toContain('rpm');
+      const rpmBudget = snapshot.budgets.find((b) => b.dimension === 'rpm');
+      expect(rpmBudget).toMatchObject({
+        prefix: 'llmr',
+        budget: key,
+        provider: 'anthropic',
+        limit: 6,
+        queued: 0,
+      });
+      // Two calls (and their arrival lag) out of 6 a minute: what the pipeline itself reports,
+      // give or take the one unit that refills every 10 s.
+      expect(own).toBeDefined();
+      expect(Math.abs((rpmBudget?.available ?? -1) - own!.available)).toBeLessThanOrEqual(1);
+      expect(rpmBudget?.available).toBeLessThan(6);
+      expect(stdout).not.toContain(FAKE_KEY);
+      expect(stdout).not.toContain('must not be printed');
+      const text = await inspect('--redis', url, '--key', key);
+      expect(text.stdout).toContain('Pipeline budgets:');
+      expect(text.stdout).toContain(key);
+    } finally {
+      await pipelineRedis.quit();
+      await sim.close();
+    }
   });
 
   it('shows a hold placed after a 429, with no limit given', async () => {

@@ -14,9 +14,9 @@ import { findPreset } from '../../policies/find-preset.js';
 import { parsePlanArgs } from '../../src/cli/commands/plan-args.js';
 import { commands } from '../../src/cli/main.js';
 import { buildReport, type PlanReport } from '../../src/cli/plan-report.js';
-import { anthropicPolicy, openaiPolicy } from '../../src/index.js';
+import { anthropicPolicy, demandRecorder, openaiPolicy } from '../../src/index.js';
 import { planCapacity } from '../../src/planning/capacity-plan.js';
-import type { DemandRecord } from '../../src/planning/demand-file.js';
+import { ManualClock } from '../../src/testing/index.js';
 
 const bin = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'llmr-plan-'));
@@ -85,28 +85,30 @@ describe('llm-resilience plan (child process)', () => {
     expect(report.maxCallsPerMinute).toBe(Math.floor(row.limits.otpm / 2000));
   });
 
-  it('sizes on the p95 minute of a recorded demand file, with its p95 latency', async () => {
-    const demand: DemandRecord = {
-      version: 1,
-      provider: 'openai',
-      model: 'gpt-4o-mini',
-      callsPerMinute: { p50: 40, p95: 50 },
-      inputTokensPerMinute: { p50: 80_000, p95: 100_000 },
-      outputTokensPerMinute: { p50: 10_000, p95: 15_000 },
-      maxTokensPerCall: 1_000,
-      latencyMs: { p50: 2_000, p95: 4_000 },
-    };
+  it("sizes on the p95 minute of the demand recorder's report", async () => {
+    // 50 calls in one minute, each 2,000 prompt tokens (half of them cache reads), 300 output.
+    const clock = new ManualClock(1_764_500_400_000);
+    const recorder = demandRecorder({ clock, provider: 'openai' });
+    for (let i = 0; i < 50; i++) {
+      recorder.record({ inputTokens: 2_000, outputTokens: 300, cachedInputTokens: 1_000 });
+    }
     const file = join(dir, 'demand.json');
-    writeFileSync(file, JSON.stringify(demand));
-    const { code, stdout } = await plan('--tier', 'tier-1', '--demand', file, '--json');
+    writeFileSync(file, JSON.stringify(recorder));
+    const { code, stdout } = await plan(
+      ...['--tier', 'tier-1', '--model', 'gpt-4o-mini', '--demand', file],
+      ...['--max-tokens', '1000', '--latency-ms', '4000', '--json'],
+    );
     expect(code).toBe(0);
     const report = JSON.parse(stdout) as PlanReport;
     const row = findPreset({ provider: 'openai', tier: 'tier-1', model: 'gpt-4o-mini' });
     expect(report.provider).toBe('openai');
     expect(report.callsPerMinute).toBe(50);
-    expect(report.traffic).toMatchObject({ inputTokens: 2_000, outputTokens: 300 });
-    expect(report.latencyMs).toBe(4_000);
-    expect(report.latencySource).toBe('demand');
+    expect(report.traffic).toMatchObject({
+      inputTokens: 2_000,
+      outputTokens: 300,
+      maxTokens: 1_000,
+      cacheReadShare: 0.5,
+    });
     // tier-1 gpt-4o-mini carries 10,000 requests a day: 6 calls a minute, all day long.
     expect(row.limits.rpd).toBe(10_000);
     expect(report.binding).toBe('rpd');
@@ -155,11 +157,11 @@ describe('llm-resilience plan (child process)', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('--demand');
     const file = join(dir, 'bad.json');
-    writeFileSync(file, JSON.stringify({ version: 1, callsPerMinute: { p95: 'many' } }));
+    writeFileSync(file, JSON.stringify({ version: 1, windowMs: 'a minute' }));
     const bad = await plan(...SEED, '--demand', file);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--demand');
-    expect(bad.stderr).toContain('callsPerMinute.p95');
+    expect(bad.stderr).toContain('windowMs');
   });
 
   it('prints its help and exits 0', async () => {

@@ -9,8 +9,9 @@ import type { GivenLimit, InspectSnapshot } from '../inspect-redis.js';
 
 export const inspectUsage = `Usage: llm-resilience inspect --redis URL [--key NAME] [--limits LIST] [--watch] [--json]
 
-The live state of the limiters (RedisStore) and circuit breakers shared through Redis. Keys are
-found with SCAN; nothing is written.
+The live state of the limiters (RedisStore), pipeline budgets (anthropicPolicy / openaiPolicy
+with redis) and circuit breakers shared through Redis. Keys are found with SCAN; nothing is
+written.
 
 Options:
   --redis <url>          redis://[user:password@]host:port[/db] (default: $REDIS_URL)
@@ -223,9 +224,41 @@ export function snapshotText(snapshot: InspectSnapshot): string {
       ]);
     }
     lines.push('Limiters:', table.toString());
-    if (snapshot.limiters.some((l) => l.limit === undefined)) {
-      lines.push('(limit and available: pass --limits; Redis does not keep them)');
+  }
+  if ([...snapshot.limiters, ...snapshot.budgets].some((l) => l.limit === undefined)) {
+    lines.push('(limit and available: pass --limits; Redis does not keep them)');
+  }
+  lines.push('');
+  if (snapshot.budgets.length === 0) lines.push('Pipeline budgets: none found');
+  else {
+    const table = new Table({
+      head: [
+        'budget',
+        'provider',
+        'class',
+        'dimension',
+        'limit',
+        'available',
+        'queued',
+        'held for',
+      ],
+      style: { head: [], border: [], compact: true },
+    });
+    for (const b of snapshot.budgets) {
+      table.push([
+        b.budget === undefined
+          ? `{${b.prefix}} ${b.name}`
+          : `{${b.prefix}} ${b.budget}${b.tenant === undefined ? '' : ` (tenant ${b.tenant})`}`,
+        b.provider ?? '',
+        b.modelClass ?? '',
+        b.dimension ?? '',
+        b.limit === undefined ? '?' : `${b.limit}/${seconds(b.periodMs ?? 60_000)}`,
+        b.available === undefined ? '?' : String(b.available),
+        String(b.queued),
+        ms(b.heldForMs),
+      ]);
     }
+    lines.push('Pipeline budgets:', table.toString());
   }
   lines.push('');
   if (snapshot.circuits.length === 0) lines.push('Circuits: none found');

@@ -33,19 +33,20 @@ Traffic (one of):
   --traffic <list>         calls=100,input=3000,output=500[,max_tokens=1024][,cache=0.3]: calls per
                            minute, then per call: input tokens (whole prompt), output tokens
                            generated, max_tokens, share of the input read from the prompt cache
-  --demand <file>          a recorded demand (JSON, schema in docs/cli.md): sized on its p95 minute
+  --demand <file>          a demand recorder's report (docs/observability.md): sized on its p95 minute
+  --max-tokens <n>         with --demand: the calls' max_tokens (the report does not hold it)
 Options:
   --output-tokens <rule>   generated | max_tokens: how the provider counts output (default: the
                            preset's rule; with --limits, generated for anthropic, max_tokens for openai)
-  --latency-ms <ms>        time per call, start to end, for Little's law (default: the demand's p95,
-                           else 1000 + 20 per output token)
+  --latency-ms <ms>        time per call, start to end, for Little's law (default: 1000 + 20 per
+                           output token)
   --utilization <share>    share of the limits this traffic may use, in (0, 1] (default 1)
   --workers <n>            workers to share the in-flight cap (default: enough at 20 in flight each)
   --json                   print one JSON object instead of text
   -h, --help               show this help`;
 
 /** Where the latency came from, for the report. */
-export type LatencySource = 'option' | 'demand' | 'default';
+export type LatencySource = 'option' | 'default';
 
 export interface PlanRequest {
   readonly provider: PresetProvider;
@@ -108,7 +109,7 @@ function parse(argv: readonly string[], readDemand: ReadDemand): ParsedPlanArgs 
 
   const explicitLimits = values.limits === undefined ? {} : parseLimits(values.limits);
   const demand = trafficSource(values, readDemand);
-  const model = values.model ?? demand.model;
+  const { model } = values;
 
   let provider: PresetProvider;
   let preset: TierPreset | undefined;
@@ -148,9 +149,6 @@ function parse(argv: readonly string[], readDemand: ReadDemand): ParsedPlanArgs 
   if (values['latency-ms'] !== undefined) {
     latencyMs = number('--latency-ms', values['latency-ms'], { min: 0 });
     latencySource = 'option';
-  } else if (demand.latencyMs !== undefined) {
-    latencyMs = demand.latencyMs;
-    latencySource = 'demand';
   } else {
     latencyMs = DEFAULT_FIRST_TOKEN_MS + DEFAULT_PER_OUTPUT_TOKEN_MS * traffic.outputTokens;
     latencySource = 'default';
@@ -197,6 +195,7 @@ function parseOptions(argv: readonly string[]) {
       limits: text,
       traffic: text,
       demand: text,
+      'max-tokens': text,
       'output-tokens': text,
       'latency-ms': text,
       utilization: text,
@@ -208,35 +207,40 @@ function parseOptions(argv: readonly string[]) {
 }
 
 function trafficSource(
-  values: { traffic?: string; demand?: string },
+  values: { traffic?: string; demand?: string; 'max-tokens'?: string },
   readDemand: ReadDemand,
-): Partial<DemandTraffic> & { traffic: TrafficShape } {
+): DemandTraffic {
   if (values.traffic !== undefined && values.demand !== undefined) {
     refuse('--demand', 'give --traffic or --demand, not both');
   }
-  if (values.traffic !== undefined) return { traffic: parseTraffic(values.traffic) };
+  if (values.traffic !== undefined) {
+    if (values['max-tokens'] !== undefined) {
+      refuse('--max-tokens', 'goes with --demand; with --traffic, add max_tokens= to the list');
+    }
+    return { traffic: parseTraffic(values.traffic) };
+  }
   if (values.demand === undefined) {
     return refuse('--traffic', 'give --traffic calls=..,input=..,output=.. or --demand FILE');
   }
+  const maxTokens =
+    values['max-tokens'] === undefined
+      ? undefined
+      : number('--max-tokens', values['max-tokens'], { min: 0 });
   let text: string;
   try {
     text = readDemand(values.demand);
   } catch (error) {
     return refuse('--demand', `cannot read ${values.demand}: ${(error as Error).message}`);
   }
-  let json: unknown;
   try {
-    json = JSON.parse(text);
-  } catch (error) {
-    return refuse('--demand', `${values.demand} is not JSON: ${(error as Error).message}`);
-  }
-  try {
-    return demandTraffic(json);
+    return demandTraffic(text, maxTokens);
   } catch (error) {
     if (isInvalidConfigError(error)) {
+      const argument = error.option === 'maxTokens' ? '--max-tokens' : '--demand';
+      const field = error.option === 'maxTokens' ? '' : ` field "${error.option}":`;
       return refuse(
-        '--demand',
-        `${values.demand}: field "${error.option}": expected ${error.expected}, got ${describeValue(error.received)}`,
+        argument,
+        `${values.demand}:${field} expected ${error.expected}, got ${describeValue(error.received)}`,
       );
     }
     throw error;
