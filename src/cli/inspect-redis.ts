@@ -11,6 +11,7 @@
 import type { Redis } from 'ioredis';
 import { type CircuitFailure, scrubSecrets } from '../circuit/circuit-snapshot.js';
 import { SharedCircuitStore } from '../circuit/shared-circuit.js';
+import { isLimiterUnavailableError } from '../errors/limiter-unavailable-error.js';
 import type { AlgorithmName } from '../limiter/algorithms.js';
 import { availableUnits, timesOf } from '../limiter/limiter-group.js';
 import { makeRate, type Rate } from '../limiter/rate.js';
@@ -84,6 +85,8 @@ export interface InspectSnapshot {
   /** The provider pipelines' shared budgets, one entry per dimension. */
   readonly budgets: readonly BudgetState[];
   readonly circuits: readonly CircuitState[];
+  /** Keys named like ours whose content the library's scripts refused (another program's). */
+  readonly unreadable: readonly { readonly redisKey: string; readonly reason: string }[];
 }
 
 /** A limit given on the command line: matches keys whose name, or last `:` part, is `name`. */
@@ -117,6 +120,18 @@ export async function inspectRedis(
   const limiters: LimiterState[] = [];
   const budgets: BudgetState[] = [];
   const circuits: CircuitState[] = [];
+  const unreadable: { redisKey: string; reason: string }[] = [];
+  // One key that is not what its name says must not hide the others.
+  const read = async <T>(key: string, reader: () => Promise<T | undefined>, into: T[]) => {
+    try {
+      const state = await reader();
+      if (state !== undefined) into.push(state);
+    } catch (error) {
+      if (isLimiterUnavailableError(error)) throw error;
+      const reason = scrubSecrets(String((error as Error).message ?? error)).slice(0, 200);
+      unreadable.push({ redisKey: key, reason });
+    }
+  };
   for (const key of found) {
     const match = LIMITER_KEY.exec(key);
     if (match) {
@@ -128,16 +143,10 @@ export async function inspectRedis(
         store = new RedisStore(redis, { prefix });
         stores.set(prefix, store);
       }
-      const state = await readLimiter(
-        redis,
-        store,
-        key,
-        prefix,
-        kind === 'g' ? 'gcra' : 'token-bucket',
-        name,
-        options.limits ?? [],
-      );
-      if (state) limiters.push(state);
+      const algorithm = kind === 'g' ? 'gcra' : 'token-bucket';
+      const limits = options.limits ?? [];
+      const s = store;
+      await read(key, () => readLimiter(redis, s, key, prefix, algorithm, name, limits), limiters);
       continue;
     }
     const queue = BUDGET_KEY.exec(key);
@@ -157,18 +166,18 @@ export async function inspectRedis(
         store = new RedisBudgetStore(redis, { prefix });
         budgetStores.set(prefix, store);
       }
-      const state = await readBudget(redis, store, key, prefix, name, options.limits ?? []);
-      if (state) budgets.push(state);
+      const limits = options.limits ?? [];
+      const s = store;
+      await read(key, () => readBudget(redis, s, key, prefix, name, limits), budgets);
       continue;
     }
     if (!wanted(key, key)) continue;
-    const circuit = await readCircuit(redis, key);
-    if (circuit) circuits.push(circuit);
+    await read(key, () => readCircuit(redis, key), circuits);
   }
   limiters.sort((a, b) => a.redisKey.localeCompare(b.redisKey));
   budgets.sort((a, b) => a.redisKey.localeCompare(b.redisKey));
   circuits.sort((a, b) => a.key.localeCompare(b.key));
-  return { at: new Date().toISOString(), limiters, budgets, circuits };
+  return { at: new Date().toISOString(), limiters, budgets, circuits, unreadable };
 }
 
 /** Every key, by SCAN: one cursor at a time, never KEYS (which blocks the server). */

@@ -138,7 +138,7 @@ function recommend(request: PlanRequest, plan: CapacityPlan): PlanRecommendation
   const factory = request.provider === 'openai' ? 'openaiPolicy' : 'anthropicPolicy';
   const comment =
     workers > 1
-      ? `// in each of ${workers} workers; they share one quota: see docs/pipelines.md for a shared budget\n`
+      ? `// in each of ${workers} workers, each given the same \`redis\` and \`key\` to share one budget\n`
       : '';
   return {
     inFlightCap,

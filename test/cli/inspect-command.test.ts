@@ -216,6 +216,17 @@ describe('llm-resilience inspect (child process, real Redis)', () => {
     }
   });
 
+  it('skips and lists a key named like a limiter that holds something else', async () => {
+    const bogus = `{${prefix}}:g:not-a-limiter`;
+    await redis.set(bogus, 'hello', 'PX', 60_000);
+    const { code, stdout } = await inspect('--redis', url, '--key', prefix, '--json');
+    expect(code).toBe(0);
+    const snapshot = JSON.parse(stdout) as InspectSnapshot;
+    expect(snapshot.unreadable.map((u) => u.redisKey)).toEqual([bogus]);
+    expect(snapshot.limiters.map((l) => l.name)).toContain('prod:anthropic:sonnet-4.x:rpm');
+    await redis.del(bogus);
+  });
+
   it('exits 2 naming the argument when --redis or --limits is wrong', async () => {
     const none = await inspect('--key', prefix);
     expect(none.code).toBe(2);

@@ -282,6 +282,13 @@ export function snapshotText(snapshot: InspectSnapshot): string {
     }
     lines.push('Circuits:', table.toString());
   }
+  if (snapshot.unreadable.length > 0) {
+    lines.push(
+      '',
+      `Skipped ${snapshot.unreadable.length} key(s) named like ours that hold something else:`,
+    );
+    for (const u of snapshot.unreadable.slice(0, 5)) lines.push(`  ${u.redisKey}: ${u.reason}`);
+  }
   return lines.join('\n');
 }
 
