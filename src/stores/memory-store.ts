@@ -8,6 +8,8 @@ const SWEEP_EVERY = 4096;
 interface Entry {
   readonly spec: LimiterSpec;
   readonly ops: AlgorithmOps<unknown>;
+  /** The algorithm's in-place grant where it has one: this entry owns `state`. */
+  readonly grant: AlgorithmOps<unknown>['grant'];
   state: unknown;
 }
 
@@ -78,7 +80,7 @@ export class MemoryStore implements Store {
       }
       const capacityUs = specs[i]!.rate.capacityUs;
       const before = e.ops.freeUs(e.state, nowUs, capacityUs);
-      e.state = e.ops.grant(e.state, nowUs, startUs, cost, capacityUs);
+      e.state = e.grant(e.state, nowUs, startUs, cost, capacityUs);
       const spanUs = before - e.ops.freeUs(e.state, nowUs, capacityUs);
       grants.push({ seq: e.ops.seq(e.state), costUs: cost, spanUs });
     }
@@ -114,7 +116,7 @@ export class MemoryStore implements Store {
       freeUs = ops.freeUs(e.state, nowUs, capacityUs);
     } else {
       const before = ops.freeUs(e.state, nowUs, capacityUs);
-      e.state = ops.grant(e.state, nowUs, nowUs + waitUs, cost, capacityUs);
+      e.state = e.grant(e.state, nowUs, nowUs + waitUs, cost, capacityUs);
       freeUs = ops.freeUs(e.state, nowUs, capacityUs);
       grant = { seq: ops.seq(e.state), costUs: cost, spanUs: before - freeUs };
     }
@@ -159,7 +161,14 @@ export class MemoryStore implements Store {
     let e = entries.get(spec.key);
     if (!e) {
       const ops = algorithms[spec.algorithm];
-      e = { spec, ops, state: ops.initial };
+      // Its own copy of the initial state, which an in-place grant may then update.
+      const owned = ops.grantInPlace !== undefined;
+      e = {
+        spec,
+        ops,
+        grant: ops.grantInPlace ?? ops.grant,
+        state: owned ? { ...(ops.initial as object) } : ops.initial,
+      };
       entries.set(spec.key, e);
     }
     return e;
