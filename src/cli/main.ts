@@ -17,19 +17,19 @@ export const commands: readonly CliCommand[] = [
     load: () => import('./commands/demo.js'),
   },
   {
+    name: 'simulator',
+    summary: 'run the Anthropic/OpenAI provider simulator (rate limits, faults) until Ctrl-C',
+    load: () => import('./commands/simulator.js'),
+  },
+  {
     name: 'plan',
     summary: 'which limit binds for your traffic, the calls per minute that fit, and the options',
     load: () => import('./commands/plan.js'),
   },
   {
     name: 'inspect',
-    summary: 'the live state of the limiters and circuits shared through Redis (--watch)',
+    summary: 'the live state of the limiters, budgets and circuits shared through Redis (--watch)',
     load: () => import('./commands/inspect.js'),
-  },
-  {
-    name: 'simulator',
-    summary: 'run the Anthropic/OpenAI provider simulator (rate limits, faults) until Ctrl-C',
-    load: () => import('./commands/simulator.js'),
   },
 ];
 
