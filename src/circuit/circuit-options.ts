@@ -23,8 +23,9 @@ export interface SharedCircuitOptions {
   /** Redis key of the circuit (a hash); workers using the same key share one circuit. */
   key: string;
   /**
-   * How often each worker reads the shared state, in ms: an open seen by one worker is seen by
-   * all within about this long.
+   * How often each worker reads the shared state, in ms. Changes reach subscribed workers within
+   * a few ms by Redis pub/sub; this poll is the safety net for a change published while a
+   * worker's subscriber connection was down.
    * @default 250
    */
   syncIntervalMs?: number;
