@@ -96,7 +96,7 @@ describe('shared circuit: changes are published, polling is only the fallback', 
     try {
       await sleep(200); // both subscribed
       // B's subscriber is the duplicate of clientB: same connection name, in pub/sub mode.
-      const list = (await admin.client('LIST', 'TYPE', 'pubsub')) as string;
+      const list = (await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string;
       const ids = list
         .split('\n')
         .filter((line) => line.includes(`name=${name} `))
@@ -104,7 +104,7 @@ describe('shared circuit: changes are published, polling is only the fallback', 
         .filter((id): id is string => id !== undefined);
       expect(ids).toHaveLength(1);
       const seenByB = whenState(b, 'open');
-      await admin.client('KILL', 'ID', ids[0] as string);
+      await admin.call('CLIENT', 'KILL', 'ID', ids[0] as string);
       // opened while B's subscriber is away: the message is lost, the re-read finds it
       const openedAt = Date.now();
       for (let i = 0; i < 2; i++) await a.execute(() => Promise.reject(outage())).catch(() => {});
@@ -128,7 +128,7 @@ describe('shared circuit: changes are published, polling is only the fallback', 
     const client = new Redis(url, { connectionName: name });
     const admin = new Redis(url);
     const subscribers = async () =>
-      ((await admin.client('LIST', 'TYPE', 'pubsub')) as string)
+      ((await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string)
         .split('\n')
         .filter((line) => line.includes(`name=${name} `)).length;
     const p1 = circuitBreakerPolicy({ shared: { redis: client, key: `${key}:1` } });
