@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
-import { checkKnownKeys, optionKeys } from '../options/check-options.js';
+import { checkCallbacks, checkKnownKeys, optionKeys } from '../options/check-options.js';
 
 /** Sample-based opening (cockatiel's `SamplingBreaker`) instead of consecutive failures. */
 export interface CircuitSamplingOptions {
@@ -114,6 +114,7 @@ const SHARED_KEYS = optionKeys<SharedCircuitOptions>({
 /** Refuses unknown keys and nonsensical options with a message naming option, range and value. */
 export function validate(options: CircuitBreakerPolicyOptions): void {
   checkKnownKeys(options, OPTION_KEYS, WHERE, { aliases: ALIASES });
+  checkCallbacks(options, ['isFailure']);
   checkKnownKeys(options.sampling, SAMPLING_KEYS, WHERE, {
     path: 'sampling',
     aliases: { duration: 'durationMs' },
@@ -132,7 +133,7 @@ export function validate(options: CircuitBreakerPolicyOptions): void {
   }
   const s = options.sampling;
   if (s) {
-    if (!(s.threshold > 0 && s.threshold < 1)) {
+    if (!(Number.isFinite(s.threshold) && s.threshold > 0 && s.threshold < 1)) {
       throw new InvalidConfigError('sampling.threshold', 'a number in (0, 1)', s.threshold);
     }
     if (s.minimumRps !== undefined && !(Number.isFinite(s.minimumRps) && s.minimumRps > 0)) {
@@ -140,6 +141,19 @@ export function validate(options: CircuitBreakerPolicyOptions): void {
     }
     if (!(Number.isFinite(s.durationMs) && s.durationMs > 0)) {
       throw new InvalidConfigError('sampling.durationMs', 'a positive number of ms', s.durationMs);
+    }
+  }
+  const hs = options.halfOpenSampling;
+  if (hs) {
+    if (!(Number.isSafeInteger(hs.calls) && hs.calls >= 1)) {
+      throw new InvalidConfigError('halfOpenSampling.calls', 'an integer >= 1', hs.calls);
+    }
+    if (!(Number.isFinite(hs.threshold) && hs.threshold >= 0 && hs.threshold < 1)) {
+      throw new InvalidConfigError(
+        'halfOpenSampling.threshold',
+        'a number in [0, 1)',
+        hs.threshold,
+      );
     }
   }
   const sh = options.shared;

@@ -12,7 +12,7 @@ import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { LimiterUnavailableError } from '../errors/limiter-unavailable-error.js';
 import { roundMs } from '../events/event-numbers.js';
 import { SafeEventEmitter } from '../events/safe-event-emitter.js';
-import { checkKnownKeys, optionKeys } from '../options/check-options.js';
+import { checkCallbacks, checkKnownKeys, optionKeys } from '../options/check-options.js';
 import {
   BULKHEAD_DEFAULTS,
   type BulkheadPolicyOptions,
@@ -107,6 +107,7 @@ export class BulkheadPolicy implements IPolicy {
 
   constructor(options: BulkheadPolicyOptions = {}) {
     checkKnownKeys(options, OPTION_KEYS, 'bulkheadPolicy()', { aliases: ALIASES });
+    checkCallbacks(options, ['random']);
     const d = BULKHEAD_DEFAULTS;
     this.maxConcurrent = integer(options.maxConcurrent ?? d.maxConcurrent, 'maxConcurrent', 1);
     this.maxQueue = integer(options.maxQueue ?? d.maxQueue, 'maxQueue', 0);

@@ -184,12 +184,15 @@ export function checkPipelineOptions(options: ProviderPolicyOptions, where: stri
   positive('periodMs', options.periodMs, false);
   share('utilization', options.utilization);
   share('tenantShare', options.tenantShare);
-  if (options.maxWaitMs !== undefined && !(options.maxWaitMs >= 0)) {
+  if (
+    options.maxWaitMs !== undefined &&
+    !(typeof options.maxWaitMs === 'number' && options.maxWaitMs >= 0)
+  ) {
     throw new InvalidConfigError('maxWaitMs', 'a number of ms >= 0', options.maxWaitMs);
   }
   if (
     options.arrivalLagMs !== undefined &&
-    !(options.arrivalLagMs >= 0 && Number.isFinite(options.arrivalLagMs))
+    !(Number.isFinite(options.arrivalLagMs) && options.arrivalLagMs >= 0)
   ) {
     throw new InvalidConfigError(
       'arrivalLagMs',
