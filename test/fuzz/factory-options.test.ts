@@ -327,6 +327,78 @@ describe('fuzz: RedisStore options (on a Redis server of its own)', () => {
   });
 });
 
+describe('fuzz: cluster-wide bulkhead and shared circuit options (own Redis server)', () => {
+  let server: RedisServerHandle;
+  let redis: Redis;
+  beforeAll(async () => {
+    server = await startRedisServer();
+    redis = new Redis(server.url);
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await server?.stop();
+  });
+
+  it('bulkheadPolicy({ redis, key, ... }): built or refused typed; calls run or are refused', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        options({
+          key: fc.string({ minLength: 1, maxLength: 12 }),
+          maxConcurrent: fc.integer({ min: 1, max: 3 }),
+          maxQueue: fc.integer({ min: 0, max: 3 }),
+          leaseMs: fc.integer({ min: 100, max: 60_000 }),
+          pollIntervalMs: fc.integer({ min: 1, max: 50 }),
+        }),
+        async (opts) => {
+          const outcome = await onlyTypedOrSuccess(
+            opts,
+            () => bulkheadPolicy({ ...opts, redis } as never),
+            async (policy) => {
+              const results = await Promise.allSettled(
+                [0, 1, 2, 3, 4].map(() => policy.execute(() => 'ok')),
+              );
+              for (const r of results) {
+                if (r.status === 'rejected') expect(isBulkheadRejectedError(r.reason)).toBe(true);
+              }
+              expect(policy.inspect()).toEqual({ executing: 0, queued: 0 });
+            },
+            5000,
+          );
+          tally('bulkheadPolicy+redis', outcome);
+        },
+      ),
+      { numRuns: RUNS.slow * 2 },
+    );
+  });
+
+  it('circuitBreakerPolicy({ shared }): built or refused typed; a call runs; dispose closes it', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        options({
+          key: fc.string({ minLength: 1, maxLength: 12 }),
+          syncIntervalMs: fc.integer({ min: 10, max: 10_000 }),
+          probeLeaseMs: fc.integer({ min: 1, max: 60_000 }),
+        }),
+        async (shared) => {
+          const outcome = await onlyTypedOrSuccess(
+            shared,
+            () => circuitBreakerPolicy({ shared: { ...shared, redis } as never }),
+            async (policy) => {
+              try {
+                await expect(policy.execute(() => 'ok')).resolves.toBe('ok');
+              } finally {
+                policy.dispose();
+              }
+            },
+          );
+          tally('circuitBreakerPolicy+shared', outcome);
+        },
+      ),
+      { numRuns: RUNS.slow * 2 },
+    );
+  });
+});
+
 describe('fuzz: junk in place of a whole options object', () => {
   it('every factory refuses a non-object typed', async () => {
     const factories: Record<string, (o: never) => unknown> = {
