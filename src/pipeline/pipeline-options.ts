@@ -157,6 +157,8 @@ const KEYS = optionKeys<ProviderPolicyOptions>({
 const LIMIT_KEYS = optionKeys<PipelineLimits>({ rpm: true, itpm: true, otpm: true, tpm: true });
 const TIMEOUT_KEYS = optionKeys<PipelineTimeout>({ attemptMs: true, totalMs: true });
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** Refuses what cannot work, naming the option, the allowed range and the value. */
 export function checkPipelineOptions(options: ProviderPolicyOptions, where: string): void {
   checkKnownKeys(options, KEYS, where, {
@@ -219,6 +221,10 @@ export function checkPipelineOptions(options: ProviderPolicyOptions, where: stri
     const v = options[name];
     if (v !== undefined && (typeof v !== 'string' || v.length === 0)) {
       throw new InvalidConfigError(name, 'a non-empty string', v);
+    }
+    // Budget key names are escaped with encodeURIComponent, which throws on these.
+    if (typeof v === 'string' && LONE_SURROGATE.test(v)) {
+      throw new InvalidConfigError(name, 'a well-formed string (no lone UTF-16 surrogate)', v);
     }
   }
   if (
