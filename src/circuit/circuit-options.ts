@@ -111,6 +111,9 @@ const SHARED_KEYS = optionKeys<SharedCircuitOptions>({
   probeLeaseMs: true,
 });
 
+const DAY_MS = 86_400_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Refuses unknown keys and nonsensical options with a message naming option, range and value. */
 export function validate(options: CircuitBreakerPolicyOptions): void {
   checkKnownKeys(options, OPTION_KEYS, WHERE, { aliases: ALIASES });
@@ -139,8 +142,13 @@ export function validate(options: CircuitBreakerPolicyOptions): void {
     if (s.minimumRps !== undefined && !(Number.isFinite(s.minimumRps) && s.minimumRps > 0)) {
       throw new InvalidConfigError('sampling.minimumRps', 'a positive number', s.minimumRps);
     }
-    if (!(Number.isFinite(s.durationMs) && s.durationMs > 0)) {
-      throw new InvalidConfigError('sampling.durationMs', 'a positive number of ms', s.durationMs);
+    // cockatiel keeps one window per second of the duration: a day is 86,400 of them.
+    if (!(Number.isFinite(s.durationMs) && s.durationMs > 0 && s.durationMs <= DAY_MS)) {
+      throw new InvalidConfigError(
+        'sampling.durationMs',
+        'a positive number of ms, at most a day (86_400_000)',
+        s.durationMs,
+      );
     }
   }
   const hs = options.halfOpenSampling;
@@ -162,8 +170,9 @@ export function validate(options: CircuitBreakerPolicyOptions): void {
       throw new InvalidConfigError('shared.key', 'a non-empty string', sh.key);
     }
     const i = sh.syncIntervalMs;
-    if (i !== undefined && !(Number.isFinite(i) && i >= 10)) {
-      throw new InvalidConfigError('shared.syncIntervalMs', 'a number of ms >= 10', i);
+    // Node fires a longer setInterval after 1 ms, which would poll Redis non-stop.
+    if (i !== undefined && !(Number.isFinite(i) && i >= 10 && i <= MAX_TIMER_MS)) {
+      throw new InvalidConfigError('shared.syncIntervalMs', 'a number of ms in [10, 2^31 - 1]', i);
     }
     const l = sh.probeLeaseMs;
     if (l !== undefined && !(Number.isFinite(l) && l > 0)) {

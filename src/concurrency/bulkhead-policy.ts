@@ -19,7 +19,7 @@ import {
   type BulkheadRejectEvent,
   type BulkheadSnapshot,
 } from './bulkhead-options.js';
-import { RedisSemaphore } from './redis-semaphore.js';
+import { MAX_MS, RedisSemaphore } from './redis-semaphore.js';
 
 export type {
   BulkheadPolicyOptions,
@@ -112,14 +112,21 @@ export class BulkheadPolicy implements IPolicy {
     this.maxConcurrent = integer(options.maxConcurrent ?? d.maxConcurrent, 'maxConcurrent', 1);
     this.maxQueue = integer(options.maxQueue ?? d.maxQueue, 'maxQueue', 0);
     const leaseMs = options.leaseMs ?? d.leaseMs;
-    if (!(Number.isFinite(leaseMs) && leaseMs > 0)) {
-      throw new InvalidConfigError('leaseMs', 'a positive finite number of ms', leaseMs);
+    if (!(Number.isFinite(leaseMs) && leaseMs > 0 && leaseMs <= MAX_MS)) {
+      throw new InvalidConfigError('leaseMs', 'a positive number of ms up to 2^31 - 1', leaseMs);
     }
     this.pollIntervalMs = options.pollIntervalMs ?? d.pollIntervalMs;
-    if (!(Number.isFinite(this.pollIntervalMs) && this.pollIntervalMs > 0)) {
+    // A queued call's ticket lives 10 polls: that too must stay a valid lease length.
+    if (
+      !(
+        Number.isFinite(this.pollIntervalMs) &&
+        this.pollIntervalMs > 0 &&
+        this.pollIntervalMs <= MAX_MS / 10
+      )
+    ) {
       throw new InvalidConfigError(
         'pollIntervalMs',
-        'a positive number of ms',
+        'a positive number of ms up to (2^31 - 1) / 10',
         this.pollIntervalMs,
       );
     }

@@ -181,6 +181,12 @@ const OPTION_KEYS = optionKeys<RedisSemaphoreOptions>({
   ticketMs: true,
 });
 
+/**
+ * Longest lease or ticket, in ms (about 24.8 days): also the longest timer Node keeps, and far
+ * below where Redis's Lua would print the expiry in exponent form, which PEXPIRE refuses.
+ */
+export const MAX_MS = 2 ** 31 - 1;
+
 /** The hash tag Redis Cluster hashes for `key`, or undefined when it hashes the whole key. */
 function hashTag(key: string): string | undefined {
   const open = key.indexOf('{');
@@ -224,12 +230,16 @@ export class RedisSemaphore {
     if (!(Number.isInteger(options.limit) && options.limit >= 1)) {
       throw new InvalidConfigError('limit', 'an integer >= 1', options.limit);
     }
-    if (!(Number.isFinite(options.leaseMs) && options.leaseMs > 0)) {
-      throw new InvalidConfigError('leaseMs', 'a positive finite number of ms', options.leaseMs);
+    if (!(Number.isFinite(options.leaseMs) && options.leaseMs > 0 && options.leaseMs <= MAX_MS)) {
+      throw new InvalidConfigError(
+        'leaseMs',
+        'a positive number of ms up to 2^31 - 1',
+        options.leaseMs,
+      );
     }
     const ticketMs = options.ticketMs ?? 2000;
-    if (!(Number.isFinite(ticketMs) && ticketMs > 0)) {
-      throw new InvalidConfigError('ticketMs', 'a positive finite number of ms', ticketMs);
+    if (!(Number.isFinite(ticketMs) && ticketMs > 0 && ticketMs <= MAX_MS)) {
+      throw new InvalidConfigError('ticketMs', 'a positive number of ms up to 2^31 - 1', ticketMs);
     }
     const key = options.key;
     // Outside a Cluster any sibling will do.

@@ -35,6 +35,7 @@ const modelName = (p: Provider) =>
     knownModel(p).map((m) => `${m}-20990101`),
     fc.string({ maxLength: 30 }),
     fc.string({ unit: 'binary', maxLength: 12 }),
+    fc.string({ unit: fc.constantFrom('\ud800', '\udc00', 'claude', 'gpt-4o', '-'), maxLength: 4 }),
   );
 /** Tenant ids: plain, with the separators keys are made of, unicode, empty. */
 const tenantId = fc.oneof(
@@ -378,7 +379,11 @@ describe('fuzz: startSimulator options', () => {
             sim = await startSimulator({ provider: 'anthropic', ...opts } as never);
             count('simulator:started');
           } catch (error) {
-            if (!isLlmResilienceError(error)) {
+            // A host or port the system refuses is its answer (a Node system error with a code).
+            const systemError =
+              error instanceof Error &&
+              typeof (error as { syscall?: unknown }).syscall === 'string';
+            if (!isLlmResilienceError(error) && !systemError) {
               throw new Error(`untyped ${String(error)} for ${show(opts)}`, { cause: error });
             }
             count('simulator:refused');
@@ -388,7 +393,7 @@ describe('fuzz: startSimulator options', () => {
           }
         },
       ),
-      { numRuns: RUNS.medium },
+      { numRuns: RUNS.fast },
     );
   });
 });
