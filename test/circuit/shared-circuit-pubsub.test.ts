@@ -121,6 +121,29 @@ describe('shared circuit: changes are published, polling is only the fallback', 
     }
   });
 
+  it('closing the client closes the subscriber too, even without dispose()', async () => {
+    const url = await redisUrl();
+    const key = `${uniquePrefix('circuit-pubsub')}:quit`;
+    const name = key.replace(/[^a-zA-Z0-9-]/g, '-');
+    const client = new Redis(url, { connectionName: name });
+    const admin = new Redis(url);
+    const subscribers = async () =>
+      ((await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string)
+        .split('\n')
+        .filter((line) => line.includes(`name=${name} `)).length;
+    const policy = circuitBreakerPolicy({ shared: { redis: client, key } });
+    try {
+      await sleep(200);
+      expect(await subscribers()).toBe(1);
+      await client.quit(); // the caller forgot policy.dispose()
+      await sleep(200);
+      expect(await subscribers()).toBe(0); // nothing left to keep the process alive
+    } finally {
+      policy.dispose();
+      admin.disconnect();
+    }
+  });
+
   it('disposing the last policy closes the shared subscriber connection', async () => {
     const url = await redisUrl();
     const key = `${uniquePrefix('circuit-pubsub')}:close`;
