@@ -126,6 +126,8 @@ export class Budget {
   /** Waiting callers of this process, in the order of their reservations. */
   private readonly waiters = new Set<Waiter>();
   private unwatch: (() => void) | undefined;
+  /** Reservations of this process on their way to the store. */
+  private reserving = 0;
   /** The one timer of the budget, armed for the earliest planned start. */
   private disarm: (() => void) | undefined;
   private armedAtMs = Number.POSITIVE_INFINITY;
@@ -196,12 +198,26 @@ export class Budget {
     signal?.throwIfAborted();
     const askedMs = this.clock.now();
     const costsUs = this.costsUs(units);
-    const outcome = await this.store.reserve(
-      this.specs,
-      costsUs,
-      Number.MAX_SAFE_INTEGER,
-      this.nowUs(),
-    );
+    // Listen before reserving: a settle between the store's answer and this caller's wait must
+    // reach its plan (catchUp), not be missed until its planned start.
+    this.reserving++;
+    this.watchKeys();
+    let outcome: Awaited<ReturnType<BudgetStore['reserve']>>;
+    try {
+      outcome = await this.store.reserve(
+        this.specs,
+        costsUs,
+        Number.MAX_SAFE_INTEGER,
+        this.nowUs(),
+      );
+    } catch (error) {
+      this.reserving--;
+      this.unwatchIfIdle();
+      throw error;
+    }
+    this.reserving--;
+    const queued = outcome.granted && outcome.plans.some((p) => p.queued);
+    if (!queued) this.unwatchIfIdle();
     if (!outcome.granted) {
       // Unreachable with an unbounded wait; a store that refuses anyway is answered in kind.
       signal?.throwIfAborted();
@@ -212,9 +228,10 @@ export class Budget {
     const permit = new BudgetPermit(this, outcome.plans, units, costsUs, askedMs);
     if (signal?.aborted) {
       this.giveBack(permit);
+      this.unwatchIfIdle();
       throw signal.reason;
     }
-    if (!outcome.plans.some((p) => p.queued)) return permit.started(answeredMs);
+    if (!queued) return permit.started(answeredMs);
     const plans = outcome.plans.map((p, i) => this.catchUp(i, toMemberPlan(p, answeredMs)));
     const started = await this.waitFor(permit, plans, askedMs + maxWaitMs, signal);
     if (started) return permit.started(this.clock.now());
@@ -390,10 +407,7 @@ export class Budget {
         settle: (outcome) => {
           if (!this.waiters.delete(waiter)) return;
           signal?.removeEventListener('abort', onAbort);
-          if (this.waiters.size === 0) {
-            this.unwatch?.();
-            this.unwatch = undefined;
-          }
+          this.unwatchIfIdle();
           if (outcome.ok) {
             resolve(!waiter.lost);
           } else {
@@ -404,13 +418,24 @@ export class Budget {
         },
       };
       this.waiters.add(waiter);
-      this.unwatch ??= this.store.watch(
-        this.specs.map((s) => s.key),
-        (change) => this.onChange(change),
-      );
+      this.watchKeys();
       signal?.addEventListener('abort', onAbort, { once: true });
       this.arm();
     });
+  }
+
+  private watchKeys(): void {
+    this.unwatch ??= this.store.watch(
+      this.specs.map((s) => s.key),
+      (change) => this.onChange(change),
+    );
+  }
+
+  /** Stops listening once nobody of this process waits or is reserving. */
+  private unwatchIfIdle(): void {
+    if (this.waiters.size > 0 || this.reserving > 0) return;
+    this.unwatch?.();
+    this.unwatch = undefined;
   }
 
   /** A waiter still waiting at its deadline gives its place back. */
