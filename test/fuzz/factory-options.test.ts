@@ -23,7 +23,17 @@ import {
   tokenBucket,
 } from '../../src/index.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis.js';
-import { junk, maybe, onlyTypedOrSuccess, options, RUNS, show } from './fuzz-support.js';
+import {
+  junk,
+  maybe,
+  onlyTypedOrSuccess,
+  options,
+  RUNS,
+  show,
+  trapUnhandledRejections,
+} from './fuzz-support.js';
+
+trapUnhandledRejections();
 
 const ms = fc.oneof(
   fc.integer({ min: 1, max: 120_000 }),

@@ -4,6 +4,7 @@
  * fuzz test makes (a refusal is a typed error of this library; nothing hangs).
  */
 import fc from 'fast-check';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { isLlmResilienceError } from '../../src/errors/index.js';
 
 /** Values of every JavaScript type and the numbers that break arithmetic. */
@@ -161,3 +162,19 @@ export const RUNS = {
 fc.configureGlobal({
   seed: process.env.FUZZ_SEED === undefined ? 20_261_130 : Number(process.env.FUZZ_SEED),
 });
+
+/**
+ * Fails the file if any promise rejection went unhandled while its tests ran (a leak no single
+ * assertion sees). Call at the top level of a test file.
+ */
+export function trapUnhandledRejections(): void {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  beforeAll(() => {
+    process.on('unhandledRejection', onUnhandled);
+  });
+  afterAll(() => {
+    process.off('unhandledRejection', onUnhandled);
+    expect(unhandled.map((r) => String(r))).toEqual([]);
+  });
+}

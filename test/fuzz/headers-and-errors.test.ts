@@ -23,7 +23,9 @@ import {
   parseRetryAfterMs,
   parseRfc3339,
 } from '../../src/retry/retry-after.js';
-import { RUNS, show } from './fuzz-support.js';
+import { RUNS, show, trapUnhandledRejections } from './fuzz-support.js';
+
+trapUnhandledRejections();
 
 const NOW = fc.integer({ min: 0, max: 4_102_444_800_000 }); // 1970 .. 2100
 
