@@ -15,6 +15,22 @@ afterAll(() => {
   console.info('shared circuit pub/sub lags (ms):', JSON.stringify(measured));
 });
 
+/** Ids of the pub/sub connections named `name` (a client's duplicate keeps its name). */
+async function pubsubIds(admin: Redis, name: string): Promise<string[]> {
+  return ((await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string)
+    .split('\n')
+    .filter((line) => line.includes(`name=${name} `))
+    .map((line) => /id=(\d+)/.exec(line)?.[1])
+    .filter((id): id is string => id !== undefined);
+}
+
+/** Polls `check` until it holds or 5 s pass (a loaded machine subscribes late); returns it. */
+async function until(check: () => Promise<boolean>): Promise<boolean> {
+  const deadline = Date.now() + 5000;
+  while (!(await check()) && Date.now() < deadline) await sleep(20);
+  return check();
+}
+
 const outage = () => Object.assign(new Error('529 Overloaded'), { status: 529 });
 
 /** Resolves with Date.now() when `policy` reports `state`. */
@@ -48,6 +64,12 @@ describe('shared circuit: changes are published, polling is only the fallback', 
     };
     workers = await Promise.all([forkWorker(WORKER, env), forkWorker(WORKER, env)]);
     const [w0, w1] = workers as [TestWorker, TestWorker];
+    // both workers' subscribers listen (a loaded machine may take longer than their 'ready')
+    const admin = new Redis(url);
+    const listeners = async () =>
+      Number(((await admin.pubsub('NUMSUB', `${key}:changed`)) as [string, number])[1]);
+    expect(await until(async () => (await listeners()) >= 2)).toBe(true);
+    admin.disconnect();
     const isOpen = (m: WorkerMessage) => m.type === 'state' && m.state === 'open';
     for (let round = 0; round < 3; round++) {
       await w0.request({ cmd: 'fail', n: 3 });
@@ -94,14 +116,9 @@ describe('shared circuit: changes are published, polling is only the fallback', 
       shared: { ...shared, redis: clientB },
     });
     try {
-      await sleep(200); // both subscribed
       // B's subscriber is the duplicate of clientB: same connection name, in pub/sub mode.
-      const list = (await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string;
-      const ids = list
-        .split('\n')
-        .filter((line) => line.includes(`name=${name} `))
-        .map((line) => /id=(\d+)/.exec(line)?.[1])
-        .filter((id): id is string => id !== undefined);
+      expect(await until(async () => (await pubsubIds(admin, name)).length === 1)).toBe(true);
+      const ids = await pubsubIds(admin, name);
       expect(ids).toHaveLength(1);
       const seenByB = whenState(b, 'open');
       await admin.call('CLIENT', 'KILL', 'ID', ids[0] as string);
@@ -127,17 +144,13 @@ describe('shared circuit: changes are published, polling is only the fallback', 
     const name = key.replace(/[^a-zA-Z0-9-]/g, '-');
     const client = new Redis(url, { connectionName: name });
     const admin = new Redis(url);
-    const subscribers = async () =>
-      ((await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string)
-        .split('\n')
-        .filter((line) => line.includes(`name=${name} `)).length;
+    const subscribers = async () => (await pubsubIds(admin, name)).length;
     const policy = circuitBreakerPolicy({ shared: { redis: client, key } });
     try {
-      await sleep(200);
-      expect(await subscribers()).toBe(1);
+      expect(await until(async () => (await subscribers()) === 1)).toBe(true);
       await client.quit(); // the caller forgot policy.dispose()
-      await sleep(200);
-      expect(await subscribers()).toBe(0); // nothing left to keep the process alive
+      // nothing left to keep the process alive
+      expect(await until(async () => (await subscribers()) === 0)).toBe(true);
     } finally {
       policy.dispose();
       admin.disconnect();
@@ -150,21 +163,17 @@ describe('shared circuit: changes are published, polling is only the fallback', 
     const name = key.replace(/[^a-zA-Z0-9-]/g, '-');
     const client = new Redis(url, { connectionName: name });
     const admin = new Redis(url);
-    const subscribers = async () =>
-      ((await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string)
-        .split('\n')
-        .filter((line) => line.includes(`name=${name} `)).length;
+    const subscribers = async () => (await pubsubIds(admin, name)).length;
     const p1 = circuitBreakerPolicy({ shared: { redis: client, key: `${key}:1` } });
     const p2 = circuitBreakerPolicy({ shared: { redis: client, key: `${key}:2` } });
     try {
-      await sleep(200);
-      expect(await subscribers()).toBe(1); // one connection for both circuits
+      // one connection for both circuits
+      expect(await until(async () => (await subscribers()) === 1)).toBe(true);
       p1.dispose();
       await sleep(100);
       expect(await subscribers()).toBe(1);
       p2.dispose();
-      await sleep(200);
-      expect(await subscribers()).toBe(0);
+      expect(await until(async () => (await subscribers()) === 0)).toBe(true);
     } finally {
       p1.dispose();
       p2.dispose();

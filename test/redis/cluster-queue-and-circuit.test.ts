@@ -57,7 +57,19 @@ describe('on a real Redis Cluster', () => {
       shared: { ...shared, redis: connect() },
     });
     try {
-      await new Promise((r) => setTimeout(r, 500)); // connected and subscribed
+      // both subscribed: PUBSUB NUMSUB counts on one node, so add up the masters'
+      const listeners = async () => {
+        let n = 0;
+        for (const node of clients[0]?.nodes('master') ?? []) {
+          n += Number(((await node.pubsub('NUMSUB', `${key}:changed`)) as [string, number])[1]);
+        }
+        return n;
+      };
+      const deadline = Date.now() + 10_000;
+      while ((await listeners()) < 2 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(await listeners()).toBeGreaterThanOrEqual(2);
       const seen = new Promise<number>((resolve) => {
         b.onStateChange((s) => {
           if (s.state === 'open') resolve(Date.now());
