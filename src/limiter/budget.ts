@@ -157,7 +157,7 @@ export class Budget {
       }
       const rate = makeRate(d.limit, Math.round(periodMs * 1000), d.burst ?? d.limit);
       const arrivalLagMs = d.arrivalLagMs ?? 0;
-      if (!(arrivalLagMs >= 0 && Number.isFinite(arrivalLagMs))) {
+      if (!(Number.isFinite(arrivalLagMs) && arrivalLagMs >= 0)) {
         throw new InvalidLimiterConfigError(
           'arrivalLagMs',
           'a finite number of ms >= 0',
