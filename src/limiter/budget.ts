@@ -237,14 +237,10 @@ export class Budget {
     // reach its plan (catchUp), not be missed until its planned start.
     this.reserving++;
     this.watchKeys();
+    const askedUs = this.nowUs();
     let outcome: Awaited<ReturnType<BudgetStore['reserve']>>;
     try {
-      outcome = await this.store.reserve(
-        this.specs,
-        costsUs,
-        Number.MAX_SAFE_INTEGER,
-        this.nowUs(),
-      );
+      outcome = await this.store.reserve(this.specs, costsUs, Number.MAX_SAFE_INTEGER, askedUs);
     } catch (error) {
       this.reserving--;
       this.unwatchIfIdle();
@@ -259,7 +255,7 @@ export class Budget {
       const { key } = this.dimensions[outcome.index]!;
       throw new RateLimitExceededError(key, outcome.waitUs / 1000, maxWaitMs);
     }
-    const answeredMs = this.clock.now();
+    const answeredMs = this.answeredAt(askedUs);
     const permit = new BudgetPermit(this, outcome.plans, units, costsUs, askedMs);
     if (signal?.aborted) {
       this.giveBack(permit);
@@ -463,6 +459,16 @@ export class Budget {
     });
   }
 
+  /**
+   * When the store answered, for plans given as waits from its answer. The in-process store
+   * answers at the instant it was asked (its answer may be read much later: thousands of callers
+   * reserving at once resume one by one, and a plan dated from the resumption would start late,
+   * wasting the refill of that delay at every start). Another store answers when its reply comes.
+   */
+  private answeredAt(askedUs: number): number {
+    return this.store instanceof MemoryBudgetStore ? askedUs / 1000 : this.clock.now();
+  }
+
   private watchKeys(): void {
     this.unwatch ??= this.store.watch(
       this.specs.map((s) => s.key),
@@ -524,11 +530,12 @@ export class Budget {
   private claim(waiter: Waiter): void {
     waiter.claiming = true;
     waiter.stale = false;
+    const askedUs = this.nowUs();
     this.store
       .claim(
         this.specs,
         waiter.plans.map((p) => p.seq),
-        this.nowUs(),
+        askedUs,
       )
       .then(
         (outcome) => {
@@ -544,7 +551,7 @@ export class Budget {
             waiter.lost = true;
             waiter.settle({ ok: true });
           } else {
-            const answeredMs = this.clock.now();
+            const answeredMs = this.answeredAt(askedUs);
             waiter.plans = outcome.plans.map((p) => toMemberPlan(p, answeredMs));
             this.arm();
           }
