@@ -38,6 +38,11 @@ export class BudgetPermit {
     return Math.max(0, this.startedAtMs - this.askedAt);
   }
 
+  /** Whether it waited in the queue (else it started when the store answered). */
+  get queued(): boolean {
+    return this.plans.some((p) => p.queued);
+  }
+
   /** Whether neither settle nor cancel has been called. */
   get isOpen(): boolean {
     return this.open;

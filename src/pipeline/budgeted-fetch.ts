@@ -125,6 +125,7 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
     const signal = anySignal(context?.signal, init?.signal);
     let permit: BudgetPermit;
     const askedAt = deps.now();
+    let contactWaited = false;
     const stopped = target.feedback.stoppedUntil(askedAt);
     if (stopped !== undefined) {
       const error = new QuotaExhaustedError(target.modelClass, stopped);
@@ -133,7 +134,9 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
     }
     try {
       // The wait for the first answer and the wait for budget share one maxWaitMs.
-      await target.contact.enter(signal, deps.maxWaitMs);
+      const contact = target.contact.enter(signal, deps.maxWaitMs);
+      contactWaited = contact !== undefined;
+      await contact;
       const left = Math.max(0, Math.floor(deps.maxWaitMs - (deps.now() - askedAt)));
       permit = await target.budget.acquire(costs, { signal, maxWaitMs: left });
     } catch (caught) {
@@ -145,9 +148,12 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
       if (context) context.stageError = error;
       throw error;
     }
-    // A wait under a millisecond is the bookkeeping's own time, not a throttle.
+    // Only a call that did wait (for the first answer, or in the queue) was throttled: the store's
+    // round trip and the bookkeeping are not a wait.
     const waitedMs = Math.round(deps.now() - askedAt);
-    if (waitedMs >= 1) deps.onThrottle({ modelClass: target.modelClass, waitedMs });
+    if ((contactWaited || permit.queued) && waitedMs >= 1) {
+      deps.onThrottle({ modelClass: target.modelClass, waitedMs });
+    }
     let body = bodyText;
     let hideUsageChunk = false;
     if (request.stream && provider === 'openai') {
