@@ -15,15 +15,16 @@ import { importPeer, MissingPackageError } from '../simulate/traffic.js';
 export async function connectRedis(url: string): Promise<(() => Promise<Redis>) | undefined> {
   const { Redis } = await importPeer<typeof import('ioredis')>('ioredis');
   const open = async () => {
+    // Not lazyConnect: Bottleneck duplicates the client for its subscriber, and a lazy copy
+    // never connects.
     const client = new Redis(url, {
-      lazyConnect: true,
       maxRetriesPerRequest: 1,
       connectTimeout: 2_000,
       retryStrategy: () => null,
     });
     // Errors surface through the commands that fail; an unhandled 'error' event would crash.
     client.on('error', () => {});
-    await client.connect();
+    await client.ping();
     return client;
   };
   try {

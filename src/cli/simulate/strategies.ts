@@ -318,7 +318,6 @@ async function bottleneckStrategy(context: StrategyContext): Promise<StrategyRun
   const costs = startCosts(scenario);
   const conns = connections(context);
   const all: InstanceType<typeof Bottleneck>[] = [];
-  const connectionsMade: { disconnect(flush?: boolean): Promise<void> }[] = [];
   const make = (d: string, connection?: InstanceType<typeof Bottleneck.IORedisConnection>) => {
     const limiter = new Bottleneck({
       id: `${context.keyPrefix}${d}`,
@@ -342,7 +341,6 @@ async function bottleneckStrategy(context: StrategyContext): Promise<StrategyRun
     else {
       const client = await conns.open();
       const connection = new Bottleneck.IORedisConnection({ client });
-      connectionsMade.push(connection);
       limiters = Object.fromEntries(Object.keys(limits).map((d) => [d, make(d, connection)]));
       await Promise.all(Object.values(limiters).map((l) => l.ready()));
     }
@@ -377,8 +375,10 @@ async function bottleneckStrategy(context: StrategyContext): Promise<StrategyRun
       ? 'one local Bottleneck per dimension shared by the in-process workers (no Redis); SDK retries'
       : 'Bottleneck clustered through Redis; SDK retries',
     async close() {
-      await Promise.all(all.map((l) => l.stop({ dropWaitingJobs: true }).catch(() => {})));
-      await Promise.all(all.map((l) => l.disconnect(false).catch(() => {})));
+      // Either may return nothing (a clustered limiter whose connection is shared) or reject.
+      const settle = (f: () => unknown) => Promise.resolve().then(f).catch(() => {});
+      await Promise.all(all.map((l) => settle(() => l.stop({ dropWaitingJobs: true }))));
+      await Promise.all(all.map((l) => settle(() => l.disconnect(false))));
       await conns.closeAll();
     },
   };
