@@ -63,7 +63,7 @@ export type ParsedSimulateArgs =
 
 export const DEFAULT_MODELS: Readonly<Record<Provider, string>> = {
   anthropic: 'claude-sonnet-4-6',
-  openai: 'gpt-4.1-mini',
+  openai: 'gpt-4.1',
 };
 
 /** Limits sized for a laptop with time compressed to 1 s periods: output tokens bind. */
@@ -87,7 +87,7 @@ Quota (the provider's real limits, enforced by the simulator):
   --provider <name>        anthropic | openai (default anthropic)
   --tier <name>            a preset tier (build, tier-2...), with --model; implies --period-ms 60000
   --model <name>           model of the calls and of the preset row (default claude-sonnet-4-6 |
-                           gpt-4.1-mini)
+                           gpt-4.1)
   --limits <k=v,...>       rpm=..,itpm=..,otpm=.. (anthropic) or rpm=..,tpm=.. (openai), per period
                            (default anthropic rpm=60,itpm=60000,otpm=6000; openai rpm=60,tpm=12000)
   --period-ms <ms>         1000 (a minute compressed into a second, the default with --limits) or
@@ -98,6 +98,7 @@ Load:
   --workers <n>            workers sharing the quota (default 4)
   --inflight <n>           calls in flight per worker (default 8)
   --duration <s>           seconds per strategy (default 8)
+  --quick                  2 s per strategy: a smoke run (--duration wins)
   --prompt-tokens <n>      prompt size (default 300)
   --output-tokens <a-b>    output length the simulator draws (default 50-300)
   --max-tokens <n>         max_tokens of each call (default 512)
@@ -132,7 +133,13 @@ export function parseSimulateArgs(
     return fail(`--provider must be anthropic or openai, got "${provider}"`);
   const model = values.model ?? DEFAULT_MODELS[provider];
 
-  const num = (name: string, text: string | undefined, fallback: number, min: number, max = Infinity) => {
+  const num = (
+    name: string,
+    text: string | undefined,
+    fallback: number,
+    min: number,
+    max = Infinity,
+  ) => {
     if (text === undefined) return fallback;
     const value = Number(text);
     if (text.trim() === '' || !Number.isFinite(value) || value < min || value > max)
@@ -207,7 +214,7 @@ export function parseSimulateArgs(
       periodMs,
       workers: int('workers', values.workers, 4, 1),
       inFlightPerWorker: int('inflight', values.inflight, 8, 1),
-      durationS: num('duration', values.duration, 8, 0.5, 86_400),
+      durationS: num('duration', values.duration, values.quick ? 2 : 8, 0.5, 86_400),
       traffic: {
         promptTokens: int('prompt-tokens', values['prompt-tokens'], 300, 1),
         outputTokens: { min: outMin, max: outMax },
@@ -278,6 +285,7 @@ function parse(argv: readonly string[]) {
       json: text,
       svg: text,
       'no-svg': { type: 'boolean' },
+      quick: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -184,7 +184,14 @@ export async function runStrategy(
         perWorker,
         errors,
       },
-      bins: chartBins(shifted, scenario.quota, scenario.periodMs, tokenDimension, binMs, durationMs),
+      bins: chartBins(
+        shifted,
+        scenario.quota,
+        scenario.periodMs,
+        tokenDimension,
+        binMs,
+        durationMs,
+      ),
       tokenDimension,
     };
   } finally {

@@ -318,6 +318,7 @@ async function bottleneckStrategy(context: StrategyContext): Promise<StrategyRun
   const costs = startCosts(scenario);
   const conns = connections(context);
   const all: InstanceType<typeof Bottleneck>[] = [];
+  const clustered: InstanceType<typeof Bottleneck.IORedisConnection>[] = [];
   const make = (d: string, connection?: InstanceType<typeof Bottleneck.IORedisConnection>) => {
     const limiter = new Bottleneck({
       id: `${context.keyPrefix}${d}`,
@@ -341,6 +342,7 @@ async function bottleneckStrategy(context: StrategyContext): Promise<StrategyRun
     else {
       const client = await conns.open();
       const connection = new Bottleneck.IORedisConnection({ client });
+      clustered.push(connection);
       limiters = Object.fromEntries(Object.keys(limits).map((d) => [d, make(d, connection)]));
       await Promise.all(Object.values(limiters).map((l) => l.ready()));
     }
@@ -376,9 +378,14 @@ async function bottleneckStrategy(context: StrategyContext): Promise<StrategyRun
       : 'Bottleneck clustered through Redis; SDK retries',
     async close() {
       // Either may return nothing (a clustered limiter whose connection is shared) or reject.
-      const settle = (f: () => unknown) => Promise.resolve().then(f).catch(() => {});
+      const settle = (f: () => unknown) =>
+        Promise.resolve()
+          .then(f)
+          .catch(() => {});
       await Promise.all(all.map((l) => settle(() => l.stop({ dropWaitingJobs: true }))));
       await Promise.all(all.map((l) => settle(() => l.disconnect(false))));
+      // The connection's subscriber is a duplicate of our client: only the connection closes it.
+      await Promise.all(clustered.map((c) => settle(() => c.disconnect(false))));
       await conns.closeAll();
     },
   };

@@ -29,9 +29,8 @@ export async function makeClient(
     ...(options.fetch && { fetch: options.fetch }),
   };
   if (provider === 'anthropic') {
-    const { default: Sdk } = await importPeer<typeof import('@anthropic-ai/sdk')>(
-      '@anthropic-ai/sdk',
-    );
+    const { default: Sdk } =
+      await importPeer<typeof import('@anthropic-ai/sdk')>('@anthropic-ai/sdk');
     return { provider, client: new Sdk({ baseURL: url, ...common }) };
   }
   const { default: Sdk } = await importPeer<typeof import('openai')>('openai');
@@ -66,7 +65,7 @@ export function promptOf(tokens: number): string {
 
 /** Whether call `index` streams: spread evenly (golden-ratio sequence), the same in every run. */
 export function streams(index: number, share: number): boolean {
-  return ((index * 0.6180339887498949) % 1) < share;
+  return (index * 0.6180339887498949) % 1 < share;
 }
 
 /** The input and output token counts a call's request asks for, as a limiter would charge them. */
