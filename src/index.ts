@@ -103,6 +103,7 @@ export type {
   ProviderPolicyOptions,
 } from './pipeline/pipeline-options.js';
 export { PIPELINE_DEFAULTS } from './pipeline/pipeline-options.js';
+export type { FeedbackSnapshot, LimitChangeEvent } from './pipeline/provider-feedback.js';
 export type { PipelineSnapshot, UnseenEvent } from './pipeline/provider-policy.js';
 export { ProviderPolicy } from './pipeline/provider-policy.js';
 export { MemoryBudgetStore } from './stores/memory-budget-store.js';

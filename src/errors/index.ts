@@ -14,6 +14,7 @@ export {
 } from './limiter-key-conflict-error.js';
 export { isLimiterUnavailableError, LimiterUnavailableError } from './limiter-unavailable-error.js';
 export { isLlmResilienceError, LlmResilienceError } from './llm-resilience-error.js';
+export { isQuotaExhaustedError, QuotaExhaustedError } from './quota-exhausted-error.js';
 export { isRateLimitExceededError, RateLimitExceededError } from './rate-limit-exceeded-error.js';
 export { isStreamInterruptedError, StreamInterruptedError } from './stream-interrupted-error.js';
 export { isUnknownOptionError, UnknownOptionError } from './unknown-option-error.js';

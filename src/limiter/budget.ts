@@ -116,9 +116,13 @@ const RECENT_SHIFTS = 64;
 export class Budget {
   readonly store: BudgetStore;
   readonly clock: Clock;
-  readonly dimensions: readonly ResolvedDimension[];
+  /** The dimensions as they stand now (`setLimit` replaces one). */
+  get dimensions(): readonly ResolvedDimension[] {
+    return this.resolved;
+  }
+  private readonly resolved: ResolvedDimension[];
   /** @internal */
-  readonly specs: readonly BudgetSpec[];
+  readonly specs: BudgetSpec[];
   /** Waiting callers of this process, in the order of their reservations. */
   private readonly waiters = new Set<Waiter>();
   private unwatch: (() => void) | undefined;
@@ -135,7 +139,7 @@ export class Budget {
       throw new InvalidLimiterConfigError('dimensions', 'at least one dimension', dims);
     }
     const keys = new Set<string>();
-    this.dimensions = dims.map((d, i) => {
+    this.resolved = dims.map((d, i) => {
       checkKnownKeys(d, DIMENSION_KEYS, 'new Budget()', {
         path: `dimensions[${i}]`,
         required: true,
@@ -160,7 +164,7 @@ export class Budget {
       }
       return { ...d, periodMs, burst: rate.burst, arrivalLagMs, rate };
     });
-    this.specs = this.dimensions.map((d) => ({
+    this.specs = this.resolved.map((d) => ({
       key: d.key,
       rate: d.rate,
       lagUs: Math.round(d.arrivalLagMs * 1000),
@@ -254,6 +258,46 @@ export class Budget {
       costUs(d.rate, Math.min(cost, d.rate.burst)),
       this.nowUs(),
     );
+  }
+
+  /**
+   * The provider has `remaining` units of dimension `name` now (its rate-limit headers): if this
+   * budget believes in more, it comes down to that, for every worker sharing the key; waiting
+   * callers move back in their order. Never raises the budget.
+   */
+  async lowerTo(name: string, remaining: number): Promise<void> {
+    const index = this.indexOf(name);
+    if (!Number.isSafeInteger(remaining) || remaining < 0) {
+      throw new InvalidLimiterConfigError('remaining', 'a non-negative integer', remaining);
+    }
+    const d = this.resolved[index]!;
+    // A hold that ends a microsecond from now, at which `remaining` fits: the bucket is lowered
+    // to `remaining` (never raised; queueHold keeps the later schedule).
+    await this.store.hold(
+      this.specs[index]!,
+      1,
+      costUs(d.rate, Math.min(remaining, d.rate.burst)),
+      this.nowUs(),
+    );
+  }
+
+  /**
+   * Changes dimension `name`'s limit (per the same period) from now on: a provider whose headers
+   * report a lower limit than configured, an adaptive rate. The key's schedule is kept; its unit
+   * changes (a bucket as full as before in time is as full in share). The burst follows the
+   * limit when it was the limit. Every budget sharing the key should use the same limit.
+   */
+  setLimit(name: string, limit: number): void {
+    const index = this.indexOf(name);
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      throw new InvalidLimiterConfigError('limit', 'a positive integer', limit);
+    }
+    const d = this.resolved[index]!;
+    if (limit === d.limit) return;
+    const burst = d.burst === d.limit ? limit : Math.min(d.burst, limit);
+    const rate = makeRate(limit, Math.round(d.periodMs * 1000), burst);
+    this.resolved[index] = { ...d, limit, burst: rate.burst, rate };
+    this.specs[index] = { ...this.specs[index]!, rate };
   }
 
   async inspect(): Promise<BudgetDimensionSnapshot[]> {

@@ -13,6 +13,7 @@ import type { BudgetStore } from '../limiter/budget-store.js';
 import type { Accounting, DimensionName } from './accounting.js';
 import { OutputEstimate } from './output-estimate.js';
 import type { PipelineLimits } from './pipeline-options.js';
+import { type LimitChangeEvent, ProviderFeedback } from './provider-feedback.js';
 
 /** Where one model class's calls are charged. */
 export interface BudgetTarget {
@@ -30,6 +31,8 @@ export interface BudgetTarget {
   readonly dimensionCount: number;
   /** First contact with the provider from this process (see budgeted-fetch.ts). */
   readonly contact: FirstContact;
+  /** The provider's headers and unexplained 429s, applied to the budget. */
+  readonly feedback: ProviderFeedback;
 }
 
 /**
@@ -40,30 +43,44 @@ export interface BudgetTarget {
  * provider. One request pays that delay; the rest go out warm. One round trip, like TCP's slow
  * start.
  */
+/** setTimeout's longest delay; a longer wait is no wait limit at all. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 export class FirstContact {
   private state: 'none' | 'probing' | 'open' = 'none';
   private readonly waiting: (() => void)[] = [];
 
-  /** Resolves when this request may go: at once for the first one and once contact is made. */
-  enter(signal: AbortSignal | undefined): Promise<void> | undefined {
+  /**
+   * Resolves when this request may go: at once for the first one and once contact is made, or
+   * after `maxWaitMs` (a slow first answer, a long generation, must not hold the others longer
+   * than they agreed to wait: they go on to the budget, which still paces them).
+   */
+  enter(signal: AbortSignal | undefined, maxWaitMs: number): Promise<void> | undefined {
     if (this.state === 'open') return undefined;
     if (this.state === 'none') {
       this.state = 'probing';
       return undefined;
     }
     return new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const leave = () => {
         const at = this.waiting.indexOf(go);
         if (at >= 0) this.waiting.splice(at, 1);
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onAbort = () => {
+        leave();
         reject(signal?.reason);
       };
       const go = () => {
-        signal?.removeEventListener('abort', onAbort);
+        leave();
         resolve();
       };
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiting.push(go);
+      if (maxWaitMs <= MAX_TIMER_MS) timer = setTimeout(go, Math.max(0, maxWaitMs));
     });
   }
 
@@ -71,7 +88,7 @@ export class FirstContact {
   made(): void {
     if (this.state === 'open') return;
     this.state = 'open';
-    for (const go of this.waiting.splice(0)) go();
+    for (const go of [...this.waiting]) go();
   }
 }
 
@@ -90,6 +107,7 @@ export interface RoutingOptions {
   readonly arrivalLagMs: number;
   readonly store?: BudgetStore;
   readonly clock?: Clock;
+  readonly onLimitChange: (event: LimitChangeEvent) => void;
 }
 
 export class BudgetRouter {
@@ -138,9 +156,11 @@ export class BudgetRouter {
     const rowLimits = (row?.limits ?? {}) as Partial<Record<DimensionName, number>>;
     const base = `${encodeURIComponent(o.key)}:${o.accounting.provider}:${encodeURIComponent(modelClass)}`;
     const dims: BudgetDimension[] = [];
+    const configuredLimits: number[] = [];
     const add = (prefix: string, share: number) => {
       for (const name of names) {
         const configured = o.limits?.[name] ?? rowLimits[name];
+        if (share === 1 && configured !== undefined) configuredLimits.push(configured);
         if (configured === undefined) {
           throw new InvalidConfigError(
             `limits.${name}`,
@@ -163,19 +183,30 @@ export class BudgetRouter {
       add(`${base}:tenant:${encodeURIComponent(o.tenant)}`, o.tenantShare);
     const outputTokens =
       o.outputTokens ?? (row?.outputTokens === 'generated' ? 'generated' : 'max_tokens');
+    const budget = new Budget({
+      dimensions: dims,
+      ...(o.store ? { store: o.store } : {}),
+      ...(o.clock ? { clock: o.clock } : {}),
+    });
     const target: BudgetTarget = {
       modelClass,
       ...(row ? { preset: row } : {}),
-      budget: new Budget({
-        dimensions: dims,
-        ...(o.store ? { store: o.store } : {}),
-        ...(o.clock ? { clock: o.clock } : {}),
-      }),
+      budget,
       outputTokens,
       countsCacheReads: row?.countsCacheReads === true,
       outputs: new OutputEstimate(),
       dimensionCount: names.length,
       contact: new FirstContact(),
+      feedback: new ProviderFeedback({
+        provider: o.accounting.provider,
+        modelClass,
+        budget,
+        dimensions: names,
+        configured: configuredLimits,
+        utilization: o.utilization,
+        quietMs: o.periodMs,
+        onLimitChange: o.onLimitChange,
+      }),
     };
     this.targets.set(modelClass, target);
     return target;

@@ -4,9 +4,15 @@
  * take a bulkhead slot, send it under the attempt timeout, then settle the budget on the real
  * usage, for JSON bodies at once and for streams when they end (the slot is held until then).
  */
+
+import { QuotaExhaustedError } from '../errors/quota-exhausted-error.js';
+import {
+  isRateLimitExceededError,
+  RateLimitExceededError,
+} from '../errors/rate-limit-exceeded-error.js';
 import { StreamInterruptedError } from '../errors/stream-interrupted-error.js';
 import type { BudgetPermit } from '../limiter/budget-permit.js';
-import { readRateLimitHeaders } from '../providers/rate-limit-headers.js';
+import { type RateLimitHeaders, readRateLimitHeaders } from '../providers/rate-limit-headers.js';
 import {
   describeRequest,
   OPENAI_DEFAULT_MAX_TOKENS,
@@ -19,11 +25,12 @@ import { retryAdviceFromHeaders } from '../retry/retry-after.js';
 import type { Accounting, DimensionName, Reservation } from './accounting.js';
 import type { BudgetRouter, BudgetTarget } from './budget-routing.js';
 import { anySignal, attemptContext } from './call-context.js';
+import { quotaResumeAt } from './quota-stop.js';
 
 /** A call waited for budget. */
 export interface ThrottleEvent {
   readonly modelClass: string;
-  /** The dimension that set the wait. */
+  /** ms waited, whole (for the provider's first answer and for budget), 1 or more. */
   readonly waitedMs: number;
 }
 
@@ -105,17 +112,30 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
     const costs = withTenant(reservation.costs, target);
     const signal = anySignal(context?.signal, init?.signal);
     let permit: BudgetPermit;
-    try {
-      await target.contact.enter(signal);
-      permit = await target.budget.acquire(costs, { signal, maxWaitMs: deps.maxWaitMs });
-    } catch (error) {
-      target.contact.made();
+    const askedAt = deps.now();
+    const stopped = target.feedback.stoppedUntil(askedAt);
+    if (stopped !== undefined) {
+      const error = new QuotaExhaustedError(target.modelClass, stopped);
       if (context) context.stageError = error;
       throw error;
     }
-    if (permit.waitedMs > 0) {
-      deps.onThrottle({ modelClass: target.modelClass, waitedMs: Math.round(permit.waitedMs) });
+    try {
+      // The wait for the first answer and the wait for budget share one maxWaitMs.
+      await target.contact.enter(signal, deps.maxWaitMs);
+      const left = Math.max(0, Math.floor(deps.maxWaitMs - (deps.now() - askedAt)));
+      permit = await target.budget.acquire(costs, { signal, maxWaitMs: left });
+    } catch (caught) {
+      target.contact.made();
+      // Refused for the whole wait the caller agreed to, first contact included.
+      const error = isRateLimitExceededError(caught)
+        ? new RateLimitExceededError(caught.key, caught.retryAfterMs, deps.maxWaitMs)
+        : caught;
+      if (context) context.stageError = error;
+      throw error;
     }
+    // A wait under a millisecond is the bookkeeping's own time, not a throttle.
+    const waitedMs = Math.round(deps.now() - askedAt);
+    if (waitedMs >= 1) deps.onThrottle({ modelClass: target.modelClass, waitedMs });
     let body = bodyText;
     let hideUsageChunk = false;
     if (request.stream && provider === 'openai') {
@@ -155,8 +175,14 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
           throw error;
         }
         target.contact.made();
+        // The provider's figures first, then this response's settle: both count the same calls.
+        const figures = readRateLimitHeaders(provider, response.headers, deps.now());
+        target.feedback.observe(figures, deps.now()).catch(() => undefined);
         if (!response.ok) {
-          if (response.status === 429) holdOn429(deps, target, response.headers, reservation);
+          const resumeAt = await quotaResumeAt(response, deps.now(), target.feedback.periodMs);
+          if (resumeAt !== undefined) target.feedback.stop(resumeAt, deps.now());
+          else if (response.status === 429)
+            holdOn429(deps, target, response.headers, figures, reservation);
           settle(
             accounting.failed(reservation, response.status === 429, 0),
             String(response.status),
@@ -284,29 +310,33 @@ function headerDimensions(provider: string): Record<string, DimensionName> {
 }
 
 /**
- * A 429: the dimensions the headers show exhausted (all of them when the headers say nothing)
- * are held until the provider's reset, for every worker sharing the budget.
+ * A 429: the dimensions whose `remaining` was short of this request's cost are held until its
+ * `retry-after`, for every worker sharing the budget. When no header explains the refusal (none
+ * short, or no headers), all dimensions are held and the adaptive rate comes down: someone the
+ * budget cannot see is spending the quota.
  */
 function holdOn429(
   deps: BudgetedFetchDeps,
   target: BudgetTarget,
   headers: Headers,
+  figures: RateLimitHeaders,
   reservation: Reservation,
 ): void {
   const nowMs = deps.now();
   const advice = retryAdviceFromHeaders((name) => headers.get(name) ?? undefined, nowMs);
-  const limits = readRateLimitHeaders(deps.accounting.provider, headers, nowMs);
-  const byHeader = headerDimensions(deps.accounting.provider);
-  const exhausted: DimensionName[] = [];
-  for (const [header, name] of Object.entries(byHeader)) {
-    if (limits[header as keyof typeof limits]?.remaining === 0) exhausted.push(name);
+  const { dimensions } = deps.accounting;
+  const short: DimensionName[] = [];
+  for (const [header, name] of Object.entries(headerDimensions(deps.accounting.provider))) {
+    const remaining = figures[header as keyof RateLimitHeaders]?.remaining;
+    const cost = reservation.costs[dimensions.indexOf(name)] ?? 0;
+    if (remaining !== undefined && remaining < Math.max(1, cost)) short.push(name);
   }
   // The reset headers say when a bucket is full again, not when this request fits: the delay is
   // the retry-after (1 s when the provider gives none).
   const forMs = advice?.delayMs ?? 1000;
   if (!(forMs > 0)) return;
-  const { dimensions } = deps.accounting;
-  for (const name of exhausted.length > 0 ? exhausted : dimensions) {
+  if (short.length === 0) target.feedback.unexplained429(nowMs, forMs);
+  for (const name of short.length > 0 ? short : dimensions) {
     const cost = reservation.costs[dimensions.indexOf(name)] ?? 0;
     target.budget.holdFor(name, forMs, cost).catch(() => undefined);
     deps.onHold({ modelClass: target.modelClass, dimension: name, forMs: Math.round(forMs) });

@@ -30,6 +30,7 @@ import {
   type ProviderPolicyOptions,
   resolveTimeout,
 } from './pipeline-options.js';
+import type { FeedbackSnapshot, LimitChangeEvent } from './provider-feedback.js';
 
 /** The pipeline's snapshot: JSON-safe, no API key, no prompt text. */
 export interface PipelineSnapshot {
@@ -45,6 +46,8 @@ export interface PipelineSnapshot {
   readonly limits: readonly (BudgetDimensionSnapshot & { readonly modelClass: string })[];
   readonly bulkhead?: { readonly executing: number; readonly queued: number };
   readonly retry: { readonly maxRetries: number; readonly retriesInWindow?: number };
+  /** Where the provider's feedback has moved a budget's limits (absent: nowhere). */
+  readonly feedback?: readonly FeedbackSnapshot[];
 }
 
 /** A call ran through `execute` without the policy seeing its request. */
@@ -75,6 +78,7 @@ export class ProviderPolicy implements IPolicy {
   private readonly settleEmitter = new SafeEventEmitter<SettleEvent>();
   private readonly holdEmitter = new SafeEventEmitter<HoldEvent>();
   private readonly unseenEmitter = new SafeEventEmitter<UnseenEvent>();
+  private readonly limitChangeEmitter = new SafeEventEmitter<LimitChangeEvent>();
   private readonly successEmitter = new SafeEventEmitter<ISuccessEvent>();
   private readonly failureEmitter = new SafeEventEmitter<IFailureEvent>();
 
@@ -84,6 +88,11 @@ export class ProviderPolicy implements IPolicy {
   readonly onSettle: Event<SettleEvent> = this.settleEmitter.addListener;
   /** A 429 held a dimension for every worker sharing the budget. */
   readonly onHold: Event<HoldEvent> = this.holdEmitter.addListener;
+  /**
+   * A dimension's limit changed: the provider's headers report a lower limit than configured, or
+   * 429s that no header explains cut the rate (and a quiet period restores it).
+   */
+  readonly onLimitChange: Event<LimitChangeEvent> = this.limitChangeEmitter.addListener;
   /** `execute` ran a call whose request the policy never saw (the SDK lacks `policy.fetch`). */
   readonly onUnseen: Event<UnseenEvent> = this.unseenEmitter.addListener;
   /** A logical call succeeded (after its retries, or through the fallback). */
@@ -117,6 +126,7 @@ export class ProviderPolicy implements IPolicy {
       key: options.key ?? PIPELINE_DEFAULTS.key,
       tenantShare: options.tenantShare ?? PIPELINE_DEFAULTS.tenantShare,
       arrivalLagMs: options.arrivalLagMs ?? PIPELINE_DEFAULTS.arrivalLagMs,
+      onLimitChange: (e) => this.limitChangeEmitter.emit(e),
     });
     this.retry =
       options.retry === false
@@ -178,11 +188,11 @@ export class ProviderPolicy implements IPolicy {
       const value = this.fallback
         ? ((await this.fallback.execute((ctx) => retried(ctx.signal), outer)) as T)
         : await retried(outer);
-      this.successEmitter.emit({ duration: this.clock.now() - started });
+      this.successEmitter.emit({ duration: Math.round(this.clock.now() - started) });
       return value;
     } catch (error) {
       this.failureEmitter.emit({
-        duration: this.clock.now() - started,
+        duration: Math.round(this.clock.now() - started),
         handled: true,
         reason: { error },
       });
@@ -205,6 +215,9 @@ export class ProviderPolicy implements IPolicy {
     ).flat();
     const preset = primary?.preset;
     const bulkhead = this.bulkhead?.inspect();
+    const feedback = targets
+      .map((t) => t.feedback.snapshot())
+      .filter((f) => f.adaptiveFactor < 1 || Object.keys(f.providerLimits).length > 0);
     return {
       ...(preset
         ? {
@@ -221,6 +234,7 @@ export class ProviderPolicy implements IPolicy {
       limits,
       ...(bulkhead ? { bulkhead: { executing: bulkhead.executing, queued: bulkhead.queued } } : {}),
       retry: this.retry ? this.retry.inspect() : { maxRetries: 0 },
+      ...(feedback.length > 0 ? { feedback } : {}),
     };
   }
 

@@ -5,6 +5,7 @@
  * the error classes of @anthropic-ai/sdk (0.x, 1.x), openai (5–7), Google's SDKs and plain fetch
  * `Response` objects. Pure: no I/O, no clock.
  */
+import { isLlmResilienceError } from '../errors/llm-resilience-error.js';
 import { errorShape } from './error-shape.js';
 
 /**
@@ -201,6 +202,10 @@ export function classifyError(error: unknown): ErrorClassification {
   let kind: ErrorKind;
   if (shape.status !== undefined) {
     kind = kindFromStatus(shape.status, shape.codes, shape.details, shape.messages);
+  } else if (isLlmResilienceError(error)) {
+    // Our own refusals (a wait past maxWaitMs, Redis unavailable, bad options) are not provider
+    // errors: their codes (RATE_LIMIT_EXCEEDED) must not read as the provider's rate_limit_exceeded.
+    kind = 'unknown';
   } else {
     kind = kindFromName(error) ?? (isNetworkError(error) ? 'connection' : 'unknown');
     if (kind === 'unknown') kind = kindFromCodes(shape.codes);

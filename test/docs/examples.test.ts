@@ -101,6 +101,7 @@ describe('README.md and docs/*.md examples', () => {
         'docs/simulator.md',
         'docs/providers.md',
         'docs/presets.md',
+        'docs/pipelines.md',
       ]),
     );
   });

@@ -1,0 +1,173 @@
+/**
+ * What the provider says about the budget, applied to it. Configured limits are a guess (a wrong
+ * tier, another service on the same organisation, a provider change); every response carries
+ * the provider's own figures. Three rules, each only ever lowering what was configured:
+ * - a `limit` header below the configured limit is adopted (times `utilization`);
+ * - a `remaining` header below what the budget believes brings the budget down to it, before
+ *   the response's own settle (both then count the same calls);
+ * - 429s that no header explains (no dimension at 0: another consumer, a provider change) cut
+ *   the rate by a fifth; after a quiet period it climbs back a tenth at a time.
+ */
+import type { Budget } from '../limiter/budget.js';
+import type { RateLimitDimensionName, RateLimitHeaders } from '../providers/rate-limit-headers.js';
+import type { Provider } from '../providers/usage.js';
+import type { DimensionName } from './accounting.js';
+
+/** A dimension's limit changed. */
+export interface LimitChangeEvent {
+  readonly modelClass: string;
+  readonly dimension: DimensionName;
+  readonly from: number;
+  readonly to: number;
+  /** `provider-limit`: the headers report a lower limit; `adaptive`: unexplained 429s, or quiet. */
+  readonly reason: 'provider-limit' | 'adaptive';
+}
+
+/** What the feedback has changed, for `inspect()`. */
+export interface FeedbackSnapshot {
+  readonly modelClass: string;
+  /** Share of the limits in force after unexplained 429s (1: none). */
+  readonly adaptiveFactor: number;
+  /** Limits the provider's headers reported, where below the configured ones. */
+  readonly providerLimits: Partial<Record<DimensionName, number>>;
+}
+
+/** Which header dimension feeds which budget dimension. */
+const HEADER_DIMENSIONS: Record<
+  Provider,
+  Partial<Record<RateLimitDimensionName, DimensionName>>
+> = {
+  anthropic: { requests: 'rpm', 'input-tokens': 'itpm', 'output-tokens': 'otpm' },
+  openai: { requests: 'rpm', tokens: 'tpm' },
+};
+
+/** Anthropic rounds token `remaining` to the nearest thousand: trust it to within half. */
+function roundingOf(provider: Provider, dimension: DimensionName): number {
+  return provider === 'anthropic' && dimension !== 'rpm' ? 500 : 0;
+}
+
+/** Cut of the rate per unexplained 429 (the seeds' advice), its floor and its climb back. */
+const DECREASE = 0.8;
+const FLOOR = 0.1;
+const INCREASE = 0.1;
+
+export interface FeedbackOptions {
+  readonly provider: Provider;
+  readonly modelClass: string;
+  readonly budget: Budget;
+  /** The global dimensions' names, in the budget's order (tenant ones follow, unchanged). */
+  readonly dimensions: readonly DimensionName[];
+  /** Configured limits per dimension, before `utilization`. */
+  readonly configured: readonly number[];
+  readonly utilization: number;
+  /** ms without an unexplained 429 before the rate climbs back a step: the limits' period. */
+  readonly quietMs: number;
+  readonly onLimitChange: (event: LimitChangeEvent) => void;
+}
+
+export class ProviderFeedback {
+  private factor = 1;
+  private resumeAt = Number.NEGATIVE_INFINITY;
+  private lastCutAt = Number.NEGATIVE_INFINITY;
+  private lastStepAt = Number.NEGATIVE_INFINITY;
+  private readonly providerLimits: (number | undefined)[];
+
+  constructor(private readonly o: FeedbackOptions) {
+    this.providerLimits = o.dimensions.map(() => undefined);
+  }
+
+  /**
+   * A response's rate-limit headers (any status), read before its own settle. Returns the store
+   * operations it started, so the settle can follow them.
+   */
+  observe(headers: RateLimitHeaders, nowMs: number): Promise<unknown> {
+    const { provider, dimensions, budget } = this.o;
+    const work: Promise<unknown>[] = [];
+    let limitsChanged = false;
+    for (const [header, name] of Object.entries(HEADER_DIMENSIONS[provider])) {
+      const figures = headers[header as RateLimitDimensionName];
+      const index = dimensions.indexOf(name);
+      if (!figures || index < 0) continue;
+      const { limit, remaining } = figures;
+      if (limit !== undefined && limit > 0 && limit < this.o.configured[index]!) {
+        if (this.providerLimits[index] !== limit) {
+          this.providerLimits[index] = limit;
+          limitsChanged = true;
+        }
+      }
+      if (remaining !== undefined) {
+        work.push(budget.lowerTo(name, remaining + roundingOf(provider, name)));
+      }
+    }
+    if (limitsChanged) this.apply('provider-limit');
+    if (this.factor < 1 && nowMs - this.lastCutAt >= this.o.quietMs) {
+      if (nowMs - this.lastStepAt >= this.o.quietMs) {
+        this.lastStepAt = nowMs;
+        this.factor = Math.min(1, this.factor + INCREASE);
+        this.apply('adaptive');
+      }
+    }
+    return Promise.all(work);
+  }
+
+  /**
+   * A 429 whose headers show no dimension exhausted: someone the budget cannot see is spending
+   * the quota. One cut per `minGapMs` (a burst of 429s from one cause is one signal).
+   */
+  unexplained429(nowMs: number, minGapMs: number): void {
+    if (nowMs - this.lastCutAt < minGapMs) return;
+    this.lastCutAt = nowMs;
+    this.lastStepAt = nowMs;
+    this.factor = Math.max(FLOOR, this.factor * DECREASE);
+    this.apply('adaptive');
+  }
+
+  /**
+   * The provider refused for billing or quota: no call of this budget is sent before `resumeAt`
+   * (from this process; other workers sharing the budget find every dimension held until then).
+   */
+  stop(resumeAt: number, nowMs: number): void {
+    this.resumeAt = Math.max(this.resumeAt, resumeAt);
+    const forMs = resumeAt - nowMs;
+    if (!(forMs > 0)) return;
+    for (const name of this.o.dimensions) {
+      this.o.budget.holdFor(name, forMs).catch(() => undefined);
+    }
+  }
+
+  /** Epoch ms until which the budget is stopped for quota, when later than `nowMs`. */
+  stoppedUntil(nowMs: number): number | undefined {
+    return this.resumeAt > nowMs ? this.resumeAt : undefined;
+  }
+
+  /** The limits' period, in ms: how long a quota refusal without a stated end stops the budget. */
+  get periodMs(): number {
+    return this.o.quietMs;
+  }
+
+  snapshot(): FeedbackSnapshot {
+    const providerLimits: Partial<Record<DimensionName, number>> = {};
+    this.o.dimensions.forEach((name, i) => {
+      const limit = this.providerLimits[i];
+      if (limit !== undefined) providerLimits[name] = limit;
+    });
+    return {
+      modelClass: this.o.modelClass,
+      adaptiveFactor: Math.round(this.factor * 1000) / 1000,
+      providerLimits,
+    };
+  }
+
+  /** Sets each dimension to min(configured, provider's) x utilization x the adaptive factor. */
+  private apply(reason: LimitChangeEvent['reason']): void {
+    const { budget, dimensions, configured, utilization } = this.o;
+    dimensions.forEach((name, i) => {
+      const base = Math.min(configured[i]!, this.providerLimits[i] ?? Number.POSITIVE_INFINITY);
+      const to = Math.max(1, Math.floor(base * utilization * this.factor));
+      const from = budget.dimensions[i]!.limit;
+      if (to === from) return;
+      budget.setLimit(name, to);
+      this.o.onLimitChange({ modelClass: this.o.modelClass, dimension: name, from, to, reason });
+    });
+  }
+}
