@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { DOMParser } from 'linkedom';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseSimulateArgs, STRATEGY_NAMES } from '../../src/cli/simulate/args.js';
+import { importPeer, MissingPackageError } from '../../src/cli/simulate/traffic.js';
 import { redisUrl } from '../support/redis.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -184,5 +185,13 @@ describe('simulate arguments', () => {
     expect(Object.keys(parsed.scenario.quota).sort()).toEqual(['rpm', 'tpm']);
     expect(parsed.scenario.redis).toBe('redis://127.0.0.1:6379');
     expect(parsed.scenario.strategies).toEqual(STRATEGY_NAMES);
+  });
+});
+
+describe('optional packages', () => {
+  it('a missing one is a MissingPackageError saying what to install, not a crash', async () => {
+    const error = await importPeer('llm-resilience-no-such-package').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MissingPackageError);
+    expect((error as Error).message).toContain('npm install llm-resilience-no-such-package');
   });
 });
