@@ -90,16 +90,18 @@ describe('goodput against the binding quota', () => {
   });
 });
 
-describe('chart bins', () => {
-  it('turn points into rates per period as shares of each limit', () => {
-    const points = Array.from({ length: 10 }, (_, i) => ({
+describe('chart points', () => {
+  it('are the trailing period over each limit, and the 429s since the previous point', () => {
+    const points = Array.from({ length: 20 }, (_, i) => ({
       ...point(i * 100, 3, 100, 200),
       rejected: i === 4 ? 2 : 0,
     }));
-    const bins = chartBins(points, { rpm: 60, otpm: 4_000 }, 1_000, 'otpm', 500, 1_000);
+    const bins = chartBins(points, { rpm: 60, otpm: 8_000 }, 1_000, 'otpm', 500, 2_000);
     expect(bins).toEqual([
-      { t: 0, requests: 0.5, tokens: 0.5, rejected: 2 },
-      { t: 0.5, requests: 0.5, tokens: 0.5, rejected: 0 },
+      { t: 0.5, requests: 0.25, tokens: 0.125, rejected: 2 },
+      { t: 1, requests: 0.5, tokens: 0.25, rejected: 0 },
+      { t: 1.5, requests: 0.5, tokens: 0.25, rejected: 0 },
+      { t: 2, requests: 0.5, tokens: 0.25, rejected: 0 },
     ]);
   });
 });

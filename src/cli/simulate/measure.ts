@@ -84,43 +84,48 @@ export function jainIndex(shares: readonly number[]): number {
   return (sum * sum) / (shares.length * squares);
 }
 
-/** One bin of the chart: rates per period over `binMs`, as a share of each limit. */
+/** One point of the chart: what was admitted over the period before `t`, as a share of each limit. */
 export interface ChartBin {
-  /** Start of the bin, in s since the strategy started. */
+  /** End of the trailing period, in s since the strategy started. */
   readonly t: number;
-  /** Admitted requests per period over the requests limit. */
+  /** Requests admitted in the trailing period over the requests limit. */
   readonly requests: number;
-  /** Tokens per period over the limit of the binding token dimension. */
+  /** Tokens in the trailing period over the limit of the token dimension charted. */
   readonly tokens: number;
-  /** Provider 429s in the bin. */
+  /** Provider 429s since the previous point. */
   readonly rejected: number;
 }
 
-/** The series regrouped into `binMs` bins for the chart; tokens on `tokenDimension`. */
+/**
+ * The series as the limit sees it: every `stepMs`, the units of the trailing period (shorter at
+ * the start) over the limit, so a strategy that keeps to its limit draws a line at or under 1
+ * (the first period may reach 2: the bucket starts full).
+ */
 export function chartBins(
   points: readonly SeriesPoint[],
   quota: Quota,
   periodMs: number,
   tokenDimension: QuotaDimension,
-  binMs: number,
+  stepMs: number,
   toMs: number,
 ): ChartBin[] {
   const bins: ChartBin[] = [];
-  const scale = periodMs / binMs;
-  for (let from = 0; from < toMs; from += binMs) {
+  for (let t = stepMs; t <= toMs + 1e-9; t += stepMs) {
     let requests = 0;
     let tokens = 0;
     let rejected = 0;
     for (const p of points) {
-      if (p.t < from || p.t >= from + binMs) continue;
+      // A point covers [p.t, p.t + 100 ms): it belongs to the windows that hold its end.
+      const end = p.t + 100;
+      if (end > t || end <= t - periodMs) continue;
       requests += p.admitted;
       tokens += unitsOf(tokenDimension, p);
-      rejected += p.rejected;
+      if (end > t - stepMs) rejected += p.rejected;
     }
     bins.push({
-      t: from / 1000,
-      requests: quota.rpm ? (requests * scale) / quota.rpm : 0,
-      tokens: quota[tokenDimension] ? (tokens * scale) / quota[tokenDimension] : 0,
+      t: t / 1000,
+      requests: quota.rpm ? requests / quota.rpm : 0,
+      tokens: quota[tokenDimension] ? tokens / quota[tokenDimension] : 0,
       rejected,
     });
   }

@@ -90,8 +90,9 @@ const DIMENSION_LABEL: Readonly<Record<QuotaDimension, string>> = {
 };
 
 /**
- * One panel per strategy: admitted requests and tokens per period as a share of their limit over
- * time, the limit as a rule at 100 %, and the provider's 429s as red marks sized by their count.
+ * One panel per strategy: admitted requests and tokens over the trailing period as a share of
+ * their limit, the limit as a dashed rule at 100 %, and the provider's 429s as red crosses sized
+ * by their count.
  */
 export async function chartSvg(scenario: Scenario, outputs: readonly StrategyRunOutput[]) {
   const Plot = await importPeer<typeof import('@observablehq/plot')>('@observablehq/plot');
@@ -118,52 +119,44 @@ export async function chartSvg(scenario: Scenario, outputs: readonly StrategyRun
     width: 900,
     height: 170 * outputs.length + 60,
     marginLeft: 60,
-    marginRight: 130,
+    marginRight: 110,
     x: { label: 'time (s)' },
-    y: { label: `admitted per ${period}, share of limit`, tickFormat: '%', grid: true },
+    y: { label: `admitted in the last ${period}, share of the limit`, tickFormat: '%', grid: true },
     fy: { label: null, domain: outputs.map((o) => o.result.name) },
-    color: { domain: ['requests', 'input tokens', 'output tokens', 'tokens'], scheme: 'tableau10' },
+    color: {
+      domain: ['requests', 'input tokens', 'output tokens', 'tokens'],
+      range: ['#4e79a7', '#59a14f', '#59a14f', '#59a14f'],
+    },
     r: { range: [2, 8] },
     marks: [
-      Plot.ruleY([1], { stroke: '#d62728', strokeDasharray: '4,3' }),
+      Plot.ruleY([1], { stroke: '#888', strokeDasharray: '4,3' }),
       Plot.lineY(lines, { x: 't', y: 'share', z: 'series', stroke: 'series', fy: 'strategy' }),
-      Plot.text(
-        lines,
-        Plot.selectLast({
-          x: 't',
-          y: 'share',
-          z: 'series',
-          fy: 'strategy',
-          text: 'series',
-          fill: 'series',
-          textAnchor: 'start',
-          dx: 5,
-        }),
-      ),
       Plot.dot(rejections, {
         x: 't',
         y: 0,
         r: 'rejected',
         fy: 'strategy',
-        fill: '#d62728',
         symbol: 'times',
         stroke: '#d62728',
         title: (d: ChartBin) => `${d.rejected} provider 429s`,
       }),
-      Plot.text(
-        outputs.map((o) => ({
-          strategy: o.result.name,
-          label: `${o.result.provider429} provider 429s (red ×)`,
-        })),
-        {
-          fy: 'strategy',
-          frameAnchor: 'top-right',
-          text: 'label',
-          dy: 4,
-          dx: 120,
-          fill: '#d62728',
-        },
-      ),
+      ...outputs.flatMap((o) => {
+        const label = (text: string, fill: string, dx: number) =>
+          Plot.text([{ strategy: o.result.name, text }], {
+            fy: 'strategy',
+            frameAnchor: 'top-left',
+            text: 'text',
+            fill,
+            textAnchor: 'start',
+            dx,
+            dy: 4,
+          });
+        return [
+          label('requests', '#4e79a7', 6),
+          label(DIMENSION_LABEL[o.tokenDimension], '#59a14f', 62),
+          label(`${o.result.provider429} provider 429s (×)`, '#d62728', 165),
+        ];
+      }),
       Plot.frame({ stroke: '#ccc' }),
     ],
   }) as unknown as { outerHTML: string; setAttribute(k: string, v: string): void };

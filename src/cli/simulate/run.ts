@@ -163,7 +163,8 @@ export async function runStrategy(
     );
     const succeeded = perWorker.reduce((a, b) => a + b, 0);
     const tokenDimension = tokenDimensionOf(scenario.provider, goodput);
-    const binMs = Math.max(100, Math.round(durationMs / 80 / 100) * 100);
+    // Steps of whole series points, about 100 to a run.
+    const stepMs = Math.max(100, Math.round(durationMs / 100 / 100) * 100);
     const shifted = stats.series.points.map((p) => ({ ...p, t: p.t - offset }));
     return {
       result: {
@@ -189,7 +190,7 @@ export async function runStrategy(
         scenario.quota,
         scenario.periodMs,
         tokenDimension,
-        binMs,
+        stepMs,
         durationMs,
       ),
       tokenDimension,
