@@ -45,12 +45,19 @@ export type { RedisSemaphoreOptions } from './concurrency/redis-semaphore.js';
 export { RedisSemaphore } from './concurrency/redis-semaphore.js';
 export type { FallbackEvent, FallbackPolicyOptions } from './fallback/fallback-policy.js';
 export { FallbackPolicy, fallbackPolicy, shouldFallback } from './fallback/fallback-policy.js';
-export type { ErrorClassification, ErrorKind } from './providers/classify.js';
+export type {
+  ClassifyContext,
+  ErrorClassification,
+  ErrorKind,
+  QuotaStop,
+} from './providers/classify.js';
 export {
   classifyError,
   isProviderFailure,
   isRetryableError,
   isTransientProviderError,
+  quotaResumeAt,
+  quotaStop,
 } from './providers/classify.js';
 export type { FullJitterBackoff, FullJitterParams } from './retry/backoff.js';
 export { fullJitterBackoff, fullJitterDelay } from './retry/backoff.js';

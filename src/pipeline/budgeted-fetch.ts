@@ -25,7 +25,7 @@ import { retryAdviceFromHeaders } from '../retry/retry-after.js';
 import type { Accounting, DimensionName, Reservation } from './accounting.js';
 import type { BudgetRouter, BudgetTarget } from './budget-routing.js';
 import { anySignal, attemptContext } from './call-context.js';
-import { quotaResumeAt } from './quota-stop.js';
+import { refusalResumeAt } from './quota-stop.js';
 
 /** A call waited for budget. */
 export interface ThrottleEvent {
@@ -175,11 +175,15 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
           throw error;
         }
         target.contact.made();
-        // The provider's figures first, then this response's settle: both count the same calls.
+        // The provider's figures are applied where they and the budget count the same calls: a
+        // stream's headers leave at its first byte, before its settle (at its end); an answer's
+        // or an error's leave with it, after the provider settled it, so after ours.
         const figures = readRateLimitHeaders(provider, response.headers, deps.now());
-        target.feedback.observe(figures, deps.now()).catch(() => undefined);
+        const observe = () => {
+          target.feedback.observe(figures, deps.now()).catch(() => undefined);
+        };
         if (!response.ok) {
-          const resumeAt = await quotaResumeAt(response, deps.now(), target.feedback.periodMs);
+          const resumeAt = await refusalResumeAt(response, deps.now(), target.feedback.periodMs);
           if (resumeAt !== undefined) target.feedback.stop(resumeAt, deps.now());
           else if (response.status === 429)
             holdOn429(deps, target, response.headers, figures, reservation);
@@ -187,6 +191,7 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
             accounting.failed(reservation, response.status === 429, 0),
             String(response.status),
           );
+          observe();
           release();
           return response;
         }
@@ -198,6 +203,7 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
           // Outside `execute` nobody waits for it.
           streamEnd.catch(() => undefined);
           if (context) context.streamEnd = streamEnd;
+          observe();
           const tapped = tapUsage(
             provider,
             response.body,
@@ -235,6 +241,7 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
           // No usage to read: keep what was reserved (never under-count).
           settle(reservation.costs, 'no-usage');
         }
+        observe();
         release();
         return new Response(text, {
           status: response.status,

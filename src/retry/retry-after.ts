@@ -168,7 +168,8 @@ export type RetryAdviceSource =
   | 'retry-after'
   | 'x-ratelimit-reset'
   | 'anthropic-ratelimit-reset'
-  | 'retry-info';
+  | 'retry-info'
+  | 'message';
 
 export interface RetryAdvice {
   /** Finite, non-negative delay in ms. */
@@ -241,11 +242,33 @@ export function retryAdviceFromHeaders(
   return undefined;
 }
 
-/** The server's advice carried by a thrown error: its headers, then Gemini's `RetryInfo`. */
+/** OpenAI's wait in a rate-limit message: "... Please try again in 8.764s. Visit ...". */
+const TRY_AGAIN = /Please try again in (\d+(?:\.\d+)?(?:h|ms|m|s)(?:\d+(?:\.\d+)?(?:ms|m|s))*)\./g;
+
+/**
+ * The wait an OpenAI 429 states in its message when it came without headers (openai-node#1477).
+ * Only for a 429 whose structured `code` is `rate_limit_exceeded`, and the last such sentence:
+ * the provider's own, after anything the message quotes (a model name, an organisation).
+ */
+function messageDelay(shape: ReturnType<typeof errorShape>): number | undefined {
+  if (shape.status !== 429 || !shape.codes.includes('rate_limit_exceeded')) return undefined;
+  let delay: number | undefined;
+  for (const message of shape.messages) {
+    for (const m of message.matchAll(TRY_AGAIN)) delay = parseDuration(m[1]) ?? delay;
+  }
+  return delay;
+}
+
+/**
+ * The server's advice carried by a thrown error: its headers, then Gemini's `RetryInfo`, then
+ * the "Please try again in ..." of an OpenAI rate-limit 429 that came without headers.
+ */
 export function retryAdvice(error: unknown, nowMs: number): RetryAdvice | undefined {
   const shape = errorShape(error);
   const fromHeaders = retryAdviceFromHeaders(shape.header, nowMs);
   if (fromHeaders) return fromHeaders;
   const info = retryInfoDelay(shape.details);
-  return info === undefined ? undefined : { delayMs: info, source: 'retry-info' };
+  if (info !== undefined) return { delayMs: info, source: 'retry-info' };
+  const stated = messageDelay(shape);
+  return stated === undefined ? undefined : { delayMs: stated, source: 'message' };
 }

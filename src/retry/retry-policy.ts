@@ -177,7 +177,7 @@ const neverAborted = new AbortController().signal;
 export class RetryPolicy implements IPolicy<IRetryContext> {
   declare readonly _altReturn: never;
   readonly options: Readonly<Resolved>;
-  private readonly retryOn: (error: unknown) => boolean;
+  private readonly retryOn: ((error: unknown) => boolean) | undefined;
   private readonly budget: RetryBudget | undefined;
   private readonly clock: Clock;
   private readonly random: () => number;
@@ -198,7 +198,7 @@ export class RetryPolicy implements IPolicy<IRetryContext> {
   constructor(options: RetryPolicyOptions = {}) {
     checkKnownKeys(options, OPTION_KEYS, 'retryPolicy()', { aliases: ALIASES });
     this.options = resolve(options);
-    this.retryOn = options.retryOn ?? ((error) => classifyError(error).retryable);
+    this.retryOn = options.retryOn;
     this.budget = options.budget;
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
@@ -252,8 +252,11 @@ export class RetryPolicy implements IPolicy<IRetryContext> {
     signal: AbortSignal,
   ): Promise<number | { reason: GiveUpReason; handled: boolean }> {
     if (signal.aborted) return { reason: 'aborted', handled: false };
-    const kind = classifyError(error).kind;
-    if (kind === 'cancelled' || !this.retryOn(error))
+    // With the caller's live signal, a bare AbortError is an abort they did not ask for (an SDK's
+    // per-attempt timeout): a timeout, retried.
+    const classified = classifyError(error, signal === neverAborted ? {} : { signal });
+    const kind = classified.kind;
+    if (kind === 'cancelled' || !(this.retryOn ? this.retryOn(error) : classified.retryable))
       return { reason: 'not-retryable', handled: false };
     if (retries >= this.options.maxRetries) return { reason: 'max-retries', handled: true };
     const advice = retryAdvice(error, this.clock.now());

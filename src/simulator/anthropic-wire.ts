@@ -31,7 +31,21 @@ const ERRORS: Readonly<
   bad_gateway: [502, 'api_error', 'Bad gateway'],
   service_unavailable: [503, 'api_error', 'Service unavailable'],
   overloaded: [529, 'overloaded_error', 'Overloaded'],
+  // The simulator's wording; what identifies the cap is `details.error_code` (PROVIDERS.md §1.6).
+  spend_cap: [
+    429,
+    'rate_limit_error',
+    "Your organization has reached its usage tier's monthly spend limit. Access resumes at 00:00 UTC on the first day of next month.",
+  ],
 };
+
+/** Structured `error.details` of the kinds that carry one. */
+const DETAILS: Readonly<Partial<Record<ErrorKind, Readonly<Record<string, string>>>>> = {
+  spend_cap: { error_code: 'enforced_spend_limit_reached' },
+};
+
+/** The organisation id of the simulated account (in 429 messages, as the API writes it). */
+const ORGANIZATION_ID = '5e1f0c1d-51a7-4c2e-9d3b-7a0f6b2c8e41';
 
 /** Statuses the SDK should retry, marked as the API does. */
 const RETRYABLE = new Set([429, 500, 502, 503, 529]);
@@ -50,12 +64,23 @@ const UNITS: Readonly<Partial<Record<RateDimension, string>>> = {
 
 function reply(kind: ErrorKind, message?: string): ErrorReply {
   const [status, type, fallback] = ERRORS[kind];
+  const details = DETAILS[kind];
   return {
     status,
-    body: { type: 'error', error: { type, message: message ?? fallback } },
-    headers: RETRYABLE.has(status) ? { 'x-should-retry': 'true' } : {},
+    body: {
+      type: 'error',
+      error: { type, message: message ?? fallback, ...(details && { details }) },
+    },
+    // The spend cap is a 429 no retry can help; whether the API marks it is not recorded.
+    headers: RETRYABLE.has(status) && kind !== 'spend_cap' ? { 'x-should-retry': 'true' } : {},
   };
 }
+
+/** Thousands separators, as the API's messages write limits ("50,000"). */
+const grouped = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/** Anthropic rounds token `remaining` values to the nearest thousand (PROVIDERS.md §1.5). */
+const roundThousand = (n: number) => Math.round(n / 1000) * 1000;
 
 const invalid = (message: string): ParseResult => ({
   ok: false,
@@ -67,6 +92,8 @@ export const anthropicWire: WireFormat = {
   requestIdHeader: 'request-id',
   requestId: (random) => randomId(random, 'req_011C', 20),
   responseIdPrefix: 'msg_01',
+  // Real message ids: `msg_01` and 22 characters.
+  responseIdLength: 22,
   malformedJsonMessage:
     'There was an error parsing the body of your request: it is not valid JSON.',
   notFound: () => reply('not_found'),
@@ -130,15 +157,18 @@ export const anthropicWire: WireFormat = {
     const { dimension } = refusal;
     let message: string;
     if (dimension === 'concurrent') {
-      message = `Number of concurrent connections has exceeded your rate limit of ${refusal.concurrentLimit}. Please try again later.`;
+      // The real text names no number (PROVIDERS.md §4.3 L1).
+      message =
+        'Number of concurrent connections has exceeded your rate limit. Please try again later or contact sales at https://www.anthropic.com/contact-sales to discuss your options for a rate limit increase.';
     } else {
       const limit = refusal.snapshot.find((s) => s.dimension === dimension)?.limit ?? 0;
-      message = `This request would exceed the rate limit for your organization of ${limit} ${UNITS[dimension]} per minute. For details, refer to: https://docs.anthropic.com/en/api/rate-limits. You can see the response headers for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later.`;
+      message = `This request would exceed the rate limit for your organization (${ORGANIZATION_ID}) of ${grouped(limit)} ${UNITS[dimension]} per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits. You can see the response headers for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later. You may also contact sales at https://www.anthropic.com/contact-sales to discuss your options for a rate limit increase.`;
     }
     const base = reply('rate_limit', message);
+    if (refusal.headerless) return base;
     const headers: Record<string, string> = {
       ...base.headers,
-      ...anthropicWire.rateLimitHeaders(refusal.snapshot, now),
+      ...anthropicWire.rateLimitHeaders(refusal.snapshot, now, refusal.exact),
     };
     if (Number.isFinite(refusal.retryAfterMs))
       headers['retry-after'] = String(retryAfterSeconds(refusal.retryAfterMs));
@@ -146,25 +176,28 @@ export const anthropicWire: WireFormat = {
     return { ...base, headers };
   },
 
-  rateLimitHeaders(snapshot: readonly DimensionSnapshot[], now: number) {
+  rateLimitHeaders(snapshot: readonly DimensionSnapshot[], now: number, exact = false) {
     const headers: Record<string, string> = {};
-    const set = (name: string, s: DimensionSnapshot) => {
-      headers[`anthropic-ratelimit-${name}-limit`] = String(s.limit);
-      headers[`anthropic-ratelimit-${name}-remaining`] = String(s.remaining);
-      headers[`anthropic-ratelimit-${name}-reset`] = formatRfc3339(now + s.resetAfterMs);
+    const set = (name: string, limit: number, remaining: number, resetAfterMs: number) => {
+      const rounded = name === 'requests' || exact ? remaining : roundThousand(remaining);
+      headers[`anthropic-ratelimit-${name}-limit`] = String(limit);
+      headers[`anthropic-ratelimit-${name}-remaining`] = String(rounded);
+      headers[`anthropic-ratelimit-${name}-reset`] = formatRfc3339(now + resetAfterMs);
     };
-    let tightest: DimensionSnapshot | undefined;
+    // Without workspace limits the `tokens` family is the sum of input and output (limit and
+    // remaining); its reset, in both recorded samples, the earlier of the two.
+    const tokens = { limit: 0, remaining: 0, resetAfterMs: Number.POSITIVE_INFINITY, any: false };
     for (const s of snapshot) {
       const name = HEADER_NAMES[s.dimension];
-      if (name) set(name, s);
-      // The `tokens` headers describe the most restrictive token limit in effect.
-      if (
-        (s.dimension === 'itpm' || s.dimension === 'otpm') &&
-        (!tightest || s.remaining < tightest.remaining)
-      )
-        tightest = s;
+      if (name) set(name, s.limit, s.remaining, s.resetAfterMs);
+      if (s.dimension === 'itpm' || s.dimension === 'otpm') {
+        tokens.limit += s.limit;
+        tokens.remaining += s.remaining;
+        tokens.resetAfterMs = Math.min(tokens.resetAfterMs, s.resetAfterMs);
+        tokens.any = true;
+      }
     }
-    if (tightest) set('tokens', tightest);
+    if (tokens.any) set('tokens', tokens.limit, tokens.remaining, tokens.resetAfterMs);
     return headers;
   },
 

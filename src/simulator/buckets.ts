@@ -9,6 +9,26 @@ export interface BucketParams {
   readonly capacity: number;
   /** Units restored per millisecond. */
   readonly refillPerMs: number;
+  /**
+   * Units another consumer takes per millisecond (below `refillPerMs`): its draw comes off the
+   * refill, so this bucket refills at the difference. @default 0
+   */
+  readonly drainPerMs?: number;
+}
+
+/**
+ * Float noise allowed on a level. Sums of refills and charges drift by a few ulps: a request
+ * refused for 755 tokens at 2000/min was refused again after exactly the 18 s of its
+ * `retry-after`, because 154.99999999999994 + 18000 × (2000/60000) = 754.9999999999999. A level
+ * within this of the cost holds it; a level within this of zero is zero.
+ */
+function tolerance(params: BucketParams): number {
+  return 1e-9 * Math.max(1, params.capacity);
+}
+
+/** What this bucket's holder gains per millisecond: the refill less the other consumer's draw. */
+export function netRefillPerMs(params: BucketParams): number {
+  return params.refillPerMs - (params.drainPerMs ?? 0);
 }
 
 export interface BucketState {
@@ -26,7 +46,7 @@ export function fullBucket(params: BucketParams, now: number): BucketState {
 /** Units available at `now` (never above capacity; time never runs backwards). */
 export function levelAt(state: BucketState, params: BucketParams, now: number): number {
   const elapsed = Math.max(0, now - state.at);
-  return Math.min(params.capacity, state.level + elapsed * params.refillPerMs);
+  return Math.min(params.capacity, state.level + elapsed * netRefillPerMs(params));
 }
 
 /** The state at `now` after refill. */
@@ -46,15 +66,17 @@ export function waitFor(
 ): number {
   if (cost > params.capacity) return Number.POSITIVE_INFINITY;
   const deficit = cost - levelAt(state, params, now);
-  if (deficit <= 0) return 0;
-  return params.refillPerMs > 0 ? deficit / params.refillPerMs : Number.POSITIVE_INFINITY;
+  if (deficit <= tolerance(params)) return 0;
+  const rate = netRefillPerMs(params);
+  return rate > 0 ? deficit / rate : Number.POSITIVE_INFINITY;
 }
 
 /** Milliseconds until the bucket is full again (the providers' "reset"). */
 export function fullAfter(state: BucketState, params: BucketParams, now: number): number {
   const missing = params.capacity - levelAt(state, params, now);
   if (missing <= 0) return 0;
-  return params.refillPerMs > 0 ? missing / params.refillPerMs : Number.POSITIVE_INFINITY;
+  const rate = netRefillPerMs(params);
+  return rate > 0 ? missing / rate : Number.POSITIVE_INFINITY;
 }
 
 /**
@@ -68,5 +90,6 @@ export function adjust(
   delta: number,
 ): BucketState {
   const current = refill(state, params, now);
-  return { level: Math.min(params.capacity, current.level + delta), at: current.at };
+  const level = Math.min(params.capacity, current.level + delta);
+  return { level: Math.abs(level) <= tolerance(params) ? 0 : level, at: current.at };
 }

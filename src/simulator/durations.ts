@@ -35,7 +35,11 @@ export function formatRfc3339(epochMs: number): string {
   return new Date(Math.ceil(epochMs / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
-/** Whole seconds for a `retry-after` header: rounded up, at least 1 when any wait remains. */
+/**
+ * Whole seconds for a `retry-after` header: rounded up, at least 1 when any wait remains. A
+ * quotient a few ulps above a whole second (1 request of 3 per day: 28800000.000000004 ms) is
+ * that second, not the next: the buckets admit within the same float noise.
+ */
 export function retryAfterSeconds(ms: number): number {
-  return ms > 0 ? Math.max(1, Math.ceil(ms / 1000)) : 0;
+  return ms > 0 ? Math.max(1, Math.ceil((ms / 1000) * (1 - 1e-12))) : 0;
 }

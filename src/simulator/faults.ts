@@ -36,7 +36,14 @@ export type FaultKind =
   /** 401 `authentication_error` / `invalid_api_key`. */
   | 'authentication'
   /** 400 `invalid_request_error`. */
-  | 'invalid_request';
+  | 'invalid_request'
+  /**
+   * The tier's monthly spend cap is reached: from this request on, every request gets a 429
+   * until 00:00 UTC on the first of the next month (simulator clock). Anthropic:
+   * `rate_limit_error` with `details.error_code: 'enforced_spend_limit_reached'` and no
+   * `retry-after`; OpenAI: `insufficient_quota`. Charges nothing.
+   */
+  | 'spend_cap';
 
 export const FAULT_KINDS: readonly FaultKind[] = [
   'rate_limit',
@@ -52,6 +59,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'billing',
   'authentication',
   'invalid_request',
+  'spend_cap',
 ];
 
 /** One scripted response: the next request that reaches the model gets exactly this. */

@@ -5,7 +5,9 @@
 export type { FaultKind, FaultOptions, ScriptStep } from './faults.js';
 export { FAULT_KINDS } from './faults.js';
 export type {
+  BackgroundTraffic,
   LatencyModel,
+  OutputCounting,
   PromptCacheOptions,
   RateDimension,
   SimulatedProvider,
@@ -14,5 +16,5 @@ export type {
 } from './options.js';
 export type { Simulator } from './server.js';
 export { startSimulator } from './server.js';
-export type { DimensionStats, SeriesPoint, SimulatorStats } from './stats.js';
+export type { ClassStats, DimensionStats, SeriesPoint, SimulatorStats } from './stats.js';
 export { countTokens } from './tokens.js';

@@ -38,6 +38,13 @@ const ERRORS: Readonly<Record<ErrorKind, Spec>> = {
     null,
     'The server had an error while processing your request. Sorry about that!',
   ],
+  // OpenAI's monthly usage limit answers as an exhausted quota (PROVIDERS.md §2.4).
+  spend_cap: [
+    429,
+    'insufficient_quota',
+    'insufficient_quota',
+    'You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.',
+  ],
   bad_gateway: [502, 'cf_bad_gateway', 502, 'Bad gateway.'],
   service_unavailable: [503, 'server_error', null, 'The server is temporarily unavailable.'],
   overloaded: [

@@ -12,12 +12,20 @@ import type { ErrorReply, RateLimitRefusal, WireFormat } from './wire.js';
  * `{error:{message, type, param, code}}`.
  */
 
+const WHAT: Readonly<Partial<Record<string, string>>> = {
+  rpm: 'requests per min (RPM)',
+  tpm: 'tokens per min (TPM)',
+  rpd: 'requests per day (RPD)',
+  tpd: 'tokens per day (TPD)',
+};
+
 export const openaiWire: WireFormat = {
   path: '/v1/chat/completions',
   requestIdHeader: 'x-request-id',
   // `req_` and 32 lowercase hex digits, as the API's `x-request-id`.
   requestId: (random) => randomHexId(random, 'req_', 32),
   responseIdPrefix: 'chatcmpl-',
+  responseIdLength: 29,
   malformedJsonMessage:
     "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
   notFound: (method, path) => openaiError('not_found', `Invalid URL (${method} ${path})`),
@@ -40,9 +48,12 @@ export const openaiWire: WireFormat = {
 
   rateLimited(refusal: RateLimitRefusal, now: number): ErrorReply {
     const { dimension, model } = refusal;
-    const headers: Record<string, string> = openaiWire.rateLimitHeaders(refusal.snapshot, now);
+    // A headerless 429 keeps only the message's "Please try again in ..." (openai-node#1477).
+    const headers: Record<string, string> = refusal.headerless
+      ? {}
+      : openaiWire.rateLimitHeaders(refusal.snapshot, now);
     if (dimension === 'concurrent') {
-      headers['retry-after'] = '1';
+      if (!refusal.headerless) headers['retry-after'] = '1';
       return {
         ...openaiError(
           'rate_limit',
@@ -55,8 +66,8 @@ export const openaiWire: WireFormat = {
     const s = refusal.snapshot.find((d) => d.dimension === dimension);
     const limit = s?.limit ?? 0;
     const requested = refusal.costs[dimension] ?? 0;
-    const what = dimension === 'rpm' ? 'requests per min (RPM)' : 'tokens per min (TPM)';
-    const type = dimension === 'rpm' ? 'requests' : 'tokens';
+    const what = WHAT[dimension];
+    const type = dimension === 'rpm' || dimension === 'rpd' ? 'requests' : 'tokens';
     if (!Number.isFinite(refusal.retryAfterMs)) {
       return {
         ...openaiError(
@@ -68,7 +79,8 @@ export const openaiWire: WireFormat = {
       };
     }
     const used = Math.max(0, Math.ceil((s?.capacity ?? 0) - (s?.remaining ?? 0)));
-    headers['retry-after'] = String(retryAfterSeconds(refusal.retryAfterMs));
+    if (!refusal.headerless)
+      headers['retry-after'] = String(retryAfterSeconds(refusal.retryAfterMs));
     return {
       ...openaiError(
         'rate_limit',

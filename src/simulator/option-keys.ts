@@ -2,6 +2,7 @@
 import { checkKnownKeys, optionKeys } from '../options/check-options.js';
 import { FAULT_KINDS, type FaultOptions, type ScriptStep } from './faults.js';
 import type {
+  BackgroundTraffic,
   LatencyModel,
   PromptCacheOptions,
   SimulatorLimits,
@@ -25,6 +26,11 @@ const OPTION_KEYS = optionKeys<SimulatorOptions>({
   host: true,
   seed: true,
   clock: true,
+  modelClasses: true,
+  outputCounting: true,
+  background: true,
+  headerless429: true,
+  exactRemaining: true,
 });
 const LIMIT_KEYS = optionKeys<SimulatorLimits>({
   rpm: true,
@@ -32,7 +38,10 @@ const LIMIT_KEYS = optionKeys<SimulatorLimits>({
   otpm: true,
   tpm: true,
   concurrent: true,
+  rpd: true,
+  tpd: true,
 });
+const BACKGROUND_KEYS = optionKeys<BackgroundTraffic>({ share: true, perMinute: true });
 const LATENCY_KEYS = optionKeys<LatencyModel>({
   firstTokenMs: true,
   perTokenMs: true,
@@ -51,6 +60,12 @@ const STEP_KEYS: Readonly<Record<string, readonly string[]>> = {
 export function checkSimulatorKeys(options: SimulatorOptions): void {
   checkKnownKeys(options, OPTION_KEYS, WHERE, { required: true, aliases: { limit: 'limits' } });
   checkKnownKeys(options.limits, LIMIT_KEYS, WHERE, { path: 'limits' });
+  for (const [name, limits] of Object.entries(options.modelClasses ?? {}))
+    checkKnownKeys(limits, LIMIT_KEYS, WHERE, { path: `modelClasses.${name}` });
+  checkKnownKeys(options.background, BACKGROUND_KEYS, WHERE, { path: 'background' });
+  checkKnownKeys(options.background?.perMinute, LIMIT_KEYS, WHERE, {
+    path: 'background.perMinute',
+  });
   if (typeof options.latencyMs === 'object') {
     checkKnownKeys(options.latencyMs, LATENCY_KEYS, WHERE, { path: 'latencyMs' });
   }

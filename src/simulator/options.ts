@@ -6,8 +6,34 @@ import { checkSimulatorKeys } from './option-keys.js';
 
 export type SimulatedProvider = 'anthropic' | 'openai';
 
-/** A metered dimension: requests, input, output or total tokens per minute. */
-export type RateDimension = 'rpm' | 'itpm' | 'otpm' | 'tpm';
+/**
+ * A metered dimension: requests, input, output or total tokens per minute; OpenAI also meters
+ * requests and tokens per day.
+ */
+export type RateDimension = 'rpm' | 'itpm' | 'otpm' | 'tpm' | 'rpd' | 'tpd';
+
+/**
+ * How Anthropic output tokens count against OTPM:
+ * - `'generated'`: the 2026 rule, "counting only the actual tokens generated; `max_tokens` does
+ *   not factor in". A request is admitted while the bucket holds at least one token, and each
+ *   output token is charged as it is produced (the bucket may go below zero meanwhile).
+ * - `'max_tokens'`: the rule of the 2025 docs: `max_tokens` is charged at the start and the
+ *   unused part given back at the end; a request whose `max_tokens` exceeds the bucket waits.
+ */
+export type OutputCounting = 'generated' | 'max_tokens';
+
+/**
+ * Another consumer of the same organisation's quota, outside any pipeline under test: it spends
+ * its share of every bucket continuously (its draw comes off each bucket's refill), so the
+ * pipeline sees less remaining than its own usage explains. `share` applies to every limit;
+ * `perMinute` sets units per minute on per-minute dimensions and wins over it.
+ */
+export interface BackgroundTraffic {
+  /** Fraction of every limit the other consumer spends, in [0, 1). @default 0 */
+  readonly share?: number;
+  /** Units per minute spent on a per-minute dimension, below its limit; wins over `share`. */
+  readonly perMinute?: Readonly<Partial<Record<RateDimension, number>>>;
+}
 
 /** Organisation limits. An omitted limit is not enforced. */
 export interface SimulatorLimits {
@@ -15,10 +41,14 @@ export interface SimulatorLimits {
   readonly rpm?: number;
   /** Anthropic input tokens per minute: `input_tokens + cache_creation_input_tokens`. */
   readonly itpm?: number;
-  /** Anthropic output tokens per minute: `max_tokens` at start, settled to the actual output. */
+  /** Anthropic output tokens per minute, counted as `outputCounting` says. */
   readonly otpm?: number;
   /** OpenAI tokens per minute: prompt tokens + `max_tokens` at start, settled at the end. */
   readonly tpm?: number;
+  /** OpenAI requests per day: a bucket of this capacity refilled over 24 hours. */
+  readonly rpd?: number;
+  /** OpenAI tokens per day, charged like `tpm`: a bucket refilled over 24 hours. */
+  readonly tpd?: number;
   /** Requests in flight at once (both providers); one more gets a 429. */
   readonly concurrent?: number;
 }
@@ -44,8 +74,36 @@ export interface PromptCacheOptions {
 export interface SimulatorOptions {
   /** Which wire format to speak. */
   readonly provider: SimulatedProvider;
-  /** Organisation limits; omitted ones are unlimited. @default {} */
+  /**
+   * Limits of each model class; omitted ones are unlimited. Every model class has its own
+   * buckets, as the providers meter them: requests to Sonnet 4.x and to Opus 4.x never share a
+   * bucket. The class of a model is its preset class (`sonnet-4.x`, `gpt-4o`, see
+   * `modelClassOf`), or the model name itself when it has none. `concurrent` is organisation-wide.
+   * @default {}
+   */
   readonly limits?: SimulatorLimits;
+  /**
+   * Limits of named model classes (`{ 'opus-4.x': { rpm: 50 } }`) in place of `limits`; keys are
+   * class names as `modelClassOf` gives them, or model names without a class.
+   * @default {}
+   */
+  readonly modelClasses?: Readonly<Record<string, SimulatorLimits>>;
+  /** Anthropic only: how output tokens count against OTPM. @default 'generated' */
+  readonly outputCounting?: OutputCounting;
+  /** Another consumer spending part of the quota. @default none */
+  readonly background?: BackgroundTraffic;
+  /**
+   * Probability that a 429 from the limits comes without rate-limit headers and without
+   * `retry-after` (only the message's "try again in" remains), as OpenAI has sent them; seeded.
+   * @default 0
+   */
+  readonly headerless429?: number;
+  /**
+   * Send token `remaining` headers exactly instead of rounded to the nearest thousand as
+   * Anthropic does (OpenAI's are always exact). For tests that read exact figures.
+   * @default false
+   */
+  readonly exactRemaining?: boolean;
   /**
    * Enforce per-minute limits as per-second buckets (capacity limit/60, same refill), as the
    * providers may do: "60 RPM as 1 per second". `true` for every dimension or a list of them.
@@ -84,6 +142,12 @@ export interface SimulatorOptions {
 export interface ResolvedOptions {
   readonly provider: SimulatedProvider;
   readonly limits: SimulatorLimits;
+  readonly modelClasses: Readonly<Record<string, SimulatorLimits>>;
+  readonly outputCounting: OutputCounting;
+  /** Units per ms another consumer draws from each dimension's bucket, per limits. */
+  readonly background: BackgroundTraffic;
+  readonly headerless429: number;
+  readonly exactRemaining: boolean;
   readonly perSecond: ReadonlySet<RateDimension>;
   readonly latency: Required<LatencyModel>;
   readonly faults: FaultOptions;
@@ -112,8 +176,11 @@ export const DEFAULTS = {
 
 const PROVIDER_DIMENSIONS: Readonly<Record<SimulatedProvider, readonly RateDimension[]>> = {
   anthropic: ['rpm', 'itpm', 'otpm'],
-  openai: ['rpm', 'tpm'],
+  openai: ['rpm', 'tpm', 'rpd', 'tpd'],
 };
+
+/** Dimensions metered per day rather than per minute. */
+export const DAILY: ReadonlySet<RateDimension> = new Set(['rpd', 'tpd']);
 
 /** The dimensions a provider meters. */
 export function dimensionsOf(provider: SimulatedProvider): readonly RateDimension[] {
@@ -128,17 +195,51 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
     throw new InvalidConfigError('provider', "'anthropic' or 'openai'", provider);
 
   const limits = options.limits ?? {};
-  for (const [name, value] of Object.entries(limits)) {
-    if (value === undefined) continue;
-    if (name !== 'concurrent' && !dimensionsOf(provider).includes(name as RateDimension))
+  checkLimits(provider, 'limits', limits);
+  const modelClasses = options.modelClasses ?? {};
+  if (typeof modelClasses !== 'object' || modelClasses === null)
+    throw new InvalidConfigError('modelClasses', 'an object of limits per class', modelClasses);
+  for (const [name, classLimits] of Object.entries(modelClasses)) {
+    if (typeof classLimits !== 'object' || classLimits === null)
+      throw new InvalidConfigError(`modelClasses.${name}`, 'an object of limits', classLimits);
+    if (classLimits.concurrent !== undefined)
       throw new InvalidConfigError(
-        `limits.${name}`,
-        `no value: provider '${provider}' meters ${dimensionsOf(provider).join(', ')} and concurrent`,
-        value,
+        `modelClasses.${name}.concurrent`,
+        'no value: concurrency is organisation-wide (limits.concurrent)',
+        classLimits.concurrent,
       );
-    positive(`limits.${name}`, value);
-    if (name === 'concurrent') integer('limits.concurrent', value);
+    checkLimits(provider, `modelClasses.${name}`, classLimits);
   }
+  const outputCounting = options.outputCounting ?? 'generated';
+  if (outputCounting !== 'generated' && outputCounting !== 'max_tokens')
+    throw new InvalidConfigError('outputCounting', "'generated' or 'max_tokens'", outputCounting);
+  if (options.outputCounting !== undefined && provider !== 'anthropic')
+    throw new InvalidConfigError(
+      'outputCounting',
+      "no value: OpenAI meters prompt + max_tokens in 'tpm'",
+      options.outputCounting,
+    );
+  const background = resolveBackground(provider, options.background ?? {});
+  for (const [path, l] of [
+    ['limits', limits] as const,
+    ...Object.entries(modelClasses).map(([name, l]) => [`modelClasses.${name}`, l] as const),
+  ]) {
+    for (const [name, rate] of Object.entries(background.perMinute ?? {})) {
+      const limit = l[name as RateDimension];
+      if (rate !== undefined && limit !== undefined && rate >= limit)
+        throw new InvalidConfigError(
+          `background.perMinute.${name}`,
+          `below ${path}.${name} (${limit})`,
+          rate,
+        );
+    }
+  }
+  const headerless429 = options.headerless429 ?? 0;
+  if (typeof headerless429 !== 'number' || !(headerless429 >= 0 && headerless429 <= 1))
+    throw new InvalidConfigError('headerless429', 'a probability in [0, 1]', headerless429);
+  const exactRemaining = options.exactRemaining ?? false;
+  if (typeof exactRemaining !== 'boolean')
+    throw new InvalidConfigError('exactRemaining', 'a boolean', exactRemaining);
 
   const perSecond = new Set<RateDimension>(
     options.perSecond === true
@@ -148,16 +249,27 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
         : options.perSecond,
   );
   for (const dimension of perSecond) {
-    if (!dimensionsOf(provider).includes(dimension))
-      throw new InvalidConfigError('perSecond', dimensionsOf(provider).join(', '), dimension);
+    if (!dimensionsOf(provider).includes(dimension) || DAILY.has(dimension))
+      throw new InvalidConfigError(
+        'perSecond',
+        dimensionsOf(provider)
+          .filter((d) => !DAILY.has(d))
+          .join(', '),
+        dimension,
+      );
   }
   // Per-second buckets hold limit/60; below one request nothing could ever be admitted.
-  if (perSecond.has('rpm') && limits.rpm !== undefined && limits.rpm < 60)
-    throw new InvalidConfigError(
-      'limits.rpm',
-      'at least 60 when rpm is enforced per second',
-      limits.rpm,
-    );
+  for (const [path, l] of [
+    ['limits', limits] as const,
+    ...Object.entries(modelClasses).map(([name, l]) => [`modelClasses.${name}`, l] as const),
+  ]) {
+    if (perSecond.has('rpm') && l.rpm !== undefined && l.rpm < 60)
+      throw new InvalidConfigError(
+        `${path}.rpm`,
+        'at least 60 when rpm is enforced per second',
+        l.rpm,
+      );
+  }
 
   const latencyInput: LatencyModel =
     typeof options.latencyMs === 'number'
@@ -207,6 +319,11 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
   return {
     provider,
     limits,
+    modelClasses,
+    outputCounting,
+    background,
+    headerless429,
+    exactRemaining,
     perSecond,
     latency,
     faults,
@@ -233,6 +350,45 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
     seed,
     clock: options.clock ?? systemClock,
   };
+}
+
+function checkLimits(provider: SimulatedProvider, path: string, limits: SimulatorLimits): void {
+  if (typeof limits !== 'object' || limits === null)
+    throw new InvalidConfigError(path, 'an object of limits', limits);
+  for (const [name, value] of Object.entries(limits)) {
+    if (value === undefined) continue;
+    if (name !== 'concurrent' && !dimensionsOf(provider).includes(name as RateDimension))
+      throw new InvalidConfigError(
+        `${path}.${name}`,
+        `no value: provider '${provider}' meters ${dimensionsOf(provider).join(', ')} and concurrent`,
+        value,
+      );
+    positive(`${path}.${name}`, value);
+    if (name === 'concurrent') integer(`${path}.concurrent`, value);
+  }
+}
+
+function resolveBackground(
+  provider: SimulatedProvider,
+  background: BackgroundTraffic,
+): BackgroundTraffic {
+  if (typeof background !== 'object' || background === null)
+    throw new InvalidConfigError('background', '{ share } or { perMinute }', background);
+  const { share, perMinute } = background;
+  if (share !== undefined && (typeof share !== 'number' || !(share >= 0 && share < 1)))
+    throw new InvalidConfigError('background.share', 'a number in [0, 1)', share);
+  for (const [name, value] of Object.entries(perMinute ?? {})) {
+    if (value === undefined) continue;
+    const perMinuteDimensions = dimensionsOf(provider).filter((d) => !DAILY.has(d));
+    if (!perMinuteDimensions.includes(name as RateDimension))
+      throw new InvalidConfigError(
+        `background.perMinute.${name}`,
+        `no value: provider '${provider}' meters ${perMinuteDimensions.join(', ')} per minute`,
+        value,
+      );
+    nonNegative(`background.perMinute.${name}`, value);
+  }
+  return background;
 }
 
 function validateStep(index: number, step: ScriptStep): void {

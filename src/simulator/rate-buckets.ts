@@ -8,7 +8,12 @@ import {
   refill,
   waitFor,
 } from './buckets.js';
-import type { RateDimension, SimulatorLimits } from './options.js';
+import {
+  type BackgroundTraffic,
+  DAILY,
+  type RateDimension,
+  type SimulatorLimits,
+} from './options.js';
 
 /** Units each dimension would charge for one request. */
 export type Costs = Readonly<Partial<Record<RateDimension, number>>>;
@@ -35,7 +40,10 @@ export interface DimensionSnapshot {
   readonly resetAfterMs: number;
 }
 
-const ORDER: readonly RateDimension[] = ['rpm', 'itpm', 'otpm', 'tpm'];
+const ORDER: readonly RateDimension[] = ['rpm', 'itpm', 'otpm', 'tpm', 'rpd', 'tpd'];
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
 
 /**
  * The organisation's buckets, one per limited dimension. Admission is all-or-nothing: a request
@@ -45,21 +53,40 @@ export class RateBuckets {
   private readonly params = new Map<RateDimension, BucketParams>();
   private readonly states = new Map<RateDimension, BucketState>();
 
+  private readonly createdAt: number;
+
   constructor(
     private readonly limits: SimulatorLimits,
     perSecond: ReadonlySet<RateDimension>,
     now: number,
+    background: BackgroundTraffic = {},
   ) {
+    this.createdAt = now;
     for (const dimension of ORDER) {
       const limit = limits[dimension];
       if (limit === undefined) continue;
+      const window = DAILY.has(dimension) ? DAY_MS : MINUTE_MS;
+      const refillPerMs = limit / window;
+      const perMinute = background.perMinute?.[dimension];
+      const drainPerMs =
+        perMinute !== undefined ? perMinute / MINUTE_MS : (background.share ?? 0) * refillPerMs;
       const params: BucketParams = {
         capacity: perSecond.has(dimension) ? limit / 60 : limit,
-        refillPerMs: limit / 60_000,
+        refillPerMs,
+        ...(drainPerMs > 0 && { drainPerMs }),
       };
       this.params.set(dimension, params);
       this.states.set(dimension, fullBucket(params, now));
     }
+  }
+
+  /** Units the other consumer (`background`) has spent on each dimension since creation. */
+  backgroundSpent(now: number): Partial<Record<RateDimension, number>> {
+    const spent: Partial<Record<RateDimension, number>> = {};
+    for (const [dimension, params] of this.params) {
+      if (params.drainPerMs) spent[dimension] = params.drainPerMs * (now - this.createdAt);
+    }
+    return spent;
   }
 
   /** The dimensions with a limit. */
@@ -71,12 +98,16 @@ export class RateBuckets {
     return this.params.get(dimension)?.capacity;
   }
 
-  /** Charges `costs` on every limited dimension if all of them hold it; otherwise nothing. */
-  tryAdmit(costs: Costs, now: number): Admission {
+  /**
+   * Charges `costs` on every limited dimension if all of them hold it (and at least `minimums`,
+   * which are required but not charged); otherwise nothing.
+   */
+  tryAdmit(costs: Costs, now: number, minimums: Costs = {}): Admission {
     const failing: RateDimension[] = [];
     let retryAfterMs = 0;
     for (const [dimension, params] of this.params) {
-      const wait = waitFor(this.state(dimension), params, now, costs[dimension] ?? 0);
+      const needed = Math.max(costs[dimension] ?? 0, minimums[dimension] ?? 0);
+      const wait = waitFor(this.state(dimension), params, now, needed);
       if (wait > 0) {
         failing.push(dimension);
         retryAfterMs = Math.max(retryAfterMs, wait);

@@ -25,9 +25,15 @@ export interface Delivery {
   readonly stream: boolean;
   /** Cut the answer short halfway; absent for a complete answer. */
   readonly cut?: Cut;
-  readonly headers: Readonly<Record<string, string>>;
-  /** Reports the output tokens delivered so far (for settlement if the answer is cut short). */
+  /**
+   * The response headers, read when they are written: for a JSON answer once the whole output is
+   * produced and `complete` has run, for a stream when it starts (before any output).
+   */
+  headers(): Readonly<Record<string, string>>;
+  /** Reports the output tokens delivered so far (counted as generated, settled if cut short). */
   progress(tokens: number): void;
+  /** The output is final (`tokens` in all): settle the request before a JSON answer is sent. */
+  complete(tokens: number): void;
 }
 
 /**
@@ -35,13 +41,15 @@ export interface Delivery {
  * the caller's. Returns the output tokens delivered.
  */
 export async function deliver(delivery: Delivery): Promise<number> {
-  const { res, signal, clock, wire, context, output, perTokenMs, cut, headers, progress } =
+  const { res, signal, clock, wire, context, output, perTokenMs, cut, progress, complete } =
     delivery;
   const tokens = output.tokens;
   if (!delivery.stream) {
     // The first token's time is already spent.
     await sleep(clock, perTokenMs * (tokens - 1), signal);
     progress(tokens);
+    // The headers of a JSON answer leave with its body: after the output is accounted for.
+    complete(tokens);
     const payload = JSON.stringify(
       wire.json(context, {
         text: output.chunks.join(''),
@@ -52,7 +60,7 @@ export async function deliver(delivery: Delivery): Promise<number> {
     res.writeHead(200, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(payload),
-      ...headers,
+      ...delivery.headers(),
     });
     if (cut?.kind === 'reset') {
       // Half a body, then the connection drops: the SDK sees a broken response.
@@ -67,7 +75,7 @@ export async function deliver(delivery: Delivery): Promise<number> {
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
-    ...headers,
+    ...delivery.headers(),
   });
   res.write(wire.streamStart(context));
   let delivered = 0;
@@ -87,6 +95,7 @@ export async function deliver(delivery: Delivery): Promise<number> {
     delivered += chunkTokens;
     progress(delivered);
   }
+  complete(tokens);
   res.end(wire.streamEnd(context, { tokens, truncated: output.truncated }));
   return tokens;
 }

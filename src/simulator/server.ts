@@ -18,8 +18,12 @@ export interface Simulator {
   readonly provider: SimulatedProvider;
   /** Counters, per-dimension accounting and the 100 ms time series; JSON-serialisable. */
   stats(): SimulatorStats;
-  /** Exact units available on a dimension now (fractional); `undefined` when unlimited. */
-  available(dimension: RateDimension): number | undefined;
+  /**
+   * Exact units available on a dimension now (fractional; negative while output counted as
+   * generated is in debt); `undefined` when unlimited. `modelClass` picks a class's buckets;
+   * without it, the only class in use (an `InvalidArgumentError` when several are).
+   */
+  available(dimension: RateDimension, modelClass?: string): number | undefined;
   /** Appends scripted responses for the next requests that reach the model. */
   script(...steps: readonly ScriptStep[]): void;
   /** Stops accepting connections, drops open ones and ends every wait. */
@@ -66,7 +70,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     port,
     provider: resolved.provider,
     stats: () => provider.snapshot(),
-    available: (dimension) => provider.available(dimension),
+    available: (dimension, modelClass) => provider.available(dimension, modelClass),
     script: (...steps) => provider.faults.push(...steps),
     close() {
       closed ??= new Promise<void>((resolve) => {

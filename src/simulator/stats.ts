@@ -29,6 +29,15 @@ export interface DimensionStats {
   readonly rejected: number;
 }
 
+/** One model class's buckets and counters (each class has its own buckets). */
+export interface ClassStats {
+  readonly dimensions: Readonly<Partial<Record<RateDimension, DimensionStats>>>;
+  /** Requests of this class admitted. */
+  readonly admitted: number;
+  /** Requests of this class refused by its limits. */
+  readonly rejected: number;
+}
+
 export interface SimulatorStats {
   readonly provider: SimulatedProvider;
   /** Clock time at start, in ms since the epoch. */
@@ -42,7 +51,17 @@ export interface SimulatorStats {
   readonly admitted: number;
   /** Requests refused by a limit (a dimension or the concurrency cap). */
   readonly rejected: number;
+  /**
+   * Per dimension, summed over the model classes in use: with one class, that class's buckets;
+   * before any request, the fresh buckets of `limits`. Each class is in `classes`.
+   */
   readonly dimensions: Readonly<Partial<Record<RateDimension, DimensionStats>>>;
+  /** Per model class (its preset class, else the model name), once used or when configured. */
+  readonly classes: Readonly<Record<string, ClassStats>>;
+  /** What the other consumer (`background`) has spent, in units per dimension, all classes. */
+  readonly background: { readonly spent: Readonly<Partial<Record<RateDimension, number>>> };
+  /** The spend cap: when it lifts (ms since the epoch, `null` when not reached) and refusals. */
+  readonly spendCap: { readonly until: number | null; readonly refused: number };
   readonly concurrency: {
     readonly current: number;
     readonly peak: number;
@@ -70,6 +89,13 @@ export interface SimulatorStats {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+interface ClassCounters {
+  readonly charged: Partial<Record<RateDimension, number>>;
+  readonly rejectedBy: Partial<Record<RateDimension, number>>;
+  admitted: number;
+  rejected: number;
+}
+
 const INTERVAL_MS = 100;
 const MAX_POINTS = 100_000;
 
@@ -79,8 +105,9 @@ export class StatsRecorder {
   private readonly statuses: Record<string, number> = {};
   private admitted = 0;
   private rejected = 0;
-  private readonly charged: Partial<Record<RateDimension, number>> = {};
-  private readonly rejectedBy: Partial<Record<RateDimension, number>> = {};
+  /** Per class: units charged and refusals per dimension, admitted and rejected requests. */
+  private readonly perClass = new Map<string, ClassCounters>();
+  private spendCapRefusals = 0;
   private current = 0;
   private peak = 0;
   private concurrencyRejected = 0;
@@ -112,10 +139,16 @@ export class StatsRecorder {
     this.clientAborts++;
   }
 
-  rejectedByLimits(dimensions: readonly RateDimension[], now: number): void {
+  rejectedByLimits(modelClass: string, dimensions: readonly RateDimension[], now: number): void {
     this.rejected++;
-    for (const d of dimensions) this.rejectedBy[d] = (this.rejectedBy[d] ?? 0) + 1;
+    const counters = this.counters(modelClass);
+    counters.rejected++;
+    for (const d of dimensions) counters.rejectedBy[d] = (counters.rejectedBy[d] ?? 0) + 1;
     this.point(now).rejected++;
+  }
+
+  spendCapRefused(): void {
+    this.spendCapRefusals++;
   }
 
   rejectedByConcurrency(now: number): void {
@@ -125,13 +158,16 @@ export class StatsRecorder {
   }
 
   admit(
+    modelClass: string,
     costs: Partial<Record<RateDimension, number>>,
     input: { input: number; cacheCreation: number; cacheRead: number; charged: number },
     now: number,
   ): void {
     this.admitted++;
+    const counters = this.counters(modelClass);
+    counters.admitted++;
     for (const [d, units] of Object.entries(costs) as [RateDimension, number][])
-      this.charged[d] = (this.charged[d] ?? 0) + units;
+      counters.charged[d] = (counters.charged[d] ?? 0) + units;
     this.tokens.input += input.input;
     this.tokens.cacheCreation += input.cacheCreation;
     this.tokens.cacheRead += input.cacheRead;
@@ -140,10 +176,22 @@ export class StatsRecorder {
     point.inputTokens += input.charged;
   }
 
+  /** Output tokens charged as they are generated. */
+  charge(modelClass: string, dimensions: readonly RateDimension[], units: number): void {
+    const counters = this.counters(modelClass);
+    for (const d of dimensions) counters.charged[d] = (counters.charged[d] ?? 0) + units;
+  }
+
   /** A settlement: `refunds` given back per dimension, `outputTokens` actually produced. */
-  settle(refunds: Partial<Record<RateDimension, number>>, outputTokens: number, now: number): void {
+  settle(
+    modelClass: string,
+    refunds: Partial<Record<RateDimension, number>>,
+    outputTokens: number,
+    now: number,
+  ): void {
+    const counters = this.counters(modelClass);
     for (const [d, units] of Object.entries(refunds) as [RateDimension, number][])
-      this.charged[d] = (this.charged[d] ?? 0) - units;
+      counters.charged[d] = (counters.charged[d] ?? 0) - units;
     this.tokens.output += outputTokens;
     this.point(now).outputTokens += outputTokens;
   }
@@ -161,16 +209,50 @@ export class StatsRecorder {
     return this.current;
   }
 
-  snapshot(now: number, buckets: readonly DimensionSnapshot[]): SimulatorStats {
+  /** The stats of one class from its buckets now. */
+  classStats(modelClass: string, buckets: readonly DimensionSnapshot[]): ClassStats {
+    const counters = this.counters(modelClass);
     const dimensions: Partial<Record<RateDimension, DimensionStats>> = {};
     for (const b of buckets) {
       dimensions[b.dimension] = {
         limit: b.limit,
         capacity: b.capacity,
         remaining: b.remaining,
-        charged: this.charged[b.dimension] ?? 0,
-        rejected: this.rejectedBy[b.dimension] ?? 0,
+        charged: counters.charged[b.dimension] ?? 0,
+        rejected: counters.rejectedBy[b.dimension] ?? 0,
       };
+    }
+    return { dimensions, admitted: counters.admitted, rejected: counters.rejected };
+  }
+
+  snapshot(
+    now: number,
+    state: {
+      /** Fresh buckets of `limits`, shown when no class is in use yet. */
+      readonly sole: readonly DimensionSnapshot[] | undefined;
+      readonly classes: Readonly<Record<string, ClassStats>>;
+      readonly background: Partial<Record<RateDimension, number>>;
+      readonly spendCapUntil: number | undefined;
+    },
+  ): SimulatorStats {
+    const dimensions: Partial<Record<RateDimension, Mutable<DimensionStats>>> = {};
+    const perClass = state.sole ? [this.classStats('', state.sole)] : Object.values(state.classes);
+    for (const c of perClass) {
+      for (const [d, s] of Object.entries(c.dimensions) as [RateDimension, DimensionStats][]) {
+        const sum = dimensions[d] ?? {
+          limit: 0,
+          capacity: 0,
+          remaining: 0,
+          charged: 0,
+          rejected: 0,
+        };
+        dimensions[d] = sum;
+        sum.limit += s.limit;
+        sum.capacity += s.capacity;
+        sum.remaining += s.remaining;
+        sum.charged += s.charged;
+        sum.rejected += s.rejected;
+      }
     }
     return {
       provider: this.provider,
@@ -181,6 +263,9 @@ export class StatsRecorder {
       admitted: this.admitted,
       rejected: this.rejected,
       dimensions,
+      classes: state.classes,
+      background: { spent: state.background },
+      spendCap: { until: state.spendCapUntil ?? null, refused: this.spendCapRefusals },
       concurrency: {
         current: this.current,
         peak: this.peak,
@@ -196,6 +281,15 @@ export class StatsRecorder {
         truncated: this.truncated,
       },
     };
+  }
+
+  private counters(modelClass: string): ClassCounters {
+    let counters = this.perClass.get(modelClass);
+    if (!counters) {
+      counters = { charged: {}, rejectedBy: {}, admitted: 0, rejected: 0 };
+      this.perClass.set(modelClass, counters);
+    }
+    return counters;
   }
 
   private point(now: number): Mutable<SeriesPoint> {

@@ -17,7 +17,8 @@ export type ErrorKind =
   | 'server_error'
   | 'bad_gateway'
   | 'service_unavailable'
-  | 'overloaded';
+  | 'overloaded'
+  | 'spend_cap';
 
 /** A complete error response. */
 export interface ErrorReply {
@@ -65,6 +66,10 @@ export interface RateLimitRefusal {
   readonly model: string;
   /** The dimension named in the message: the first failing one, or `concurrent`. */
   readonly dimension: RateDimension | 'concurrent';
+  /** Leave out the rate-limit headers and `retry-after` (a headerless 429). */
+  readonly headerless?: boolean;
+  /** Token `remaining` headers exact instead of rounded. */
+  readonly exact?: boolean;
   readonly costs: Costs;
   readonly snapshot: readonly DimensionSnapshot[];
   /** `Infinity` when the request can never fit. */
@@ -81,6 +86,8 @@ export interface WireFormat {
   requestId(random: Random): string;
   /** Prefix of generated response ids (`msg_`, `chatcmpl-`). */
   readonly responseIdPrefix: string;
+  /** Characters after the prefix. */
+  readonly responseIdLength: number;
   /** The message of the 400 for a body that is not JSON. */
   readonly malformedJsonMessage: string;
   /** The 404 for any other route. */
@@ -91,8 +98,15 @@ export interface WireFormat {
   error(kind: ErrorKind, message?: string): ErrorReply;
   /** A 429 for a request the limits refused. */
   rateLimited(refusal: RateLimitRefusal, now: number): ErrorReply;
-  /** Rate-limit headers describing the buckets at `now`. */
-  rateLimitHeaders(snapshot: readonly DimensionSnapshot[], now: number): Record<string, string>;
+  /**
+   * Rate-limit headers describing the buckets at `now`; token `remaining` rounded as the provider
+   * does unless `exact`.
+   */
+  rateLimitHeaders(
+    snapshot: readonly DimensionSnapshot[],
+    now: number,
+    exact?: boolean,
+  ): Record<string, string>;
   /** Extra headers of a successful response. */
   successHeaders(): Record<string, string>;
   json(context: ResponseContext, output: FinalOutput): Record<string, unknown>;

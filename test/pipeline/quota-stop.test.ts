@@ -4,7 +4,7 @@
  * plain rate limit or a client error. Bodies as PROVIDERS.md records them.
  */
 import { describe, expect, it } from 'vitest';
-import { quotaResumeAt } from '../../src/pipeline/quota-stop.js';
+import { refusalResumeAt } from '../../src/pipeline/quota-stop.js';
 
 const NOW = Date.UTC(2026, 10, 30, 13, 0, 0); // 2026-11-30T13:00Z
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
@@ -13,7 +13,7 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
     headers: { 'content-type': 'application/json', ...headers },
   });
 
-describe('quotaResumeAt', () => {
+describe('refusalResumeAt', () => {
   it("Anthropic's spend cap stops until the 1st of next month, UTC", async () => {
     const spendCap = json(429, {
       type: 'error',
@@ -23,10 +23,10 @@ describe('quotaResumeAt', () => {
         details: { error_code: 'enforced_spend_limit_reached' },
       },
     });
-    expect(await quotaResumeAt(spendCap, NOW, 60_000)).toBe(Date.UTC(2026, 11, 1));
+    expect(await refusalResumeAt(spendCap, NOW, 60_000)).toBe(Date.UTC(2026, 11, 1));
     const december = Date.UTC(2026, 11, 31, 23, 59);
     const again = json(429, { error: { details: { error_code: 'enforced_spend_limit_reached' } } });
-    expect(await quotaResumeAt(again, december, 60_000)).toBe(Date.UTC(2027, 0, 1));
+    expect(await refusalResumeAt(again, december, 60_000)).toBe(Date.UTC(2027, 0, 1));
   });
 
   it('insufficient_quota stops for its retry-after, or one period when it states none', async () => {
@@ -37,8 +37,8 @@ describe('quotaResumeAt', () => {
         code: 'insufficient_quota',
       },
     };
-    expect(await quotaResumeAt(json(429, body), NOW, 60_000)).toBe(NOW + 60_000);
-    expect(await quotaResumeAt(json(429, body, { 'retry-after': '120' }), NOW, 60_000)).toBe(
+    expect(await refusalResumeAt(json(429, body), NOW, 60_000)).toBe(NOW + 60_000);
+    expect(await refusalResumeAt(json(429, body, { 'retry-after': '120' }), NOW, 60_000)).toBe(
       NOW + 120_000,
     );
   });
@@ -54,10 +54,10 @@ describe('quotaResumeAt', () => {
     });
     const garbled = new Response('<html>busy</html>', { status: 429 });
     for (const response of [rateLimit, invalid, garbled]) {
-      expect(await quotaResumeAt(response, NOW, 60_000)).toBeUndefined();
+      expect(await refusalResumeAt(response, NOW, 60_000)).toBeUndefined();
     }
     expect(
-      await quotaResumeAt(json(500, { error: { type: 'insufficient_quota' } }), NOW, 60_000),
+      await refusalResumeAt(json(500, { error: { type: 'insufficient_quota' } }), NOW, 60_000),
     ).toBeUndefined();
   });
 });

@@ -12,12 +12,13 @@ const ask = (maxTokens: number, content = 'hi') => ({
 });
 
 describe('rate-limit accounting (manual clock, real SDK over HTTP)', () => {
-  it('charges OTPM max_tokens at the start and settles to the actual output at the end', async () => {
+  it('legacy rule: charges OTPM max_tokens at the start and settles to the actual output at the end', async () => {
     const clock = new ManualClock();
     const sim = await start({
       provider: 'anthropic',
       clock,
       limits: { otpm: 1000 },
+      outputCounting: 'max_tokens',
       latencyMs: 1000,
       outputTokens: 100,
     });
@@ -79,7 +80,7 @@ describe('rate-limit accounting (manual clock, real SDK over HTTP)', () => {
     const error = await rejectionOf(client.messages.create(cached('q'.repeat(12_000))));
     expect(error).toBeInstanceOf(Anthropic.RateLimitError);
     const e = error as InstanceType<typeof Anthropic.RateLimitError>;
-    expect(e.message).toContain('5000 input tokens per minute');
+    expect(e.message).toContain('5,000 input tokens per minute');
     // (3001 - 1998) tokens at 5000/min take 12.036 s.
     expect(e.headers?.get('retry-after')).toBe('13');
     expect(sim.stats().tokens).toEqual({
@@ -231,12 +232,11 @@ describe('rate-limit accounting (manual clock, real SDK over HTTP)', () => {
 });
 
 describe('the buckets never admit beyond their limits (property, over HTTP)', () => {
-  // KNOWN FLAKE, not understood yet: one clean-clone CI run on 2026-11-23 timed out here after
-  // 30 s (a request that never got its answer?); 1,500 runs in a row did not reproduce it. The
-  // retry keeps CI honest about everything else while the cause is looked for (see the note).
-  it('holds for random request sizes and pauses, and retry-after is always enough', {
-    retry: 2,
-  }, async () => {
+  // The one 30 s timeout here (issue 13) was a real failure: float noise refused a request after
+  // exactly its retry-after (see buckets.test.ts), and fast-check's shrinking, one simulator per
+  // attempt, outran the timeout. Fixed in the bucket math; a failure now reports its
+  // counterexample within 20 s instead of timing out.
+  it('holds for random request sizes and pauses, and retry-after is always enough', async () => {
     const limits = { rpm: 20, itpm: 2000, otpm: 1500 };
     const step = fc.record({
       pauseMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 5000 })),
@@ -250,7 +250,14 @@ describe('the buckets never admit beyond their limits (property, over HTTP)', ()
         fc.integer(),
         async (steps, seed) => {
           const clock = new ManualClock();
-          const sim = await start({ provider: 'anthropic', clock, limits, seed });
+          // The legacy rule reserves max_tokens, so output too never exceeds capacity + refill.
+          const sim = await start({
+            provider: 'anthropic',
+            clock,
+            limits,
+            seed,
+            outputCounting: 'max_tokens',
+          });
           try {
             const client = anthropicClient(sim);
             let ok = 0;
@@ -313,7 +320,7 @@ describe('the buckets never admit beyond their limits (property, over HTTP)', ()
           }
         },
       ),
-      { numRuns: 25 },
+      { numRuns: 25, plugins: [fc.interruptAfterTimeLimit(20_000, { failOnInterrupt: true })] },
     );
   });
 });

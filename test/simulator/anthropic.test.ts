@@ -45,10 +45,13 @@ describe('Anthropic Messages over HTTP (real SDK)', () => {
     expect(h.get('anthropic-ratelimit-requests-limit')).toBe('50');
     expect(h.get('anthropic-ratelimit-requests-remaining')).toBe('49');
     expect(h.get('anthropic-ratelimit-input-tokens-limit')).toBe('20000');
-    expect(h.get('anthropic-ratelimit-input-tokens-remaining')).toBe('19990');
-    // OTPM was charged max_tokens at the start: the headers are written before settlement.
-    expect(h.get('anthropic-ratelimit-output-tokens-remaining')).toBe('3936');
-    expect(h.get('anthropic-ratelimit-tokens-limit')).toBe('4000');
+    // Token figures are rounded to the nearest thousand, as the API does: 19,990 reads 20000.
+    expect(h.get('anthropic-ratelimit-input-tokens-remaining')).toBe('20000');
+    // Output counted as generated, when the JSON answer leaves: 4,000 less 1-64 reads 4000.
+    expect(h.get('anthropic-ratelimit-output-tokens-remaining')).toBe('4000');
+    // `tokens` is the sum of input and output.
+    expect(h.get('anthropic-ratelimit-tokens-limit')).toBe('24000');
+    expect(h.get('anthropic-ratelimit-tokens-remaining')).toBe('24000');
     // One request refills in 60000/50 ms = 1.2 s, rounded up to the next whole second.
     expect(h.get('anthropic-ratelimit-requests-reset')).toBe(formatRfc3339(clock.now() + 1200));
     for (const name of ['requests', 'input-tokens', 'output-tokens', 'tokens']) {

@@ -26,11 +26,15 @@ const EXPECTED: Readonly<
   // The JSON answer is the overloaded status; the stream ends with the error event (no status).
   error_mid_stream: { anthropic: ['overloaded', 'overloaded'], openai: ['server', 'server'] },
   slow_first_byte: { anthropic: ['ok', 'ok'], openai: ['ok', 'ok'] },
-  // Anthropic's "credit balance is too low" is a 400 invalid_request_error, read by its message.
+  // Anthropic's "credit balance is too low" is a 400 invalid_request_error: the whole message is
+  // the API's fixed sentence.
   insufficient_quota: { anthropic: ['quota', 'quota'], openai: ['quota', 'quota'] },
   billing: { anthropic: ['quota', 'quota'], openai: ['quota', 'quota'] },
   authentication: { anthropic: ['client', 'client'], openai: ['client', 'client'] },
   invalid_request: { anthropic: ['client', 'client'], openai: ['client', 'client'] },
+  // A 429 by its `details.error_code` (Anthropic) or `insufficient_quota` (OpenAI); it latches,
+  // so the second call is refused by the cap already reached (last in FAULT_KINDS).
+  spend_cap: { anthropic: ['quota', 'quota'], openai: ['quota', 'quota'] },
 };
 
 /** Faults that let the request through the limits (and charge it). */
@@ -82,7 +86,10 @@ describe.each(['anthropic', 'openai'] as const)('%s: every fault kind', (provide
     }
     await expect.poll(() => sim.stats().concurrency.current).toBe(0);
     const stats = sim.stats();
-    expect(stats.faults).toEqual(Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 2])));
+    expect(stats.faults).toEqual(
+      Object.fromEntries(FAULT_KINDS.map((kind) => [kind, kind === 'spend_cap' ? 1 : 2])),
+    );
+    expect(stats.spendCap).toMatchObject({ refused: 2 });
     expect(stats.admitted).toBe(2 * ADMITTED.size);
     // Every request got a status but the two reset before any byte.
     const answered = Object.values(stats.statuses).reduce((sum, n) => sum + n, 0);

@@ -135,6 +135,7 @@ describe('fault plan', () => {
       billing: true,
       authentication: true,
       invalid_request: true,
+      spend_cap: true,
     };
     expect([...FAULT_KINDS].sort()).toEqual(Object.keys(every).sort());
     for (const kind of FAULT_KINDS) {
@@ -183,6 +184,26 @@ describe('option validation', () => {
     [{ provider: 'anthropic', outputTokens: { min: 10, max: 5 } }, 'outputTokens.max'],
     [{ provider: 'anthropic', port: 70_000 }, 'port'],
     [{ provider: 'gemini' }, 'provider'],
+    [{ provider: 'anthropic', limits: { rpd: 100 } }, 'limits.rpd'],
+    [{ provider: 'openai', limits: { rpd: 100 }, perSecond: ['rpd'] }, 'perSecond'],
+    [{ provider: 'anthropic', outputCounting: 'estimated' }, 'outputCounting'],
+    [{ provider: 'openai', outputCounting: 'generated' }, 'outputCounting'],
+    [
+      { provider: 'anthropic', modelClasses: { 'opus-4.x': { tpm: 10 } } },
+      'modelClasses.opus-4.x.tpm',
+    ],
+    [
+      { provider: 'anthropic', modelClasses: { 'opus-4.x': { concurrent: 2 } } },
+      'modelClasses.opus-4.x.concurrent',
+    ],
+    [{ provider: 'anthropic', background: { share: 1 } }, 'background.share'],
+    [
+      { provider: 'anthropic', limits: { rpm: 50 }, background: { perMinute: { rpm: 50 } } },
+      'background.perMinute.rpm',
+    ],
+    [{ provider: 'openai', background: { perMinute: { rpd: 5 } } }, 'background.perMinute.rpd'],
+    [{ provider: 'openai', headerless429: 1.5 }, 'headerless429'],
+    [{ provider: 'anthropic', exactRemaining: 'yes' }, 'exactRemaining'],
   ])('refuses %j naming %s', (options, option) => {
     let caught: unknown;
     try {

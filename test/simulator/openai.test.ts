@@ -38,12 +38,13 @@ describe('OpenAI Chat Completions over HTTP (real SDK)', () => {
     expect(h.get('x-ratelimit-limit-requests')).toBe('500');
     expect(h.get('x-ratelimit-remaining-requests')).toBe('499');
     expect(h.get('x-ratelimit-limit-tokens')).toBe('30000');
-    // TPM was charged prompt + max_tokens at the start: the headers are written before settlement.
-    expect(h.get('x-ratelimit-remaining-tokens')).toBe(String(30_000 - 10 - 64));
+    // TPM was charged prompt + max_tokens at the start; a JSON answer's headers leave with its
+    // body, after the unused max_tokens were given back: prompt + completion used.
+    expect(h.get('x-ratelimit-remaining-tokens')).toBe(String(30_000 - 10 - completion));
     // One request refills in 60000/500 ms = 120 ms.
     expect(h.get('x-ratelimit-reset-requests')).toBe('120ms');
-    // 74 tokens at 30000/min refill in 148 ms.
-    expect(h.get('x-ratelimit-reset-tokens')).toBe('148ms');
+    // 10 + completion tokens at 30000/min (0.5 per ms) refill in twice as many ms.
+    expect(h.get('x-ratelimit-reset-tokens')).toBe(`${2 * (10 + completion)}ms`);
     expect(data.created).toBe(Math.floor(clock.now() / 1000));
 
     // The SDK exposes the id of each response on the awaited result; a new one each time.
