@@ -45,6 +45,12 @@ export interface Scenario {
   readonly inFlightPerWorker: number;
   readonly durationS: number;
   readonly traffic: TrafficShape;
+  /**
+   * Anthropic: how the provider counts output tokens against OTPM, the 2026 rule (`generated`,
+   * as they are produced) or the 2025 one (`max_tokens` at the start, the unused part given back).
+   * OpenAI's TPM always charges `max_tokens` at the start.
+   */
+  readonly outputCounting: 'generated' | 'max_tokens';
   /** Simulated time to first token and per output token, in ms. */
   readonly latency: { readonly firstTokenMs: number; readonly perTokenMs: number };
   readonly strategies: readonly StrategyName[];
@@ -103,6 +109,7 @@ Load:
   --output-tokens <a-b>    output length the simulator draws (default 50-300)
   --max-tokens <n>         max_tokens of each call (default 512)
   --stream <share>         share of calls that stream, 0..1 (default 0.25)
+  --output-counting <rule> anthropic: generated (the 2026 rule, default) or max_tokens (2025)
   --latency-ms <ms>        time to first token (default period/50)
   --per-token-ms <ms>      time per output token (default period/5000)
   --seed <n>               seed of the simulator's draws (default 1)
@@ -198,6 +205,11 @@ export function parseSimulateArgs(
     if (outMin < 1 || outMax < outMin)
       return fail(`--output-tokens expects 1 <= a <= b, got "${outputText}"`);
     const maxTokens = int('max-tokens', values['max-tokens'], 512, 1);
+    const outputCounting = values['output-counting'] ?? 'generated';
+    if (outputCounting !== 'generated' && outputCounting !== 'max_tokens')
+      return fail(`--output-counting must be generated or max_tokens, got "${outputCounting}"`);
+    if (provider === 'openai' && values['output-counting'] !== undefined)
+      return fail('--output-counting is for anthropic: OpenAI charges max_tokens at the start');
 
     if (values['no-svg'] && values.svg !== undefined)
       return fail('--svg and --no-svg are exclusive');
@@ -221,6 +233,7 @@ export function parseSimulateArgs(
         maxTokens,
         streamShare: num('stream', values.stream, 0.25, 0, 1),
       },
+      outputCounting: provider === 'openai' ? 'max_tokens' : outputCounting,
       latency: {
         firstTokenMs: num('latency-ms', values['latency-ms'], periodMs / 50, 0),
         perTokenMs: num('per-token-ms', values['per-token-ms'], periodMs / 5000, 0),
@@ -277,6 +290,7 @@ function parse(argv: readonly string[]) {
       'output-tokens': text,
       'max-tokens': text,
       stream: text,
+      'output-counting': text,
       'latency-ms': text,
       'per-token-ms': text,
       seed: text,

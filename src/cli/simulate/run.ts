@@ -82,6 +82,7 @@ export function simulatorOptionsOf(scenario: Scenario): SimulatorOptions {
     latencyMs: { ...scenario.latency, jitter: 0.2 },
     outputTokens: scenario.traffic.outputTokens,
     seed: scenario.seed,
+    ...(scenario.provider === 'anthropic' && { outputCounting: scenario.outputCounting }),
   };
 }
 

@@ -106,6 +106,7 @@ async function pipelineStrategy(
     model: scenario.model,
     limits: configuredLimits(scenario),
     periodMs: scenario.periodMs,
+    outputTokens: scenario.outputCounting,
     key: `${context.keyPrefix}budget`,
     // Every call of a worker is in flight or waiting for budget: no bulkhead queue overflow.
     bulkhead: { maxConcurrent: scenario.inFlightPerWorker, maxQueue: scenario.inFlightPerWorker },
