@@ -173,6 +173,10 @@ describe('simulate arguments', () => {
     expect(error('--output-tokens', '300-50')).toContain('1 <= a <= b');
     expect(error('--redis', 'localhost:6379')).toContain('redis:// or rediss:// URL');
     expect(error('--svg', 'a.svg', '--no-svg')).toContain('exclusive');
+    expect(error('--output-counting', 'maybe')).toContain('generated or max_tokens');
+    expect(error('--provider', 'openai', '--output-counting', 'generated')).toContain(
+      'OpenAI charges max_tokens',
+    );
   });
 
   it('takes a preset tier in real time, and REDIS_URL when no --redis is given', () => {
