@@ -114,3 +114,27 @@ export type { FeedbackSnapshot, LimitChangeEvent } from './pipeline/provider-fee
 export type { PipelineSnapshot, UnseenEvent } from './pipeline/provider-policy.js';
 export { ProviderPolicy } from './pipeline/provider-policy.js';
 export { MemoryBudgetStore } from './stores/memory-budget-store.js';
+
+// ---- Observability (issue #13): OpenTelemetry metrics and the demand recorder ----
+
+export type {
+  DemandRecorderOptions,
+  DemandSample,
+  SettleSource,
+} from './observability/demand-recorder.js';
+export {
+  DEMAND_DEFAULTS,
+  DemandRecorder,
+  demandRecorder,
+} from './observability/demand-recorder.js';
+export type { DemandRates, DemandReport, DemandWindow } from './observability/demand-report.js';
+export { parseDemandReport } from './observability/demand-report.js';
+export type { Instrumentation, InstrumentOptions } from './observability/instrument.js';
+export { instrument, METER_NAME } from './observability/instrument.js';
+export type { MeterLike, MeterProviderLike, MetricAttributes } from './observability/meter.js';
+export {
+  type RedisBudgetOperation,
+  RedisBudgetStore,
+  type RedisBudgetStoreOptions,
+  type RedisBudgetUnavailableEvent,
+} from './stores/redis/redis-budget-store.js';

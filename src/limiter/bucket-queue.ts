@@ -130,13 +130,20 @@ export function queueReserve(
   lagUs = 0,
 ): { state: BucketQueueState; seq: number } {
   const seq = nextSeq(state, nowUs);
+  // Versions of a fresh key count from the clock too: waiters of the key's earlier life (and a
+  // budget's recent shifts) hold versions that must not pass for the new life's.
+  const version = state.seq === 0 ? nowUs : state.version;
   if (startNow) {
-    return { state: { ...state, ts: chargedEnd(state.ts, nowUs, costUs, lagUs), seq }, seq };
+    return {
+      state: { ...state, ts: chargedEnd(state.ts, nowUs, costUs, lagUs), seq, version },
+      seq,
+    };
   }
   return {
     state: {
       ...state,
       seq,
+      version,
       queue: [...state.queue, { seq, cost: costUs, at: nowUs }],
       pendUs: state.pendUs + costUs,
     },

@@ -60,6 +60,12 @@ export interface BudgetLook {
 export interface QueueChange {
   readonly key: string;
   readonly shift: QueueShift;
+  /**
+   * Not a shift: the key stands at `shift.version` (its `all` is 0). A store that may have missed
+   * shifts (a Redis subscription that was down) says so; waiters planned on an older version ask
+   * the store for their plan again.
+   */
+  readonly resync?: boolean;
 }
 
 /** A claim's answer: start now, wait more (with fresh plans), or the reservation was lost. */

@@ -506,6 +506,14 @@ export class Budget {
   private onChange(change: QueueChange): void {
     const index = this.specs.findIndex((s) => s.key === change.key);
     if (index < 0) return;
+    if (change.resync) {
+      for (const waiter of this.waiters) {
+        const p = waiter.plans[index]!;
+        if (p.queued && p.version < change.shift.version) waiter.stale = true;
+      }
+      this.arm();
+      return;
+    }
     const recent = this.recent[index]!;
     recent.push(change.shift);
     if (recent.length > RECENT_SHIFTS) recent.shift();

@@ -20,9 +20,9 @@ import {
 } from '../providers/request.js';
 import { type StreamOutcome, tapUsage } from '../providers/tap-usage.js';
 import type { TokenCounter } from '../providers/text-tokens.js';
-import { usageFromJson } from '../providers/usage.js';
+import { type Usage, usageFromJson } from '../providers/usage.js';
 import { retryAdviceFromHeaders } from '../retry/retry-after.js';
-import type { Accounting, DimensionName, Reservation } from './accounting.js';
+import type { Accounting, DimensionName, ProviderName, Reservation } from './accounting.js';
 import type { BudgetRouter, BudgetTarget } from './budget-routing.js';
 import { anySignal, attemptContext } from './call-context.js';
 import { refusalResumeAt } from './quota-stop.js';
@@ -44,6 +44,18 @@ export interface SettleEvent {
   readonly dimensions: readonly DimensionName[];
   /** How the call ended: `ok`, an HTTP status, or the stream's end. */
   readonly outcome: string;
+  /** The provider the pipeline calls. */
+  readonly provider: ProviderName;
+  /** The request's `model`, as sent (absent when the body named none). */
+  readonly model?: string;
+  /** The response's HTTP status, when one arrived. */
+  readonly status?: number;
+  /** The usage the provider reported, when it did (absent for errors and for streams cut before it). */
+  readonly usage?: Usage;
+  /** How long the attempt waited for budget, in ms. */
+  readonly waitedMs: number;
+  /** From sending the request to its settlement (a stream's end), in ms. */
+  readonly durationMs: number;
 }
 
 /** A 429 held a dimension of the budget for every worker sharing it. */
@@ -143,7 +155,9 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
       hideUsageChunk = withUsage !== bodyText;
       body = withUsage;
     }
-    const settle = (actual: readonly number[], outcome: string) => {
+    let sentAt = deps.now();
+    let status: number | undefined;
+    const settle = (actual: readonly number[], outcome: string, usage?: Usage) => {
       const full = withTenant(actual, target);
       permit.settle(full).catch(() => undefined);
       deps.onSettle({
@@ -152,6 +166,12 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
         actual,
         dimensions: accounting.dimensions,
         outcome,
+        provider,
+        ...(request.model !== undefined ? { model: request.model } : {}),
+        ...(status !== undefined ? { status } : {}),
+        ...(usage ? { usage } : {}),
+        waitedMs: Math.round(permit.waitedMs),
+        durationMs: Math.max(0, Math.round(deps.now() - sentAt)),
       });
     };
 
@@ -162,6 +182,7 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
           deps.attemptMs !== undefined ? AbortSignal.timeout(deps.attemptMs) : undefined,
         );
         let response: Response;
+        sentAt = deps.now();
         try {
           response = await deps.realFetch(input, {
             ...init,
@@ -175,6 +196,7 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
           throw error;
         }
         target.contact.made();
+        status = response.status;
         // The provider's figures are applied where they and the budget count the same calls: a
         // stream's headers leave at its first byte, before its settle (at its end); an answer's
         // or an error's leave with it, after the provider settled it, so after ours.
@@ -236,7 +258,7 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
         });
         if (usage) {
           target.outputs.observe(usage.outputTokens);
-          settle(accounting.actual(usage), 'ok');
+          settle(accounting.actual(usage), 'ok', usage);
         } else {
           // No usage to read: keep what was reserved (never under-count).
           settle(reservation.costs, 'no-usage');
@@ -273,24 +295,22 @@ function settleStream(
   target: BudgetTarget,
   reservation: Reservation,
   outcome: StreamOutcome,
-  settle: (actual: readonly number[], outcome: string) => void,
+  settle: (actual: readonly number[], outcome: string, usage?: Usage) => void,
 ): StreamInterruptedError | undefined {
   const { accounting } = deps;
   if (outcome.end === 'complete' && outcome.usage) {
     target.outputs.observe(outcome.usage.outputTokens);
-    settle(accounting.actual(outcome.usage), 'complete');
+    settle(accounting.actual(outcome.usage), 'complete', outcome.usage);
     return undefined;
   }
   // Cut short: settle on what was produced; the input was sent, so it counts as reserved or as
   // reported when the provider said.
   const produced = outcome.outputSoFar;
-  const actual = outcome.usage
-    ? accounting.actual({
-        ...outcome.usage,
-        outputTokens: Math.max(produced, outcome.usage.outputTokens),
-      })
-    : accounting.failed(reservation, false, produced);
-  settle(actual, outcome.end);
+  const usage = outcome.usage
+    ? { ...outcome.usage, outputTokens: Math.max(produced, outcome.usage.outputTokens) }
+    : undefined;
+  const actual = usage ? accounting.actual(usage) : accounting.failed(reservation, false, produced);
+  settle(actual, outcome.end, usage);
   if (
     outcome.end === 'provider-error' ||
     outcome.end === 'broken' ||

@@ -13,6 +13,7 @@ import type { BudgetStore } from '../limiter/budget-store.js';
 import { checkKnownKeys, optionKeys } from '../options/check-options.js';
 import type { TokenCounter } from '../providers/text-tokens.js';
 import type { RetryPolicyOptions } from '../retry/retry-policy.js';
+import { type RedisBudgetClient, RedisBudgetStore } from '../stores/redis/redis-budget-store.js';
 
 /** Per-minute limits (or per `periodMs`), instead of or over a preset's. */
 export interface PipelineLimits {
@@ -72,11 +73,14 @@ export interface ProviderPolicyOptions<R = unknown> {
    */
   outputTokens?: 'max_tokens' | 'generated';
   /**
-   * Reserved for cluster-wide budgets through Redis (every worker sharing `key`); not available
-   * in this version: it is refused, so that a budget is never silently per process.
+   * One budget for every worker (process, host) that uses the same `key`: the queues live in
+   * Redis (a `RedisBudgetStore` with its defaults: prefix 'llmr', `onUnavailable: 'fail-closed'`),
+   * and what one worker's settle gives back moves the callers waiting in every worker forward.
+   * For other store options, pass `store: new RedisBudgetStore(redis, options)` instead.
+   * @default none: the budget is this process's
    */
   redis?: Redis | Cluster;
-  /** A budget store of your own (tests, or a custom backend); overrides `redis`. */
+  /** A budget store of your own (a configured RedisBudgetStore, tests...); overrides `redis`. */
   store?: BudgetStore;
   /** Budget name shared by every worker of the same organisation quota. @default 'default' */
   key?: string;
@@ -214,15 +218,12 @@ export function checkPipelineOptions(options: ProviderPolicyOptions, where: stri
       throw new InvalidConfigError(name, 'a non-empty string', v);
     }
   }
-  if (options.redis !== undefined && options.store === undefined) {
-    // The Redis budget store is not on this version yet: a budget silently kept in the process
-    // would let N workers send N times the quota.
-    throw new InvalidConfigError(
-      'redis',
-      'no Redis client yet (cluster-wide pipeline budgets are not available in this version; ' +
-        'pass `store`, or give each of N workers `utilization: 1 / N`)',
-      'a Redis client',
-    );
+  if (
+    options.redis !== undefined &&
+    options.store === undefined &&
+    (typeof options.redis?.evalsha !== 'function' || typeof options.redis.duplicate !== 'function')
+  ) {
+    throw new InvalidConfigError('redis', 'an ioredis Redis or Cluster', options.redis);
   }
   if (options.tier === undefined && options.preset === undefined && options.limits === undefined) {
     throw new InvalidConfigError('tier', 'a tier (with model), a preset, or limits', undefined);
@@ -250,6 +251,16 @@ export function checkPipelineOptions(options: ProviderPolicyOptions, where: stri
       throw new InvalidConfigError('fallback.to', 'a function of the error', to);
     }
   }
+}
+
+/** Where the pipeline's budgets live: `store`, a RedisBudgetStore over `redis`, or none (memory). */
+export function resolveStore(options: ProviderPolicyOptions): BudgetStore | undefined {
+  if (options.store) return options.store;
+  if (options.redis === undefined) return undefined;
+  return new RedisBudgetStore(
+    options.redis as unknown as RedisBudgetClient,
+    options.clock ? { clock: options.clock } : {},
+  );
 }
 
 /** The timeout option as its two limits. */

@@ -28,6 +28,7 @@ import {
   checkPipelineOptions,
   PIPELINE_DEFAULTS,
   type ProviderPolicyOptions,
+  resolveStore,
   resolveTimeout,
 } from './pipeline-options.js';
 import type { FeedbackSnapshot, LimitChangeEvent } from './provider-feedback.js';
@@ -111,6 +112,7 @@ export class ProviderPolicy implements IPolicy {
     checkPipelineOptions(options, where);
     this.clock = options.clock ?? systemClock;
     const clock = options.clock ? { clock: options.clock } : {};
+    const store = resolveStore(options);
     this.router = new BudgetRouter({
       accounting,
       ...(options.tier !== undefined ? { tier: options.tier } : {}),
@@ -119,7 +121,7 @@ export class ProviderPolicy implements IPolicy {
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.outputTokens ? { outputTokens: options.outputTokens } : {}),
       ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
-      ...(options.store ? { store: options.store } : {}),
+      ...(store ? { store } : {}),
       ...clock,
       periodMs: options.periodMs ?? PIPELINE_DEFAULTS.periodMs,
       utilization: options.utilization ?? PIPELINE_DEFAULTS.utilization,

@@ -241,7 +241,8 @@ export class MemoryBudgetStore implements BudgetStore {
     const state = this.state(spec.key);
     if (state.queue.length === 0) return state;
     const { state: next, shifts } = queueExpire(state, nowUs, spec.rate.capacityUs, this.graceUs);
-    if (shifts.length === 0) return state;
+    // A lone ticket dropped makes no shift (nobody waits behind it), but it is gone all the same.
+    if (next === state) return state;
     this.states.set(spec.key, next);
     for (const shift of shifts) this.tell(spec.key, shift);
     return next;
@@ -288,7 +289,15 @@ export class MemoryBudgetStore implements BudgetStore {
   private sweep(nowUs: number): void {
     this.untilSweep = SWEEP_EVERY;
     for (const [key, state] of this.states) {
-      if (state.queue.length === 0 && state.ts <= nowUs) this.states.delete(key);
+      // Kept until the clock passes its numbers too: a new life numbers from the clock.
+      if (
+        state.queue.length === 0 &&
+        state.ts <= nowUs &&
+        state.seq <= nowUs &&
+        state.version <= nowUs
+      ) {
+        this.states.delete(key);
+      }
     }
   }
 

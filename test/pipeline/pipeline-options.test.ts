@@ -4,6 +4,7 @@
  * snapshot is JSON and holds no API key or prompt text.
  */
 import Anthropic from '@anthropic-ai/sdk';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   anthropicPolicy,
@@ -14,6 +15,7 @@ import {
   wrap,
 } from '../../src/index.js';
 import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { redisUrl, uniquePrefix } from '../support/redis.js';
 
 let sim: Simulator | undefined;
 afterEach(async () => {
@@ -88,18 +90,59 @@ describe('provider pipeline options', () => {
 });
 
 describe('a pipeline given redis', () => {
-  it('is refused while cluster-wide budgets are not available, never silently per process', () => {
-    const redis = {} as never;
-    expect(() => anthropicPolicy({ tier: 'build', model: 'claude-sonnet-4-6', redis })).toThrow(
-      /redis/,
-    );
+  it('refuses what is not a Redis client, naming the option', () => {
+    expect(() =>
+      anthropicPolicy({ tier: 'build', model: 'claude-sonnet-4-6', redis: {} as never }),
+    ).toThrow(InvalidConfigError);
     expect(() =>
       anthropicPolicy({
         tier: 'build',
         model: 'claude-sonnet-4-6',
-        redis,
+        redis: {} as never,
         store: new MemoryBudgetStore(),
       }),
     ).not.toThrow();
+  });
+
+  it('shares one budget with every pipeline on the same key, whatever its connection', async () => {
+    const url = await redisUrl();
+    const [r1, r2] = [new Redis(url), new Redis(url)];
+    try {
+      const key = uniquePrefix('pipe');
+      const limits = { rpm: 10, itpm: 100_000, otpm: 100_000 };
+      // No arrival lag: the request is charged exactly one unit of rpm.
+      const arrivalLagMs = 0;
+      const one = anthropicPolicy({ limits, redis: r1, key, arrivalLagMs });
+      const two = anthropicPolicy({ limits, redis: r2, key, arrivalLagMs });
+      const other = anthropicPolicy({ limits, redis: r2, key: `${key}-other`, arrivalLagMs });
+      const budget = (await one.inspect()).limits;
+      expect(budget.find((l) => l.name === 'rpm')!.available).toBe(10);
+      // A request sent through `one` is charged to the budget `two` sees, not another key's.
+      sim = await startSimulator({ provider: 'anthropic' });
+      const client = new Anthropic({
+        baseURL: sim.url,
+        apiKey: 'test',
+        maxRetries: 0,
+        fetch: one.fetch,
+      });
+      await wrap(one).execute(() =>
+        client.messages.create({
+          model: 'claude-sonnet-4-6',
+          max_tokens: 16,
+          messages: [{ role: 'user', content: 'Hello' }],
+        }),
+      );
+      expect((await two.inspect()).limits.find((l) => l.name === 'rpm')!.available).toBe(9);
+      expect((await other.inspect()).limits.find((l) => l.name === 'rpm')!.available).toBe(10);
+      // openaiPolicy takes redis the same way.
+      const gpt = openaiPolicy({ limits: { rpm: 10, tpm: 10_000 }, redis: r1, key });
+      expect((await gpt.inspect()).limits.map((l) => [l.name, l.available])).toEqual([
+        ['rpm', 10],
+        ['tpm', 10_000],
+      ]);
+    } finally {
+      r1.disconnect();
+      r2.disconnect();
+    }
   });
 });

@@ -11,6 +11,43 @@
  */
 const RECONNECTING = new Set(['connecting', 'connect', 'reconnecting', 'close']);
 
+/** Server replies that mean "not now" rather than a bug in the request. */
+const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|NOREPLICAS|OOM)\b/;
+
+/**
+ * Whether a failed Redis call means Redis is away (a connection error, a timeout, a transient
+ * reply) rather than a bug in the request (any other reply error), which no mode may hide.
+ */
+export function isOutage(error: unknown): boolean {
+  if (!(error instanceof Error)) return true;
+  if (error.name !== 'ReplyError') return true;
+  return TRANSIENT_REPLY.test(error.message);
+}
+
+/** `promise`, or a rejection once `timeoutMs` has passed without its answer. */
+export function withTimeout<T>(
+  promise: Promise<T>,
+  operation: string,
+  timeoutMs: number,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`Redis did not answer ${operation} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
 export class RedisOutage {
   private downSince: number | undefined;
   private lastCheckAt = 0;

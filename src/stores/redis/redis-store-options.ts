@@ -101,8 +101,8 @@ export interface ResolvedOptions {
 }
 
 /** Applies the defaults; throws `InvalidConfigError` naming the option, range and value. */
-export function resolveOptions(options: RedisStoreOptions): ResolvedOptions {
-  checkKnownKeys(options, OPTION_KEYS, 'new RedisStore()', { aliases: ALIASES });
+export function resolveOptions(options: RedisStoreOptions, where: string): ResolvedOptions {
+  checkKnownKeys(options, OPTION_KEYS, where, { aliases: ALIASES });
   const prefix = options.prefix ?? DEFAULTS.prefix;
   if (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix)) {
     throw new InvalidConfigError(

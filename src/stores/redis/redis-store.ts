@@ -17,7 +17,7 @@ import {
 import { encodeAdjustBatch, type PendingAdjust } from './redis-adjust-batch.js';
 import { redisKey } from './redis-keys.js';
 import { RedisLocalShare } from './redis-local-share.js';
-import { RedisOutage } from './redis-outage.js';
+import { isOutage, RedisOutage, withTimeout } from './redis-outage.js';
 import { decodeBatch, encodeBatch, MAX_BATCH, type PendingReserve } from './redis-reserve-batch.js';
 import {
   type OnUnavailable,
@@ -43,8 +43,6 @@ export type {
 const SLACK_MS = 1000;
 /** With a test clock, Redis expires keys by its own clock, unrelated to the test's: keep them. */
 const TEST_CLOCK_SLACK_MS = 3_600_000;
-/** Server replies that mean "not now" rather than a bug in the request. */
-const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|NOREPLICAS|OOM)\b/;
 
 /**
  * Limiter state in Redis, shared by every process using the same prefix: one atomic Lua call per
@@ -93,7 +91,10 @@ export class RedisStore implements Store {
         'new RedisStore()',
       );
     }
-    const { prefix, mode, timeoutMs, recheckMs, localWorkers } = resolveOptions(options);
+    const { prefix, mode, timeoutMs, recheckMs, localWorkers } = resolveOptions(
+      options,
+      'new RedisStore()',
+    );
     this.prefix = prefix;
     this.mode = mode;
     this.timeoutMs = timeoutMs;
@@ -390,22 +391,7 @@ export class RedisStore implements Store {
   }
 
   private withTimeout<T>(promise: Promise<T>, operation: string): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`Redis did not answer ${operation} within ${this.timeoutMs} ms`)),
-        this.timeoutMs,
-      );
-      promise.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      );
-    });
+    return withTimeout(promise, operation, this.timeoutMs);
   }
 
   private nowArg(): string {
@@ -417,12 +403,6 @@ type Sent = { readonly reply: unknown } | { readonly error: unknown };
 
 function algo(spec: LimiterSpec): 'g' | 't' {
   return spec.algorithm === 'gcra' ? 'g' : 't';
-}
-
-function isOutage(error: unknown): boolean {
-  if (!(error instanceof Error)) return true;
-  if (error.name !== 'ReplyError') return true;
-  return TRANSIENT_REPLY.test(error.message);
 }
 
 function numbers(reply: unknown, length: number): number[] {

@@ -1,0 +1,513 @@
+import type { Clock } from '../../clock.js';
+import { InvalidArgumentError } from '../../errors/invalid-argument-error.js';
+import { LimiterUnavailableError } from '../../errors/limiter-unavailable-error.js';
+import { roundMs } from '../../events/event-numbers.js';
+import { reportError, SafeEventEmitter } from '../../events/safe-event-emitter.js';
+import type { QueueShift } from '../../limiter/bucket-queue.js';
+import type {
+  BudgetLook,
+  BudgetReserveOutcome,
+  BudgetSpec,
+  BudgetStore,
+  ClaimOutcome,
+  QueueChange,
+  TicketPlan,
+} from '../../limiter/budget-store.js';
+import { evalScript, type LuaScript, type RedisScriptClient } from '../../redis/eval-script.js';
+import { DEFAULT_CLAIM_GRACE_US, MemoryBudgetStore } from '../memory-budget-store.js';
+import {
+  budgetAdjustScript,
+  budgetCancelScript,
+  budgetClaimScript,
+  budgetHoldScript,
+  budgetLookScript,
+  budgetReserveScript,
+  budgetVersionsScript,
+} from './lua/budget-scripts.js';
+import { encodeKeyName } from './redis-keys.js';
+import { isOutage, RedisOutage, withTimeout } from './redis-outage.js';
+import {
+  type OnUnavailable,
+  type RedisRecoveredEvent,
+  type RedisStoreOptions,
+  type RedisUnavailableEvent,
+  resolveOptions,
+} from './redis-store-options.js';
+
+/** Keys outlive their idle time by this much (an idle key equals a fresh one either way). */
+const SLACK_MS = 1000;
+/** With a test clock, Redis expires keys by its own clock, unrelated to the test's: keep them. */
+const TEST_CLOCK_SLACK_MS = 3_600_000;
+
+/** Options of a RedisBudgetStore: those of RedisStore, with the same meaning and defaults. */
+export type RedisBudgetStoreOptions = RedisStoreOptions;
+
+export type RedisBudgetOperation = 'reserve' | 'claim' | 'adjust' | 'cancel' | 'hold' | 'look';
+
+/** Fired each time a budget operation was served without Redis (fail-open or local). */
+export interface RedisBudgetUnavailableEvent extends Omit<RedisUnavailableEvent, 'operation'> {
+  readonly operation: RedisBudgetOperation;
+}
+
+/** The subscriber connection's side of an ioredis client: what `watch` uses. */
+export interface RedisSubscriberClient {
+  subscribe(channel: string): Promise<unknown>;
+  on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  on(event: 'ready' | 'error', listener: (...args: unknown[]) => void): unknown;
+  disconnect(): void;
+}
+
+/** An ioredis `Redis` or `Cluster`: scripts, and a duplicate connection for pub/sub. */
+export interface RedisBudgetClient extends RedisScriptClient {
+  duplicate(): RedisSubscriberClient;
+}
+
+const NOT_CHARGED: TicketPlan = { seq: -1, queued: false, waitUs: 0, version: 0 };
+
+type Sent = { readonly reply: unknown } | { readonly error: unknown };
+
+/** Watchers of one Redis key. */
+interface Watched {
+  readonly name: string;
+  readonly listeners: Set<(change: QueueChange) => void>;
+}
+
+/**
+ * Budget queues in Redis, shared by every process using the same prefix: one atomic Lua call per
+ * operation (all members of a budget at once, bucket-queue.ts in Lua), timed by the Redis
+ * server's clock. Every shift of a queue is published on the store's channel; each store keeps
+ * one subscriber connection (`redis.duplicate()`) while callers of its process wait, so waiters
+ * in every worker re-plan when any worker settles. A missed message only delays a waiter: it
+ * still claims at its planned start, and the store decides.
+ */
+export class RedisBudgetStore implements BudgetStore {
+  readonly prefix: string;
+  readonly mode: OnUnavailable;
+  readonly timeoutMs: number;
+  readonly localWorkers: number;
+  readonly recheckMs: number;
+  /** The pub/sub channel the shifts of this store's keys go to. */
+  readonly channel: string;
+
+  private readonly unavailableEmitter = new SafeEventEmitter<RedisBudgetUnavailableEvent>();
+  private readonly recoveredEmitter = new SafeEventEmitter<RedisRecoveredEvent>();
+  /** Fires each time an operation is served without Redis (modes 'fail-open' and 'local'). */
+  readonly onUnavailable = this.unavailableEmitter.addListener;
+  /** Fires when Redis answers again after an outage. */
+  readonly onRecovered = this.recoveredEmitter.addListener;
+
+  private readonly clock: Clock | undefined;
+  private readonly slackMs: number;
+  private readonly graceUs: number;
+  private readonly outage: RedisOutage;
+  /** This worker's share of every key while Redis is away ('local'), and the keys it served. */
+  private readonly local = new MemoryBudgetStore();
+  private readonly servedLocally = new Map<string, BudgetSpec>();
+  private readonly watched = new Map<string, Watched>();
+  private subscriber: RedisSubscriberClient | undefined;
+
+  constructor(
+    private readonly redis: RedisBudgetClient,
+    options: RedisBudgetStoreOptions = {},
+  ) {
+    if (
+      typeof redis?.evalsha !== 'function' ||
+      typeof redis.eval !== 'function' ||
+      typeof redis.duplicate !== 'function'
+    ) {
+      throw new InvalidArgumentError(
+        'redis',
+        'an ioredis Redis or Cluster',
+        redis,
+        'new RedisBudgetStore()',
+      );
+    }
+    const { prefix, mode, timeoutMs, recheckMs, localWorkers } = resolveOptions(
+      options,
+      'new RedisBudgetStore()',
+    );
+    this.prefix = prefix;
+    this.mode = mode;
+    this.timeoutMs = timeoutMs;
+    this.recheckMs = recheckMs;
+    this.localWorkers = localWorkers;
+    this.channel = `{${prefix}}:q-shifts`;
+    this.clock = options.clock;
+    this.slackMs = options.clock ? TEST_CLOCK_SLACK_MS : SLACK_MS;
+    this.graceUs = DEFAULT_CLAIM_GRACE_US;
+    this.outage = new RedisOutage(
+      redis,
+      recheckMs,
+      () => this.reenter(),
+      (downForMs) => {
+        this.recoveredEmitter.emit({ downForMs: roundMs(downForMs) });
+        // Shifts published while the subscriber was away were missed.
+        void this.resync();
+      },
+    );
+  }
+
+  /** False from a failed call until Redis answers a check again. */
+  get available(): boolean {
+    return !this.outage.down;
+  }
+
+  /**
+   * The Redis key holding a budget key's queue: `{prefix}:q:<name>`; the prefix in braces is the
+   * Redis Cluster hash tag, so a budget's keys share a slot and one script serves them all.
+   */
+  keyOf(name: string): string {
+    return `{${this.prefix}}:q:${encodeKeyName(name)}`;
+  }
+
+  async reserve(
+    specs: readonly BudgetSpec[],
+    costsUs: readonly number[],
+    maxWaitUs: number,
+    nowUs: number,
+  ): Promise<BudgetReserveOutcome> {
+    const args: number[] = [Math.min(maxWaitUs, Number.MAX_SAFE_INTEGER)];
+    specs.forEach((s, i) => {
+      args.push(s.rate.capacityUs, costsUs[i]!, s.lagUs);
+    });
+    const sent = await this.send(budgetReserveScript, specs, args, 'reserve');
+    if ('reply' in sent) {
+      const r = numbers(sent.reply, 4);
+      if (r[1] === 0) return { granted: false, waitUs: r[2]!, index: r[3]! };
+      return { granted: true, waitUs: r[2]!, index: r[3]!, plans: plans(r, 4, specs.length) };
+    }
+    return this.degrade('reserve', specs, sent.error, () => {
+      if (this.mode === 'fail-open') {
+        return { granted: true, waitUs: 0, index: 0, plans: specs.map(() => NOT_CHARGED) };
+      }
+      return this.local.reserve(specs, this.localCosts(specs, costsUs), maxWaitUs, nowUs);
+    });
+  }
+
+  async claim(
+    specs: readonly BudgetSpec[],
+    seqs: readonly number[],
+    nowUs: number,
+  ): Promise<ClaimOutcome> {
+    const args: number[] = [];
+    specs.forEach((s, i) => {
+      args.push(s.rate.capacityUs, seqs[i]!, s.lagUs);
+    });
+    const sent = await this.send(budgetClaimScript, specs, args, 'claim');
+    if ('reply' in sent) {
+      const r = numbers(sent.reply, 2);
+      if (r[1] === 0) return { status: 'lost' };
+      if (r[1] === 2) return { status: 'started' };
+      return { status: 'wait', waitUs: r[2]!, plans: plans(r, 3, specs.length) };
+    }
+    return this.degrade('claim', specs, sent.error, async (): Promise<ClaimOutcome> => {
+      if (this.mode === 'fail-open') return { status: 'started' };
+      // A ticket of Redis means nothing here (lost: the caller reserves again, locally).
+      this.markLocal(specs);
+      return this.local.claim(specs, seqs, nowUs);
+    });
+  }
+
+  async adjust(specs: readonly BudgetSpec[], deltasUs: readonly number[], nowUs: number) {
+    if (deltasUs.every((d) => d === 0)) return;
+    const args: number[] = [];
+    specs.forEach((s, i) => {
+      args.push(s.rate.capacityUs, deltasUs[i]!);
+    });
+    const sent = await this.send(budgetAdjustScript, specs, args, 'adjust');
+    if ('reply' in sent) return;
+    // Without Redis a credit is dropped (it can only under-admit); 'local' takes it locally.
+    await this.degrade('adjust', specs, sent.error, async () => {
+      if (this.mode !== 'local') return;
+      await this.local.adjust(specs, this.localCosts(specs, deltasUs, false), nowUs);
+    });
+  }
+
+  async cancel(
+    specs: readonly BudgetSpec[],
+    seqs: readonly number[],
+    costsUs: readonly number[],
+    nowUs: number,
+  ): Promise<void> {
+    if (seqs.every((s) => s < 0)) return;
+    const args: number[] = [];
+    specs.forEach((s, i) => {
+      args.push(s.rate.capacityUs, seqs[i]!, costsUs[i]!);
+    });
+    const sent = await this.send(budgetCancelScript, specs, args, 'cancel');
+    if ('reply' in sent) return;
+    // A withdrawal that cannot reach Redis is dropped, in every mode: it can only under-admit
+    // (a waiting ticket left there is dropped after the claim grace), and the callers giving
+    // their place back in an outage have their own error already.
+    if (this.mode === 'fail-closed') return;
+    await this.degrade('cancel', specs, sent.error, async () => {
+      if (this.mode !== 'local') return;
+      await this.local.cancel(specs, seqs, this.localCosts(specs, costsUs, false), nowUs);
+    });
+  }
+
+  async hold(spec: BudgetSpec, delayUs: number, costUs: number, nowUs: number): Promise<void> {
+    if (delayUs <= 0) return;
+    const args = [spec.rate.capacityUs, delayUs, costUs];
+    const sent = await this.send(budgetHoldScript, [spec], args, 'hold');
+    if ('reply' in sent) return;
+    await this.degrade('hold', [spec], sent.error, async () => {
+      if (this.mode !== 'local') return;
+      this.markLocal([spec]);
+      await this.local.hold(spec, delayUs, costUs * this.localWorkers, nowUs);
+    });
+  }
+
+  async look(spec: BudgetSpec, nowUs: number): Promise<BudgetLook> {
+    const sent = await this.send(budgetLookScript, [spec], [spec.rate.capacityUs], 'look');
+    if ('reply' in sent) {
+      const [freeUs, queued, heldUs] = numbers(sent.reply, 4);
+      return { freeUs: freeUs!, queued: queued!, heldUs: heldUs! };
+    }
+    return this.degrade('look', [spec], sent.error, async () => {
+      if (this.mode === 'fail-open') return { freeUs: spec.rate.capacityUs, queued: 0, heldUs: 0 };
+      const look = await this.local.look(spec, nowUs);
+      return { ...look, freeUs: Math.floor(look.freeUs / this.localWorkers) };
+    });
+  }
+
+  /**
+   * Shifts of `keys` made by any worker reach `listener` through the store's subscriber; in
+   * 'local' mode during an outage, those of the local share too.
+   */
+  watch(keys: readonly string[], listener: (change: QueueChange) => void): () => void {
+    for (const name of keys) {
+      const key = this.keyOf(name);
+      let w = this.watched.get(key);
+      if (!w) {
+        w = { name, listeners: new Set() };
+        this.watched.set(key, w);
+      }
+      w.listeners.add(listener);
+    }
+    const unwatchLocal = this.local.watch(keys, listener);
+    this.subscribe();
+    return () => {
+      unwatchLocal();
+      for (const name of keys) {
+        const key = this.keyOf(name);
+        const w = this.watched.get(key);
+        w?.listeners.delete(listener);
+        if (w?.listeners.size === 0) this.watched.delete(key);
+      }
+      if (this.watched.size === 0) this.unsubscribe();
+    };
+  }
+
+  /** Closes the subscriber connection, if one is open (it closes by itself when nobody waits). */
+  close(): void {
+    this.watched.clear();
+    this.unsubscribe();
+  }
+
+  /**
+   * One subscriber connection while somebody waits. After each (re)subscription, the versions of
+   * the watched keys are read again: shifts published while it was away are missed, and the
+   * waiters planned on an older version ask for their plan.
+   */
+  private subscribe(): void {
+    if (this.subscriber) return;
+    const sub = this.redis.duplicate();
+    this.subscriber = sub;
+    const subscribed = () => {
+      if (this.subscriber !== sub) return;
+      sub.subscribe(this.channel).then(
+        () => this.resync(),
+        () => {
+          // Not connected yet: 'ready' subscribes again.
+        },
+      );
+    };
+    // Connection errors are the scripts' to report (as outages); a listener keeps ioredis from
+    // treating them as unhandled.
+    sub.on('error', () => {});
+    sub.on('ready', subscribed);
+    sub.on('message', (channel, message) => {
+      if (this.subscriber === sub && channel === this.channel) this.onMessage(message);
+    });
+    subscribed();
+  }
+
+  private unsubscribe(): void {
+    const sub = this.subscriber;
+    this.subscriber = undefined;
+    sub?.disconnect();
+  }
+
+  private onMessage(message: string): void {
+    const [key, version, all, bs, ba, as, aa] = message.split(' ');
+    const w = this.watched.get(key!);
+    if (!w) return;
+    const shift: QueueShift = {
+      version: Number(version),
+      all: Number(all) || 0,
+      ...(bs !== '-' ? { before: { seq: Number(bs), add: Number(ba) || 0 } } : {}),
+      ...(as !== '-' ? { after: { seq: Number(as), add: Number(aa) || 0 } } : {}),
+    };
+    this.deliver(w, { key: w.name, shift });
+  }
+
+  /** Tells every watcher the version its keys stand at now (see QueueChange.resync). */
+  private async resync(): Promise<void> {
+    const keys = [...this.watched.keys()];
+    if (keys.length === 0 || this.outage.down) return;
+    let reply: unknown;
+    try {
+      reply = await withTimeout(
+        evalScript(this.redis, budgetVersionsScript, keys, this.head()),
+        'resync',
+        this.timeoutMs,
+      );
+    } catch {
+      // Waiters keep their plans and claim at their planned start: a delay at most.
+      return;
+    }
+    const versions = numbers(reply, keys.length);
+    keys.forEach((key, i) => {
+      const w = this.watched.get(key);
+      if (w) {
+        this.deliver(w, { key: w.name, shift: { version: versions[i]!, all: 0 }, resync: true });
+      }
+    });
+  }
+
+  private deliver(w: Watched, change: QueueChange): void {
+    for (const listener of [...w.listeners]) {
+      try {
+        listener(change);
+      } catch (error) {
+        reportError('a budget queue listener threw', error);
+      }
+    }
+  }
+
+  /**
+   * Runs a script within `timeoutMs`. An outage (or one still going on, until a check sees Redis
+   * again) comes back as `{ error }`; errors that are not outages are thrown, in every mode.
+   */
+  private async send(
+    script: LuaScript,
+    specs: readonly BudgetSpec[],
+    args: readonly number[],
+    operation: RedisBudgetOperation,
+  ): Promise<Sent> {
+    if (this.outage.down) {
+      this.outage.check();
+      return { error: this.outage.lastError };
+    }
+    const keys = specs.map((s) => this.keyOf(s.key));
+    try {
+      const call = evalScript(this.redis, script, keys, [...this.head(), ...args]);
+      return { reply: await withTimeout(call, operation, this.timeoutMs) };
+    } catch (error) {
+      if (!isOutage(error)) throw error;
+      this.outage.fail(error);
+      return { error };
+    }
+  }
+
+  /** The outage policy for one operation: throw (fail-closed), or emit and serve it. */
+  private degrade<T>(
+    operation: RedisBudgetOperation,
+    specs: readonly BudgetSpec[],
+    error: unknown,
+    serve: () => T,
+  ): T {
+    if (this.mode === 'fail-closed') {
+      throw new LimiterUnavailableError(
+        `Redis is unavailable to the budget (${operation}; no answer within ${this.timeoutMs} ms or a connection error); onUnavailable is 'fail-closed'`,
+        { cause: error },
+      );
+    }
+    this.unavailableEmitter.emit({
+      operation,
+      mode: this.mode,
+      keys: specs.map((s) => s.key),
+      error,
+    });
+    return serve();
+  }
+
+  /**
+   * Costs in the local share: each unit costs `localWorkers` times its schedule, so this worker
+   * admits 1/localWorkers of every rate and burst. A cost above the share never fits it.
+   */
+  private localCosts(specs: readonly BudgetSpec[], costsUs: readonly number[], check = true) {
+    const n = this.localWorkers;
+    if (check) {
+      specs.forEach((spec, i) => {
+        if (costsUs[i]! * n > spec.rate.capacityUs) {
+          throw new LimiterUnavailableError(
+            `Redis is unavailable and the cost on ${spec.key} is above this worker's share of its burst (burst / localWorkers = ${spec.rate.burst} / ${n}); onUnavailable is 'local'`,
+          );
+        }
+      });
+    }
+    this.markLocal(specs);
+    return costsUs.map((c) => c * n);
+  }
+
+  private markLocal(specs: readonly BudgetSpec[]): void {
+    for (const spec of specs) this.servedLocally.set(this.keyOf(spec.key), spec);
+  }
+
+  /**
+   * The outage's probe: a read of this store's slot, then the keys served locally re-entered
+   * empty at least, so they refill at the shared rate (no burst after the outage). Rejects while
+   * Redis is away.
+   */
+  private async reenter(): Promise<void> {
+    const probe = this.keyOf('');
+    await withTimeout(
+      evalScript(this.redis, budgetLookScript, [probe], [...this.head(), 1]),
+      'look',
+      this.timeoutMs,
+    );
+    for (const [key, spec] of this.servedLocally) {
+      const args = [...this.head(), spec.rate.capacityUs, 0, 0, 'empty'];
+      try {
+        await withTimeout(
+          evalScript(this.redis, budgetHoldScript, [key], args),
+          'hold',
+          this.timeoutMs,
+        );
+      } catch (error) {
+        if (isOutage(error)) throw error;
+        reportError(`re-entering ${key} in Redis after an outage failed`, error);
+      }
+      this.servedLocally.delete(key);
+    }
+  }
+
+  /** ARGV[1..4] of every script: now (or '-'), TTL slack, claim grace, channel. */
+  private head(): (string | number)[] {
+    const now = this.clock ? String(Math.floor(this.clock.now() * 1000)) : '-';
+    return [now, this.slackMs, this.graceUs, this.channel];
+  }
+}
+
+function numbers(reply: unknown, length: number): number[] {
+  if (!Array.isArray(reply) || reply.length < length || reply.some((v) => typeof v !== 'number')) {
+    throw new Error(`Unexpected reply from a budget script: ${JSON.stringify(reply)}`);
+  }
+  return reply as number[];
+}
+
+function plans(r: readonly number[], from: number, count: number): TicketPlan[] {
+  const out: TicketPlan[] = [];
+  for (let i = 0; i < count; i++) {
+    const q = from + 4 * i;
+    const seq = r[q]!;
+    out.push(
+      seq < 0
+        ? NOT_CHARGED
+        : { seq, queued: r[q + 1] === 1, waitUs: r[q + 2]!, version: r[q + 3]! },
+    );
+  }
+  return out;
+}
