@@ -112,24 +112,22 @@ async function pipelineStrategy(
     bulkhead: { maxConcurrent: scenario.inFlightPerWorker, maxQueue: scenario.inFlightPerWorker },
   };
   let note: string;
-  let storeFor: (worker: number) => Promise<Partial<ProviderPolicyOptions>>;
+  let storeFor: () => Promise<Partial<ProviderPolicyOptions>>;
   if (sharing === 'per-worker') {
     note = 'in memory, one budget per worker at the full quota';
     storeFor = async () => ({ store: new MemoryBudgetStore() });
-  } else if (context.redis && (await pipelineTakesRedis(context, makePolicy, base))) {
+  } else if (context.redis) {
     note = 'one budget shared through Redis';
     storeFor = async () => ({ redis: await conns.open() });
   } else {
     const store = new MemoryBudgetStore();
-    note = context.redis
-      ? 'one in-memory budget shared by the in-process workers (this version of the pipeline refuses the redis option)'
-      : 'one in-memory budget shared by the in-process workers (no Redis)';
+    note = 'one in-memory budget shared by the in-process workers (no Redis)';
     storeFor = async () => ({ store });
   }
   const policies: ProviderPolicy[] = [];
   const workers: WorkerCall[] = [];
   for (let w = 0; w < scenario.workers; w++) {
-    const policy = makePolicy({ ...base, ...(await storeFor(w)) });
+    const policy = makePolicy({ ...base, ...(await storeFor()) });
     policies.push(policy);
     const sdk = await makeClient(scenario.provider, context.url, {
       maxRetries: 0,
@@ -150,25 +148,6 @@ async function pipelineStrategy(
       await conns.closeAll();
     },
   };
-}
-
-/** Whether this version of the pipelines accepts `redis` (without `store`); probes with one connection. */
-async function pipelineTakesRedis(
-  context: StrategyContext,
-  makePolicy: (options: ProviderPolicyOptions) => ProviderPolicy,
-  base: ProviderPolicyOptions,
-): Promise<boolean> {
-  const probe = await context.redis!();
-  try {
-    makePolicy({ ...base, redis: probe });
-    return true;
-  } catch (error) {
-    if ((error as Error).name === 'InvalidConfigError' && /redis/.test((error as Error).message))
-      return false;
-    throw error;
-  } finally {
-    probe.disconnect();
-  }
 }
 
 /** The SDK alone, with its default retries (2, honouring retry-after), no limiter. */
