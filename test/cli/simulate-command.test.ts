@@ -71,7 +71,9 @@ function checkReport(report: Record<string, unknown>, names: readonly string[]) 
 }
 
 describe('llm-resilience simulate', () => {
-  it('runs each strategy on the same traffic and prints the table, the JSON and the SVG', async () => {
+  it('runs each strategy on the same traffic and prints the table, the JSON and the SVG', {
+    timeout: 120_000,
+  }, async () => {
     const json = join(dir, 'out', 'figures.json');
     const svg = join(dir, 'out', 'chart.svg');
     const { code, stdout, stderr } = await cli([
@@ -115,7 +117,9 @@ describe('llm-resilience simulate', () => {
     expect(root.querySelectorAll('path').length).toBeGreaterThan(0);
   });
 
-  it("shares the peers' budgets through Redis when given --redis, and says so", async () => {
+  it("shares the peers' budgets through Redis when given --redis, and says so", {
+    timeout: 120_000,
+  }, async () => {
     const json = join(dir, 'redis.json');
     const { code, stdout, stderr } = await cli([
       'simulate',
@@ -141,7 +145,9 @@ describe('llm-resilience simulate', () => {
     expect(strategies[0]!.note).toBe('one budget shared through Redis');
   });
 
-  it('refuses bad arguments with exit code 2 and a message, before starting anything', async () => {
+  it('refuses bad arguments with exit code 2 and a message, before starting anything', {
+    timeout: 60_000,
+  }, async () => {
     const provider = await cli(['simulate', '--provider', 'gemini']);
     expect(provider.code).toBe(2);
     expect(provider.stderr).toContain('--provider must be anthropic or openai, got "gemini"');
