@@ -154,7 +154,8 @@ export async function run(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const { scenario } = parsed;
-  const out = await progressOutput(process.stdout.isTTY === true);
+  // A terminal of unknown width (0 columns) would get an empty line from log-update.
+  const out = await progressOutput(process.stdout.isTTY === true && process.stdout.columns > 0);
   let result: Awaited<ReturnType<typeof simulate>>;
   try {
     result = await simulate(scenario, 'simulate', out);
