@@ -53,6 +53,11 @@ function describe(scenario: Scenario, redisNote: string): string {
       : 'Strategies configured at the real quota.',
     `${scenario.workers} workers x ${scenario.inFlightPerWorker} calls in flight, ${scenario.durationS} s per strategy; prompt ${traffic.promptTokens} tokens, output ${traffic.outputTokens.min}-${traffic.outputTokens.max} tokens, max_tokens ${traffic.maxTokens}, ${Math.round(traffic.streamShare * 100)}% streamed.`,
     `Workers are async tasks of this process, each with its own SDK client and limiters. ${redisNote}`,
+    ...(scenario.durationS * 1000 < 3 * scenario.periodMs
+      ? [
+          `Note: ${scenario.durationS} s is less than three periods of ${scenario.periodMs / 1000} s; the buckets start full, so the limits will hardly bind. Give --duration ${(3 * scenario.periodMs) / 1000} or more, or compressed time (--limits with --period-ms 1000).`,
+        ]
+      : []),
   ].join('\n');
 }
 
