@@ -91,17 +91,18 @@ describe('goodput against the binding quota', () => {
 });
 
 describe('chart points', () => {
-  it('are the trailing period over each limit, and the 429s since the previous point', () => {
+  it('are the rate over the trailing window, per period, over each limit; 429s since the previous point', () => {
     const points = Array.from({ length: 20 }, (_, i) => ({
-      ...point(i * 100, 3, 100, 200),
+      ...point(i * 100, i < 10 ? 3 : 0, 100, i < 10 ? 200 : 0),
       rejected: i === 4 ? 2 : 0,
     }));
-    const bins = chartBins(points, { rpm: 60, otpm: 8_000 }, 1_000, 'otpm', 500, 2_000);
+    const bins = chartBins(points, { rpm: 60, otpm: 8_000 }, 1_000, 'otpm', 500, 500, 2_000);
     expect(bins).toEqual([
-      { t: 0.5, requests: 0.25, tokens: 0.125, rejected: 2 },
+      // 15 requests and 1,000 tokens in half a second: 30 and 2,000 a period.
+      { t: 0.5, requests: 0.5, tokens: 0.25, rejected: 2 },
       { t: 1, requests: 0.5, tokens: 0.25, rejected: 0 },
-      { t: 1.5, requests: 0.5, tokens: 0.25, rejected: 0 },
-      { t: 2, requests: 0.5, tokens: 0.25, rejected: 0 },
+      { t: 1.5, requests: 0, tokens: 0, rejected: 0 },
+      { t: 2, requests: 0, tokens: 0, rejected: 0 },
     ]);
   });
 });

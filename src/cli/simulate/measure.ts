@@ -84,22 +84,22 @@ export function jainIndex(shares: readonly number[]): number {
   return (sum * sum) / (shares.length * squares);
 }
 
-/** One point of the chart: what was admitted over the period before `t`, as a share of each limit. */
+/** One point of the chart: the admitted rate just before `t`, as a share of each limit's rate. */
 export interface ChartBin {
-  /** End of the trailing period, in s since the strategy started. */
+  /** End of the window, in s since the strategy started. */
   readonly t: number;
-  /** Requests admitted in the trailing period over the requests limit. */
+  /** Requests admitted in the window, per period, over the requests limit. */
   readonly requests: number;
-  /** Tokens in the trailing period over the limit of the token dimension charted. */
+  /** Tokens in the window, per period, over the limit of the token dimension charted. */
   readonly tokens: number;
   /** Provider 429s since the previous point. */
   readonly rejected: number;
 }
 
 /**
- * The series as the limit sees it: every `stepMs`, the units of the trailing period (shorter at
- * the start) over the limit, so a strategy that keeps to its limit draws a line at or under 1
- * (the first period may reach 2: the bucket starts full).
+ * The series as rates against the limits: every `stepMs`, the units of the trailing `windowMs`
+ * (both multiples of the series' 100 ms) scaled to a period, over the limit. A strategy that keeps to the limit's rate draws a line at
+ * or under 1; a burst shows above it (the bucket starts full) and a stall as 0.
  */
 export function chartBins(
   points: readonly SeriesPoint[],
@@ -107,6 +107,7 @@ export function chartBins(
   periodMs: number,
   tokenDimension: QuotaDimension,
   stepMs: number,
+  windowMs: number,
   toMs: number,
 ): ChartBin[] {
   const bins: ChartBin[] = [];
@@ -114,18 +115,23 @@ export function chartBins(
     let requests = 0;
     let tokens = 0;
     let rejected = 0;
+    // The window is shorter at the start of the run.
+    const span = Math.min(windowMs, t);
     for (const p of points) {
-      // A point covers [p.t, p.t + 100 ms): it belongs to the windows that hold its end.
-      const end = p.t + 100;
-      if (end > t || end <= t - periodMs) continue;
+      // A point covers [p.t, p.t + 100 ms): it counts in the windows that hold all of it.
+      if (p.t < t - span || p.t + 100 > t) continue;
       requests += p.admitted;
       tokens += unitsOf(tokenDimension, p);
-      if (end > t - stepMs) rejected += p.rejected;
     }
+    for (const p of points) {
+      const end = p.t + 100;
+      if (end <= t && end > t - stepMs) rejected += p.rejected;
+    }
+    const perPeriod = periodMs / span;
     bins.push({
       t: t / 1000,
-      requests: quota.rpm ? requests / quota.rpm : 0,
-      tokens: quota[tokenDimension] ? tokens / quota[tokenDimension] : 0,
+      requests: quota.rpm ? (requests * perPeriod) / quota.rpm : 0,
+      tokens: quota[tokenDimension] ? (tokens * perPeriod) / quota[tokenDimension] : 0,
       rejected,
     });
   }

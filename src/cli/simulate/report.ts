@@ -90,9 +90,9 @@ const DIMENSION_LABEL: Readonly<Record<QuotaDimension, string>> = {
 };
 
 /**
- * One panel per strategy: admitted requests and tokens over the trailing period as a share of
- * their limit, the limit as a dashed rule at 100 %, and the provider's 429s as red crosses sized
- * by their count.
+ * One panel per strategy: the admitted rates of requests and tokens (over the last quarter
+ * period) as a share of their limit, the limit as a dashed rule at 100 %, and the provider's 429s
+ * as red crosses sized by their count.
  */
 export async function chartSvg(scenario: Scenario, outputs: readonly StrategyRunOutput[]) {
   const Plot = await importPeer<typeof import('@observablehq/plot')>('@observablehq/plot');
@@ -121,7 +121,11 @@ export async function chartSvg(scenario: Scenario, outputs: readonly StrategyRun
     marginLeft: 60,
     marginRight: 110,
     x: { label: 'time (s)' },
-    y: { label: `admitted in the last ${period}, share of the limit`, tickFormat: '%', grid: true },
+    y: {
+      label: `admitted per ${period} (over the last quarter), share of the limit`,
+      tickFormat: '%',
+      grid: true,
+    },
     fy: { label: null, domain: outputs.map((o) => o.result.name) },
     color: {
       domain: ['requests', 'input tokens', 'output tokens', 'tokens'],

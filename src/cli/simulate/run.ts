@@ -166,7 +166,9 @@ export async function runStrategy(
     const tokenDimension = tokenDimensionOf(scenario.provider, goodput);
     // Steps of whole series points, about 100 to a run.
     const stepMs = Math.max(100, Math.round(durationMs / 100 / 100) * 100);
-    const shifted = stats.series.points.map((p) => ({ ...p, t: p.t - offset }));
+    // Shifted by whole points, so that every window of the chart holds whole points.
+    const shift = Math.round(offset / 100) * 100;
+    const shifted = stats.series.points.map((p) => ({ ...p, t: p.t - shift }));
     return {
       result: {
         name,
@@ -192,6 +194,8 @@ export async function runStrategy(
         scenario.periodMs,
         tokenDimension,
         stepMs,
+        // A quarter period: short enough to show a burst or a stall within a period.
+        Math.max(stepMs, Math.round(scenario.periodMs / 4 / 100) * 100),
         durationMs,
       ),
       tokenDimension,
