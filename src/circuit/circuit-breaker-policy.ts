@@ -48,6 +48,8 @@ interface SharedView {
   probeLeaseMs: number;
   workerId: string;
   timer?: ReturnType<typeof setInterval>;
+  /** Stops the pub/sub subscription. */
+  unwatch?: () => void;
   /** Last state read from Redis, with local deadlines. */
   remote?: SharedCircuitState & { halfOpenAtLocal: number; sinceLocal: number };
   probing: boolean;
@@ -58,11 +60,12 @@ interface SharedView {
 /**
  * A circuit breaker built on cockatiel's `circuitBreaker` (consecutive or sampling breaker), with
  * a JSON-safe snapshot (`inspect()`), typed state events and, optionally, one circuit shared by
- * every worker through Redis: an open seen by one worker is seen by all within `syncIntervalMs`,
- * and only one worker sends the half-open probe.
+ * every worker through Redis: an open seen by one worker is seen by all within a few ms (Redis
+ * pub/sub, one subscriber connection per client), or within `syncIntervalMs` by polling when a
+ * message is lost, and only one worker sends the half-open probe.
  *
  * With `shared`, if Redis cannot be reached, each worker falls back to its own local breaker.
- * Call `dispose()` to stop the shared-state polling.
+ * Call `dispose()` to stop the shared-state polling and subscription.
  */
 export class CircuitBreakerPolicy implements IPolicy {
   declare readonly _altReturn: never;
@@ -176,10 +179,17 @@ export class CircuitBreakerPolicy implements IPolicy {
     return this.inner.isolate();
   }
 
-  /** Stops the shared-state polling (the Redis client is the caller's to close). */
+  /**
+   * Stops the shared-state polling and subscription (the Redis client is the caller's to close;
+   * closing it also closes the subscriber connection).
+   */
   dispose(): void {
     if (this.shared?.timer) clearInterval(this.shared.timer);
-    if (this.shared) this.shared.timer = undefined;
+    this.shared?.unwatch?.();
+    if (this.shared) {
+      this.shared.timer = undefined;
+      this.shared.unwatch = undefined;
+    }
   }
 
   async execute<T>(
@@ -265,7 +275,7 @@ export class CircuitBreakerPolicy implements IPolicy {
     const shared = this.shared;
     if (!shared) return;
     const now = this.clock.now();
-    // Seen locally at once, in Redis for every worker within one sync interval.
+    // Seen locally at once, by the other workers when Redis publishes the change.
     this.applyRemote({
       state: 'open',
       epoch: shared.remote?.epoch ?? 0,
@@ -300,6 +310,8 @@ export class CircuitBreakerPolicy implements IPolicy {
       );
     };
     tick();
+    // Pub/sub brings changes within a few ms; the poll finds those published while unsubscribed.
+    shared.unwatch = shared.store.watch(tick);
     shared.timer = setInterval(tick, shared.syncIntervalMs);
     shared.timer.unref?.();
   }

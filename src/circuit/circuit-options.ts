@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
-import { checkKnownKeys, optionKeys } from '../options/check-options.js';
+import { checkCallbacks, checkKnownKeys, optionKeys } from '../options/check-options.js';
 
 /** Sample-based opening (cockatiel's `SamplingBreaker`) instead of consecutive failures. */
 export interface CircuitSamplingOptions {
@@ -23,8 +23,9 @@ export interface SharedCircuitOptions {
   /** Redis key of the circuit (a hash); workers using the same key share one circuit. */
   key: string;
   /**
-   * How often each worker reads the shared state, in ms: an open seen by one worker is seen by
-   * all within about this long.
+   * How often each worker reads the shared state, in ms. Changes reach subscribed workers within
+   * a few ms by Redis pub/sub; this poll is the safety net for a change published while a
+   * worker's subscriber connection was down.
    * @default 250
    */
   syncIntervalMs?: number;
@@ -110,9 +111,13 @@ const SHARED_KEYS = optionKeys<SharedCircuitOptions>({
   probeLeaseMs: true,
 });
 
+const DAY_MS = 86_400_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Refuses unknown keys and nonsensical options with a message naming option, range and value. */
 export function validate(options: CircuitBreakerPolicyOptions): void {
   checkKnownKeys(options, OPTION_KEYS, WHERE, { aliases: ALIASES });
+  checkCallbacks(options, ['isFailure']);
   checkKnownKeys(options.sampling, SAMPLING_KEYS, WHERE, {
     path: 'sampling',
     aliases: { duration: 'durationMs' },
@@ -131,14 +136,32 @@ export function validate(options: CircuitBreakerPolicyOptions): void {
   }
   const s = options.sampling;
   if (s) {
-    if (!(s.threshold > 0 && s.threshold < 1)) {
+    if (!(Number.isFinite(s.threshold) && s.threshold > 0 && s.threshold < 1)) {
       throw new InvalidConfigError('sampling.threshold', 'a number in (0, 1)', s.threshold);
     }
     if (s.minimumRps !== undefined && !(Number.isFinite(s.minimumRps) && s.minimumRps > 0)) {
       throw new InvalidConfigError('sampling.minimumRps', 'a positive number', s.minimumRps);
     }
-    if (!(Number.isFinite(s.durationMs) && s.durationMs > 0)) {
-      throw new InvalidConfigError('sampling.durationMs', 'a positive number of ms', s.durationMs);
+    // cockatiel keeps one window per second of the duration: a day is 86,400 of them.
+    if (!(Number.isFinite(s.durationMs) && s.durationMs > 0 && s.durationMs <= DAY_MS)) {
+      throw new InvalidConfigError(
+        'sampling.durationMs',
+        'a positive number of ms, at most a day (86_400_000)',
+        s.durationMs,
+      );
+    }
+  }
+  const hs = options.halfOpenSampling;
+  if (hs) {
+    if (!(Number.isSafeInteger(hs.calls) && hs.calls >= 1)) {
+      throw new InvalidConfigError('halfOpenSampling.calls', 'an integer >= 1', hs.calls);
+    }
+    if (!(Number.isFinite(hs.threshold) && hs.threshold >= 0 && hs.threshold < 1)) {
+      throw new InvalidConfigError(
+        'halfOpenSampling.threshold',
+        'a number in [0, 1)',
+        hs.threshold,
+      );
     }
   }
   const sh = options.shared;
@@ -147,8 +170,9 @@ export function validate(options: CircuitBreakerPolicyOptions): void {
       throw new InvalidConfigError('shared.key', 'a non-empty string', sh.key);
     }
     const i = sh.syncIntervalMs;
-    if (i !== undefined && !(Number.isFinite(i) && i >= 10)) {
-      throw new InvalidConfigError('shared.syncIntervalMs', 'a number of ms >= 10', i);
+    // Node fires a longer setInterval after 1 ms, which would poll Redis non-stop.
+    if (i !== undefined && !(Number.isFinite(i) && i >= 10 && i <= MAX_TIMER_MS)) {
+      throw new InvalidConfigError('shared.syncIntervalMs', 'a number of ms in [10, 2^31 - 1]', i);
     }
     const l = sh.probeLeaseMs;
     if (l !== undefined && !(Number.isFinite(l) && l > 0)) {

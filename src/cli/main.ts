@@ -26,6 +26,16 @@ export const commands: readonly CliCommand[] = [
     summary: 'run the Anthropic/OpenAI provider simulator (rate limits, faults) until Ctrl-C',
     load: () => import('./commands/simulator.js'),
   },
+  {
+    name: 'plan',
+    summary: 'which limit binds for your traffic, the calls per minute that fit, and the options',
+    load: () => import('./commands/plan.js'),
+  },
+  {
+    name: 'inspect',
+    summary: 'the live state of the limiters, budgets and circuits shared through Redis (--watch)',
+    load: () => import('./commands/inspect.js'),
+  },
 ];
 
 export function usage(): string {

@@ -20,7 +20,8 @@ export interface BulkheadPolicyOptions {
   key?: string;
   /**
    * Lifetime of a cluster-wide permit unless renewed, in ms. Running calls renew it every
-   * `leaseMs / 3`; a crashed worker's permit comes back after at most `leaseMs`.
+   * `leaseMs / 3`; a crashed worker's permit comes back after at most `leaseMs`. At most
+   * 2^31 - 1 (about 24.8 days).
    * @default 30_000
    */
   leaseMs?: number;

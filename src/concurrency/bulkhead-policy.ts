@@ -12,14 +12,14 @@ import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { LimiterUnavailableError } from '../errors/limiter-unavailable-error.js';
 import { roundMs } from '../events/event-numbers.js';
 import { SafeEventEmitter } from '../events/safe-event-emitter.js';
-import { checkKnownKeys, optionKeys } from '../options/check-options.js';
+import { checkCallbacks, checkKnownKeys, optionKeys } from '../options/check-options.js';
 import {
   BULKHEAD_DEFAULTS,
   type BulkheadPolicyOptions,
   type BulkheadRejectEvent,
   type BulkheadSnapshot,
 } from './bulkhead-options.js';
-import { RedisSemaphore } from './redis-semaphore.js';
+import { MAX_MS, RedisSemaphore } from './redis-semaphore.js';
 
 export type {
   BulkheadPolicyOptions,
@@ -39,6 +39,8 @@ interface Waiter {
   reject(reason: unknown): void;
   signal: AbortSignal | undefined;
   onAbort: () => void;
+  /** With Redis: this waiter's place in the cluster-wide queue (and its lease id once granted). */
+  ticket?: string;
 }
 
 const OPTION_KEYS = optionKeys<BulkheadPolicyOptions>({
@@ -69,7 +71,8 @@ function integer(value: number, option: string, min: number): number {
 /**
  * Limits concurrent calls, in one process or — with `redis` — across a cluster through a Redis
  * semaphore whose leases expire if a worker dies. Calls beyond the limit wait in a bounded FIFO
- * queue (per process); beyond that they are rejected with cockatiel's `BulkheadRejectedError`
+ * queue (bounded per process; with `redis` the order is cluster-wide, by tickets numbered in
+ * Redis); beyond that they are rejected with cockatiel's `BulkheadRejectedError`
  * (so `isBulkheadRejectedError` and `fallbackPolicy`'s defaults recognise it). A queued call
  * whose signal aborts leaves the queue at once, rejecting with the signal's reason.
  *
@@ -104,18 +107,26 @@ export class BulkheadPolicy implements IPolicy {
 
   constructor(options: BulkheadPolicyOptions = {}) {
     checkKnownKeys(options, OPTION_KEYS, 'bulkheadPolicy()', { aliases: ALIASES });
+    checkCallbacks(options, ['random']);
     const d = BULKHEAD_DEFAULTS;
     this.maxConcurrent = integer(options.maxConcurrent ?? d.maxConcurrent, 'maxConcurrent', 1);
     this.maxQueue = integer(options.maxQueue ?? d.maxQueue, 'maxQueue', 0);
     const leaseMs = options.leaseMs ?? d.leaseMs;
-    if (!(Number.isFinite(leaseMs) && leaseMs > 0)) {
-      throw new InvalidConfigError('leaseMs', 'a positive finite number of ms', leaseMs);
+    if (!(Number.isFinite(leaseMs) && leaseMs > 0 && leaseMs <= MAX_MS)) {
+      throw new InvalidConfigError('leaseMs', 'a positive number of ms up to 2^31 - 1', leaseMs);
     }
     this.pollIntervalMs = options.pollIntervalMs ?? d.pollIntervalMs;
-    if (!(Number.isFinite(this.pollIntervalMs) && this.pollIntervalMs > 0)) {
+    // A queued call's ticket lives 10 polls: that too must stay a valid lease length.
+    if (
+      !(
+        Number.isFinite(this.pollIntervalMs) &&
+        this.pollIntervalMs > 0 &&
+        this.pollIntervalMs <= MAX_MS / 10
+      )
+    ) {
       throw new InvalidConfigError(
         'pollIntervalMs',
-        'a positive number of ms',
+        'a positive number of ms up to (2^31 - 1) / 10',
         this.pollIntervalMs,
       );
     }
@@ -127,6 +138,8 @@ export class BulkheadPolicy implements IPolicy {
         key: options.key,
         limit: this.maxConcurrent,
         leaseMs,
+        // Waiters renew their tickets at every poll (at most 1.5 x pollIntervalMs apart).
+        ticketMs: Math.max(2000, 10 * this.pollIntervalMs),
       });
     }
     this.clock = options.clock ?? systemClock;
@@ -169,6 +182,7 @@ export class BulkheadPolicy implements IPolicy {
   }
 
   private async acquire(signal: AbortSignal | undefined): Promise<Permit> {
+    if (this.semaphore) return this.acquireShared(this.semaphore, signal);
     if (this.queue.length === 0) {
       const permit = await this.tryTake();
       if (permit) {
@@ -198,6 +212,73 @@ export class BulkheadPolicy implements IPolicy {
     });
   }
 
+  /**
+   * With Redis: a permit at once if one is free and no waiter anywhere is owed it; otherwise a
+   * ticket in the cluster-wide queue and a place in this process's queue.
+   */
+  private async acquireShared(
+    semaphore: RedisSemaphore,
+    signal: AbortSignal | undefined,
+  ): Promise<Permit> {
+    if (this.queue.length >= this.maxQueue && this.maxQueue > 0) return this.reject();
+    let got: { lease: string } | { ticket: string } | undefined;
+    try {
+      if (this.maxQueue > 0) got = await semaphore.acquireOrQueue();
+      else {
+        const lease = await semaphore.tryAcquire();
+        got = lease === undefined ? undefined : { lease };
+      }
+    } catch (error) {
+      throw this.unavailable(semaphore, error);
+    }
+    if (got === undefined) return this.reject();
+    if ('lease' in got) {
+      this.executing++;
+      const permit = this.redisPermit(semaphore, got.lease);
+      if (!signal?.aborted) return permit;
+      permit.release();
+      throw signal.reason;
+    }
+    const ticket = got.ticket;
+    // Others may have joined this process's queue while the ticket was being taken.
+    if (signal?.aborted || this.queue.length >= this.maxQueue) {
+      semaphore.leave(ticket).catch(() => {}); // or it expires
+      if (signal?.aborted) throw signal.reason;
+      return this.reject();
+    }
+    return new Promise<Permit>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        signal,
+        ticket,
+        onAbort: () => {
+          const index = this.queue.indexOf(waiter);
+          if (index >= 0) this.queue.splice(index, 1);
+          semaphore.leave(ticket).catch(() => {});
+          reject(signal?.reason);
+        },
+      };
+      signal?.addEventListener('abort', waiter.onAbort, { once: true });
+      this.queue.push(waiter);
+      void this.pump();
+    });
+  }
+
+  private reject(): never {
+    this.rejectEmitter.emit({ maxConcurrent: this.maxConcurrent, maxQueue: this.maxQueue });
+    throw new BulkheadRejectedError(this.maxConcurrent, this.maxQueue);
+  }
+
+  private unavailable(semaphore: RedisSemaphore, error: unknown): LimiterUnavailableError {
+    return new LimiterUnavailableError(
+      `Bulkhead semaphore "${semaphore.key}" unreachable in Redis`,
+      {
+        cause: error,
+      },
+    );
+  }
+
   /** A permit if one is free now (counts it as executing), else undefined. */
   private async tryTake(): Promise<Permit | undefined> {
     if (!this.semaphore) {
@@ -209,10 +290,7 @@ export class BulkheadPolicy implements IPolicy {
     try {
       leaseId = await this.semaphore.tryAcquire();
     } catch (error) {
-      throw new LimiterUnavailableError(
-        `Bulkhead semaphore "${this.semaphore.key}" unreachable in Redis`,
-        { cause: error },
-      );
+      throw this.unavailable(this.semaphore, error);
     }
     if (leaseId === undefined) return undefined;
     this.executing++;
@@ -279,6 +357,10 @@ export class BulkheadPolicy implements IPolicy {
     try {
       do {
         this.repump = false;
+        if (this.semaphore) {
+          await this.pumpShared(this.semaphore);
+          continue;
+        }
         while (this.queue.length > 0) {
           let permit: Permit | undefined;
           try {
@@ -298,6 +380,37 @@ export class BulkheadPolicy implements IPolicy {
       } while (this.repump);
     } finally {
       this.pumping = false;
+    }
+  }
+
+  /** With Redis: asks for this process's waiters' turns, in their cluster-wide ticket order. */
+  private async pumpShared(semaphore: RedisSemaphore): Promise<void> {
+    while (this.queue.length > 0) {
+      const tickets = this.queue.map((w) => w.ticket as string);
+      let granted: string[];
+      try {
+        granted = await semaphore.takeTurn(tickets);
+      } catch (error) {
+        const failure = this.unavailable(semaphore, error);
+        for (const w of this.queue.splice(0)) {
+          if (w.ticket) semaphore.leave(w.ticket).catch(() => {});
+          this.settle(w, () => w.reject(failure));
+        }
+        return;
+      }
+      for (const lease of granted) {
+        this.executing++;
+        const permit = this.redisPermit(semaphore, lease);
+        const index = this.queue.findIndex((w) => w.ticket === lease);
+        const waiter = index >= 0 ? this.queue.splice(index, 1)[0] : undefined;
+        // Aborted while its turn was being granted: the permit goes straight back.
+        if (waiter) this.settle(waiter, () => waiter.resolve(permit));
+        else permit.release();
+      }
+      if (granted.length === 0) {
+        this.schedulePoll();
+        return;
+      }
     }
   }
 

@@ -11,7 +11,7 @@ import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { isRateLimitExceededError } from '../errors/rate-limit-exceeded-error.js';
 import { roundMs } from '../events/event-numbers.js';
 import { SafeEventEmitter } from '../events/safe-event-emitter.js';
-import { checkKnownKeys, optionKeys } from '../options/check-options.js';
+import { checkCallbacks, checkKnownKeys, optionKeys } from '../options/check-options.js';
 import { classifyError, type ErrorKind } from '../providers/classify.js';
 
 /**
@@ -81,6 +81,7 @@ export class FallbackPolicy<R> implements IPolicy<IDefaultPolicyContext, R> {
 
   constructor(options: FallbackPolicyOptions<R>) {
     checkKnownKeys(options, OPTION_KEYS, 'fallbackPolicy()', { aliases: ALIASES, required: true });
+    checkCallbacks(options, ['on']);
     if (typeof options?.to !== 'function') {
       throw new InvalidConfigError('to', 'a function (error) => backup result', options?.to);
     }

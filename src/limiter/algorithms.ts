@@ -7,6 +7,7 @@ import {
   gcraCharge,
   gcraFreeUs,
   gcraGrant,
+  gcraGrantInPlace,
   gcraHold,
   gcraRefund,
   gcraWait,
@@ -31,6 +32,11 @@ export interface AlgorithmOps<S> {
   readonly initial: S;
   wait(state: S, nowUs: number, costUs: number, capacityUs: number): number;
   grant(state: S, nowUs: number, startUs: number, costUs: number, capacityUs: number): S;
+  /**
+   * `grant`, updating `state` itself: only for a store that owns its states (one live state per
+   * key, never shared, never the `initial` constant). Absent where there is none.
+   */
+  grantInPlace?(state: S, nowUs: number, startUs: number, costUs: number, capacityUs: number): S;
   /** `undo`: the grant is withdrawn whole (its call never runs). */
   refund(
     state: S,
@@ -54,6 +60,7 @@ const gcraOps: AlgorithmOps<GcraState> = {
   initial: initialGcraState,
   wait: gcraWait,
   grant: (s, now, start, cost) => gcraGrant(s, now, start, cost),
+  grantInPlace: (s, now, start, cost) => gcraGrantInPlace(s, now, start, cost),
   refund: (s, _now, refund, seq, _cap, undo) => gcraRefund(s, refund, seq, undo),
   charge: (s, now, extra) => gcraCharge(s, now, extra),
   hold: gcraHold,

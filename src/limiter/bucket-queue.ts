@@ -26,7 +26,11 @@ export interface QueuedTicket {
   readonly seq: number;
   /** µs of schedule it will be charged. */
   readonly cost: number;
-  /** When it joined the queue (µs): it cannot be due before. */
+  /**
+   * When it joined the queue (µs): it cannot be due before. Negative once a later ticket has
+   * started ahead of it: -(the first such start + 1), the time since which it has certainly been
+   * due (its own start keeps moving later while others pass it, so it cannot tell).
+   */
   readonly at: number;
 }
 
@@ -171,6 +175,11 @@ export function queueClaim(
   const { cost } = state.queue[at]!;
   const queue = state.queue.slice();
   queue.splice(at, 1);
+  // The tickets it passes were due and not claimed: mark since when (queueExpire).
+  for (let i = 0; i < at; i++) {
+    const t = queue[i]!;
+    if (t.at >= 0) queue[i] = { ...t, at: -(nowUs + 1) };
+  }
   const ts = chargedEnd(state.ts, nowUs, cost, lagUs);
   const next = { ...state, ts, queue, pendUs: state.pendUs - cost };
   // Tickets behind it keep their starts (ts gained what their prefix lost), unless the bucket sat
@@ -241,7 +250,8 @@ export function queueCancel(
 /**
  * Drops waiting tickets that have been due for more than `graceUs` without a claim (their worker
  * died or stalled): they would hold the queue forever. A ticket is due from its start, and never
- * before it joined the queue (on an idle key the start lies far in the past). A waiter that comes
+ * before it joined the queue (on an idle key the start lies far in the past), or from the first
+ * time a later ticket started ahead of it. A waiter that comes
  * back later finds its ticket gone and reserves again.
  */
 export function queueExpire(
@@ -252,15 +262,18 @@ export function queueExpire(
 ): { state: BucketQueueState; shifts: QueueShift[] } {
   let s = state;
   const shifts: QueueShift[] = [];
-  while (
-    s.queue.length > 0 &&
-    Math.max(startAt(s, 0, capacityUs), s.queue[0]!.at) < nowUs - graceUs
-  ) {
+  while (s.queue.length > 0 && dueSince(s, capacityUs) < nowUs - graceUs) {
     const step = queueCancel(s, nowUs, s.queue[0]!.seq, 0);
     s = step.state;
     if (step.shift) shifts.push(step.shift);
   }
   return { state: s, shifts };
+}
+
+/** Since when the head ticket has been due: passed by a later start, or from its start. */
+function dueSince(s: BucketQueueState, capacityUs: number): number {
+  const { at } = s.queue[0]!;
+  return at < 0 ? -at - 1 : Math.max(startAt(s, 0, capacityUs), at);
 }
 
 /** Applies a shift to a waiter's planned start on this key. */

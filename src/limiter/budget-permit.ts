@@ -1,7 +1,7 @@
 import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
 import type { Budget } from './budget.js';
 import type { TicketPlan } from './budget-store.js';
-import { costUs, floorDiv, type Rate } from './rate.js';
+import { costUs, floorDiv, type Rate, rateUnits } from './rate.js';
 
 /**
  * A budget reservation that has started. Settle it once with the real costs (from the response's
@@ -65,7 +65,8 @@ export class BudgetPermit {
     if (!this.open) return;
     this.open = false;
     const deltas = dimensions.map((d, i) => {
-      const diff = actual[i]! - this.costs[i]!;
+      // In the rate's units (a power of ten of the caller's for very large limits).
+      const diff = rateUnits(d, actual[i]!) - rateUnits(d, this.costs[i]!);
       // A credit rounds down and a charge up: rounding never lets more through than the limit.
       return diff < 0 ? -floorCostUs(d.rate, -diff) : diff > 0 ? costUs(d.rate, diff) : 0;
     });

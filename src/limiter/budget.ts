@@ -1,5 +1,6 @@
 import { type Clock, scheduleOn, systemClock } from '../clock.js';
 import { CostExceedsCapacityError } from '../errors/cost-exceeds-capacity-error.js';
+import { isInvalidConfigError } from '../errors/invalid-config-error.js';
 import { InvalidLimiterConfigError } from '../errors/invalid-limiter-config-error.js';
 import { RateLimitExceededError } from '../errors/rate-limit-exceeded-error.js';
 import { reportError } from '../events/safe-event-emitter.js';
@@ -9,7 +10,7 @@ import type { AcquireOptions } from './acquirer.js';
 import { shiftedStart } from './bucket-queue.js';
 import { BudgetPermit } from './budget-permit.js';
 import type { BudgetSpec, BudgetStore, QueueChange, TicketPlan } from './budget-store.js';
-import { costUs, makeRate, type Rate, unitsIn } from './rate.js';
+import { costUs, makeRate, type Rate, rateUnits, unitsIn } from './rate.js';
 
 /** One dimension of a budget: requests, input tokens, output tokens... per period. */
 export interface BudgetDimension {
@@ -44,6 +45,40 @@ const DIMENSION_KEYS = optionKeys<BudgetDimension>({
 /** A dimension with its defaults applied. */
 export interface ResolvedDimension extends Required<BudgetDimension> {
   readonly rate: Rate;
+  /**
+   * Units per unit of `rate`: 1, or a power of ten where limit x period is too large for exact
+   * µs arithmetic (OpenAI's 40M+ tokens a minute). Charges round up to it, credits down.
+   */
+  readonly unit: number;
+}
+
+/**
+ * The rate of `limit` units (and `burst`) per `periodUs`, in the finest unit (1, 10, 100...)
+ * whose arithmetic stays exact. A coarser unit changes admissions by less than one unit.
+ */
+function rateInUnits(
+  limit: number,
+  periodUs: number,
+  burst: number,
+  unit?: number,
+): { rate: Rate; unit: number } {
+  if (unit !== undefined) {
+    const rate = makeRate(
+      Math.max(1, Math.floor(limit / unit)),
+      periodUs,
+      Math.max(1, Math.floor(burst / unit)),
+    );
+    return { rate, unit };
+  }
+  for (let u = 1; ; u *= 10) {
+    try {
+      return rateInUnits(limit, periodUs, burst, u);
+    } catch (error) {
+      // Only the exactness bound is worth a coarser unit; a bad value is refused as it is.
+      const tooLarge = isInvalidConfigError(error) && error.option === 'burst' && u < limit;
+      if (!tooLarge || u >= 1e9) throw error;
+    }
+  }
 }
 
 export interface BudgetOptions {
@@ -126,6 +161,8 @@ export class Budget {
   /** Waiting callers of this process, in the order of their reservations. */
   private readonly waiters = new Set<Waiter>();
   private unwatch: (() => void) | undefined;
+  /** Reservations of this process on their way to the store. */
+  private reserving = 0;
   /** The one timer of the budget, armed for the earliest planned start. */
   private disarm: (() => void) | undefined;
   private armedAtMs = Number.POSITIVE_INFINITY;
@@ -153,16 +190,16 @@ export class Budget {
       if (!Number.isFinite(periodMs) || periodMs <= 0) {
         throw new InvalidLimiterConfigError('periodMs', 'a positive number of ms', periodMs);
       }
-      const rate = makeRate(d.limit, Math.round(periodMs * 1000), d.burst ?? d.limit);
+      const { rate, unit } = rateInUnits(d.limit, Math.round(periodMs * 1000), d.burst ?? d.limit);
       const arrivalLagMs = d.arrivalLagMs ?? 0;
-      if (!(arrivalLagMs >= 0 && Number.isFinite(arrivalLagMs))) {
+      if (!(Number.isFinite(arrivalLagMs) && arrivalLagMs >= 0)) {
         throw new InvalidLimiterConfigError(
           'arrivalLagMs',
           'a finite number of ms >= 0',
           arrivalLagMs,
         );
       }
-      return { ...d, periodMs, burst: rate.burst, arrivalLagMs, rate };
+      return { ...d, periodMs, burst: rate.burst * unit, arrivalLagMs, rate, unit };
     });
     this.specs = this.resolved.map((d) => ({
       key: d.key,
@@ -196,12 +233,26 @@ export class Budget {
     signal?.throwIfAborted();
     const askedMs = this.clock.now();
     const costsUs = this.costsUs(units);
-    const outcome = await this.store.reserve(
-      this.specs,
-      costsUs,
-      Number.MAX_SAFE_INTEGER,
-      this.nowUs(),
-    );
+    // Listen before reserving: a settle between the store's answer and this caller's wait must
+    // reach its plan (catchUp), not be missed until its planned start.
+    this.reserving++;
+    this.watchKeys();
+    let outcome: Awaited<ReturnType<BudgetStore['reserve']>>;
+    try {
+      outcome = await this.store.reserve(
+        this.specs,
+        costsUs,
+        Number.MAX_SAFE_INTEGER,
+        this.nowUs(),
+      );
+    } catch (error) {
+      this.reserving--;
+      this.unwatchIfIdle();
+      throw error;
+    }
+    this.reserving--;
+    const queued = outcome.granted && outcome.plans.some((p) => p.queued);
+    if (!queued) this.unwatchIfIdle();
     if (!outcome.granted) {
       // Unreachable with an unbounded wait; a store that refuses anyway is answered in kind.
       signal?.throwIfAborted();
@@ -212,9 +263,10 @@ export class Budget {
     const permit = new BudgetPermit(this, outcome.plans, units, costsUs, askedMs);
     if (signal?.aborted) {
       this.giveBack(permit);
+      this.unwatchIfIdle();
       throw signal.reason;
     }
-    if (!outcome.plans.some((p) => p.queued)) return permit.started(answeredMs);
+    if (!queued) return permit.started(answeredMs);
     const plans = outcome.plans.map((p, i) => this.catchUp(i, toMemberPlan(p, answeredMs)));
     const started = await this.waitFor(permit, plans, askedMs + maxWaitMs, signal);
     if (started) return permit.started(this.clock.now());
@@ -255,7 +307,7 @@ export class Budget {
     await this.store.hold(
       this.specs[index]!,
       Math.ceil(delayMs * 1000),
-      costUs(d.rate, Math.min(cost, d.rate.burst)),
+      costUs(d.rate, Math.min(rateUnits(d, cost), d.rate.burst)),
       this.nowUs(),
     );
   }
@@ -276,7 +328,7 @@ export class Budget {
     await this.store.hold(
       this.specs[index]!,
       1,
-      costUs(d.rate, Math.min(remaining, d.rate.burst)),
+      costUs(d.rate, Math.min(Math.floor(remaining / d.unit), d.rate.burst)),
       this.nowUs(),
     );
   }
@@ -295,8 +347,8 @@ export class Budget {
     const d = this.resolved[index]!;
     if (limit === d.limit) return;
     const burst = d.burst === d.limit ? limit : Math.min(d.burst, limit);
-    const rate = makeRate(limit, Math.round(d.periodMs * 1000), burst);
-    this.resolved[index] = { ...d, limit, burst: rate.burst, rate };
+    const { rate } = rateInUnits(limit, Math.round(d.periodMs * 1000), burst, d.unit);
+    this.resolved[index] = { ...d, limit, burst: rate.burst * d.unit, rate };
     this.specs[index] = { ...this.specs[index]!, rate };
   }
 
@@ -311,8 +363,9 @@ export class Budget {
           key: d.key,
           limit: d.limit,
           periodMs: d.periodMs,
-          burst: d.rate.burst,
-          available: look.queued > 0 ? 0 : Math.min(d.rate.burst, unitsIn(d.rate, look.freeUs)),
+          burst: d.burst,
+          available:
+            look.queued > 0 ? 0 : Math.min(d.rate.burst, unitsIn(d.rate, look.freeUs)) * d.unit,
           retryAfterMs: Math.ceil(Math.max(0, oneUs - look.freeUs) / 1000),
           queued: look.queued,
           ...(look.heldUs > 0 ? { heldUntil: Math.round(nowMs + look.heldUs / 1000) } : {}),
@@ -359,13 +412,16 @@ export class Budget {
         throw new InvalidLimiterConfigError('costs', 'non-negative integers', c);
       }
       const d = this.dimensions[i]!;
-      if (c > d.rate.burst) throw new CostExceedsCapacityError(d.key, c, d.rate.burst);
+      if (c > d.burst) throw new CostExceedsCapacityError(d.key, c, d.burst);
       return c;
     });
   }
 
   private costsUs(units: readonly number[]): number[] {
-    return units.map((c, i) => costUs(this.dimensions[i]!.rate, c));
+    return units.map((c, i) => {
+      const d = this.dimensions[i]!;
+      return costUs(d.rate, rateUnits(d, c));
+    });
   }
 
   /**
@@ -390,10 +446,7 @@ export class Budget {
         settle: (outcome) => {
           if (!this.waiters.delete(waiter)) return;
           signal?.removeEventListener('abort', onAbort);
-          if (this.waiters.size === 0) {
-            this.unwatch?.();
-            this.unwatch = undefined;
-          }
+          this.unwatchIfIdle();
           if (outcome.ok) {
             resolve(!waiter.lost);
           } else {
@@ -404,13 +457,24 @@ export class Budget {
         },
       };
       this.waiters.add(waiter);
-      this.unwatch ??= this.store.watch(
-        this.specs.map((s) => s.key),
-        (change) => this.onChange(change),
-      );
+      this.watchKeys();
       signal?.addEventListener('abort', onAbort, { once: true });
       this.arm();
     });
+  }
+
+  private watchKeys(): void {
+    this.unwatch ??= this.store.watch(
+      this.specs.map((s) => s.key),
+      (change) => this.onChange(change),
+    );
+  }
+
+  /** Stops listening once nobody of this process waits or is reserving. */
+  private unwatchIfIdle(): void {
+    if (this.waiters.size > 0 || this.reserving > 0) return;
+    this.unwatch?.();
+    this.unwatch = undefined;
   }
 
   /** A waiter still waiting at its deadline gives its place back. */

@@ -30,6 +30,12 @@ export class LimiterGroup implements Acquirer {
   readonly clock: Clock;
   private readonly specs: readonly LimiterSpec[];
   private readonly queue: WakeQueue;
+  /** The store when it answers in process (no promise needed), read once. */
+  private readonly memory: MemoryStore | undefined;
+  /** The µs of the last single cost asked, kept: most callers ask the same cost every time. */
+  private lastCost = -1;
+  private lastCosts: readonly number[] = [];
+  private lastCostsUs: readonly number[] = [];
 
   constructor(readonly limiters: readonly LimiterMember[]) {
     if (!Array.isArray(limiters) || limiters.length === 0) {
@@ -68,6 +74,7 @@ export class LimiterGroup implements Acquirer {
     }
     this.specs = limiters.map((l) => l.spec);
     this.queue = new WakeQueue(this.clock);
+    this.memory = this.store instanceof MemoryStore ? this.store : undefined;
   }
 
   async acquire(cost: Cost = 1, options: AcquireOptions = {}): Promise<Permit> {
@@ -136,6 +143,21 @@ export class LimiterGroup implements Acquirer {
   }
 
   tryAcquire(cost: Cost = 1): Promise<Decision> {
+    // The hot path (one limiter in process, one valid cost): the same steps as below without
+    // the arrays and the checks' closures, which cost as much as the reservation itself.
+    const { memory } = this;
+    if (
+      memory !== undefined &&
+      typeof cost === 'number' &&
+      this.limiters.length === 1 &&
+      Number.isSafeInteger(cost) &&
+      cost >= 0 &&
+      cost <= this.limiters[0]!.rate.burst
+    ) {
+      const askedMs = this.clock.now();
+      const outcome = memory.reserveSync(this.specs, this.singleCostUs(cost), 0, toUs(askedMs));
+      return Promise.resolve(this.decide(outcome, cost, askedMs));
+    }
     let costs: number[];
     try {
       costs = this.checkedCosts(cost, 'tryAcquire()');
@@ -153,15 +175,37 @@ export class LimiterGroup implements Acquirer {
     return Promise.all(this.limiters.map((l) => l.inspect()));
   }
 
-  private decide(outcome: ReserveOutcome, costs: readonly number[], answeredMs: number): Decision {
+  /** `costs`: one per member, or the cost of a single limiter (just given to `singleCostUs`). */
+  private decide(
+    outcome: ReserveOutcome,
+    costs: readonly number[] | number,
+    answeredMs: number,
+  ): Decision {
     const { rate } = this.limiters[outcome.index]!;
     const remaining = availableUnits(rate, outcome);
-    const { resetAfterMs } = timesOf(rate, outcome);
+    const resetAfterMs = resetAfterMsOf(rate, outcome);
     if (!outcome.granted) {
       return { allowed: false, retryAfterMs: outcome.waitUs / 1000, remaining, resetAfterMs };
     }
-    const permit = this.permit(outcome, costs, answeredMs);
+    const permit = this.permit(
+      outcome,
+      typeof costs === 'number' ? this.lastCosts : costs,
+      answeredMs,
+    );
     return { allowed: true, retryAfterMs: 0, remaining, resetAfterMs, permit };
+  }
+
+  /**
+   * `costsUs([cost])` of a single limiter, and `[cost]` for its permits: the same frozen arrays
+   * while the cost stays the same.
+   */
+  private singleCostUs(cost: number): readonly number[] {
+    if (cost !== this.lastCost) {
+      this.lastCosts = Object.freeze([cost]);
+      this.lastCostsUs = Object.freeze([costUs(this.limiters[0]!.rate, cost)]);
+      this.lastCost = cost;
+    }
+    return this.lastCostsUs;
   }
 
   private permit(
@@ -286,13 +330,22 @@ export function availableUnits(
  */
 export function timesOf(
   rate: Rate,
-  { freeUs, fifoUs, timeScale = 1 }: Pick<Look, 'freeUs' | 'fifoUs' | 'timeScale'>,
+  look: Pick<Look, 'freeUs' | 'fifoUs' | 'timeScale'>,
 ): { retryAfterMs: number; resetAfterMs: number } {
-  const fullUs = Math.floor(rate.capacityUs / timeScale);
+  const { freeUs, fifoUs, timeScale = 1 } = look;
   return {
     retryAfterMs: Math.max(0, (costUs(rate, 1) - freeUs) * timeScale, fifoUs) / 1000,
-    resetAfterMs: ((fullUs - Math.min(freeUs, fullUs)) * timeScale) / 1000,
+    resetAfterMs: resetAfterMsOf(rate, look),
   };
+}
+
+/** `timesOf(...).resetAfterMs` alone, without the object (a decision needs only this one). */
+function resetAfterMsOf(
+  rate: Rate,
+  { freeUs, timeScale = 1 }: Pick<Look, 'freeUs' | 'timeScale'>,
+): number {
+  const fullUs = Math.floor(rate.capacityUs / timeScale);
+  return ((fullUs - Math.min(freeUs, fullUs)) * timeScale) / 1000;
 }
 
 /** A clock reading in whole µs. */

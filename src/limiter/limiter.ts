@@ -59,6 +59,9 @@ export class Limiter implements Acquirer, LimiterMember {
     if (typeof options.key !== 'string' || options.key.length === 0) {
       throw new InvalidConfigError('key', 'a non-empty string', options.key);
     }
+    if (options.name !== undefined && typeof options.name !== 'string') {
+      throw new InvalidConfigError('name', 'a string', options.name);
+    }
     this.key = options.key;
     this.name = options.name ?? options.key;
     this.clock = options.clock ?? systemClock;

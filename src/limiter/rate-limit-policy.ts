@@ -5,7 +5,7 @@ import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { isLlmResilienceError } from '../errors/llm-resilience-error.js';
 import { roundMs } from '../events/event-numbers.js';
 import { reportError, SafeEventEmitter } from '../events/safe-event-emitter.js';
-import { checkKnownKeys, optionKeys } from '../options/check-options.js';
+import { checkCallbacks, checkKnownKeys, optionKeys } from '../options/check-options.js';
 import type { Acquirer, Cost } from './acquirer.js';
 import { normaliseCosts } from './permit.js';
 
@@ -82,9 +82,10 @@ export class RateLimitPolicy implements IPolicy {
       );
     }
     checkKnownKeys(options, OPTION_KEYS, 'rateLimitPolicy()', { aliases: ALIASES });
+    checkCallbacks(options, ['settle']);
     if (typeof options.cost !== 'function') checkFixedCost(acquirer, options.cost ?? 1);
     this.maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
-    if (Number.isNaN(this.maxWaitMs) || this.maxWaitMs < 0) {
+    if (typeof this.maxWaitMs !== 'number' || Number.isNaN(this.maxWaitMs) || this.maxWaitMs < 0) {
       throw new InvalidConfigError('maxWaitMs', 'a number >= 0 (Infinity allowed)', this.maxWaitMs);
     }
     this.clock = options.clock ?? systemClock;

@@ -57,6 +57,14 @@ export function unitsIn(rate: Rate, us: number): number {
   return floorDiv(us * rate.limit, rate.periodUs);
 }
 
+/**
+ * Units of a rate counted in `unit`s of the caller's (budget.ts: a power of ten for very large
+ * limits) that `units` occupy, rounded up.
+ */
+export function rateUnits(d: { readonly unit: number }, units: number): number {
+  return d.unit === 1 ? units : ceilDiv(units, d.unit);
+}
+
 /** ceil(a / b) for non-negative safe integers, exact (no float division rounding). */
 export function ceilDiv(a: number, b: number): number {
   const r = a % b;

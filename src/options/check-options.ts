@@ -128,3 +128,22 @@ export function editDistance(a: string, b: string): number {
   }
   return previous[b.length]!;
 }
+
+/**
+ * Throws `InvalidConfigError` for the first of `names` that `options` holds with a value other
+ * than `undefined` or a function: a callback option given a number or an array would otherwise
+ * fail as a TypeError at the first call, far from its cause.
+ */
+export function checkCallbacks(options: unknown, names: readonly string[], path?: string): void {
+  if (typeof options !== 'object' || options === null) return;
+  for (const name of names) {
+    const value = (options as Record<string, unknown>)[name];
+    if (value !== undefined && typeof value !== 'function') {
+      throw new InvalidConfigError(
+        path === undefined ? name : `${path}.${name}`,
+        'a function',
+        value,
+      );
+    }
+  }
+}

@@ -157,6 +157,8 @@ const KEYS = optionKeys<ProviderPolicyOptions>({
 const LIMIT_KEYS = optionKeys<PipelineLimits>({ rpm: true, itpm: true, otpm: true, tpm: true });
 const TIMEOUT_KEYS = optionKeys<PipelineTimeout>({ attemptMs: true, totalMs: true });
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** Refuses what cannot work, naming the option, the allowed range and the value. */
 export function checkPipelineOptions(options: ProviderPolicyOptions, where: string): void {
   checkKnownKeys(options, KEYS, where, {
@@ -188,12 +190,15 @@ export function checkPipelineOptions(options: ProviderPolicyOptions, where: stri
   positive('periodMs', options.periodMs, false);
   share('utilization', options.utilization);
   share('tenantShare', options.tenantShare);
-  if (options.maxWaitMs !== undefined && !(options.maxWaitMs >= 0)) {
+  if (
+    options.maxWaitMs !== undefined &&
+    !(typeof options.maxWaitMs === 'number' && options.maxWaitMs >= 0)
+  ) {
     throw new InvalidConfigError('maxWaitMs', 'a number of ms >= 0', options.maxWaitMs);
   }
   if (
     options.arrivalLagMs !== undefined &&
-    !(options.arrivalLagMs >= 0 && Number.isFinite(options.arrivalLagMs))
+    !(Number.isFinite(options.arrivalLagMs) && options.arrivalLagMs >= 0)
   ) {
     throw new InvalidConfigError(
       'arrivalLagMs',
@@ -216,6 +221,10 @@ export function checkPipelineOptions(options: ProviderPolicyOptions, where: stri
     const v = options[name];
     if (v !== undefined && (typeof v !== 'string' || v.length === 0)) {
       throw new InvalidConfigError(name, 'a non-empty string', v);
+    }
+    // Budget key names are escaped with encodeURIComponent, which throws on these.
+    if (typeof v === 'string' && LONE_SURROGATE.test(v)) {
+      throw new InvalidConfigError(name, 'a well-formed string (no lone UTF-16 surrogate)', v);
     }
   }
   if (

@@ -50,6 +50,8 @@ function roundingOf(provider: Provider, dimension: DimensionName): number {
 const DECREASE = 0.8;
 const FLOOR = 0.1;
 const INCREASE = 0.1;
+/** ms between two rounds of `remaining` figures applied to the budget. */
+const LOWER_EVERY_MS = 100;
 
 export interface FeedbackOptions {
   readonly provider: Provider;
@@ -68,6 +70,7 @@ export interface FeedbackOptions {
 export class ProviderFeedback {
   private factor = 1;
   private resumeAt = Number.NEGATIVE_INFINITY;
+  private lastLoweredAt = Number.NEGATIVE_INFINITY;
   private lastCutAt = Number.NEGATIVE_INFINITY;
   private lastStepAt = Number.NEGATIVE_INFINITY;
   private readonly providerLimits: (number | undefined)[];
@@ -84,6 +87,9 @@ export class ProviderFeedback {
     const { provider, dimensions, budget } = this.o;
     const work: Promise<unknown>[] = [];
     let limitsChanged = false;
+    // A store call per dimension (a script call each on Redis): at most one round per interval,
+    // spending by others still reaches the budget within it.
+    const lower = nowMs - this.lastLoweredAt >= LOWER_EVERY_MS;
     for (const [header, name] of Object.entries(HEADER_DIMENSIONS[provider])) {
       const figures = headers[header as RateLimitDimensionName];
       const index = dimensions.indexOf(name);
@@ -95,10 +101,11 @@ export class ProviderFeedback {
           limitsChanged = true;
         }
       }
-      if (remaining !== undefined) {
+      if (remaining !== undefined && lower) {
         work.push(budget.lowerTo(name, remaining + roundingOf(provider, name)));
       }
     }
+    if (lower) this.lastLoweredAt = nowMs;
     if (limitsChanged) this.apply('provider-limit');
     if (this.factor < 1 && nowMs - this.lastCutAt >= this.o.quietMs) {
       if (nowMs - this.lastStepAt >= this.o.quietMs) {

@@ -4,7 +4,7 @@ import { sleep, systemClock } from '../clock.js';
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { ceilMs, roundMs } from '../events/event-numbers.js';
 import { SafeEventEmitter } from '../events/safe-event-emitter.js';
-import { checkKnownKeys, optionKeys } from '../options/check-options.js';
+import { checkCallbacks, checkKnownKeys, optionKeys } from '../options/check-options.js';
 import { classifyError, type ErrorKind } from '../providers/classify.js';
 import { fullJitterDelay } from './backoff.js';
 import { type RetryAdviceSource, retryAdvice } from './retry-after.js';
@@ -197,6 +197,7 @@ export class RetryPolicy implements IPolicy<IRetryContext> {
 
   constructor(options: RetryPolicyOptions = {}) {
     checkKnownKeys(options, OPTION_KEYS, 'retryPolicy()', { aliases: ALIASES });
+    checkCallbacks(options, ['retryOn', 'random']);
     this.options = resolve(options);
     this.retryOn = options.retryOn;
     this.budget = options.budget;

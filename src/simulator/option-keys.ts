@@ -1,3 +1,4 @@
+import { InvalidConfigError } from '../errors/invalid-config-error.js';
 /** The simulator's option keys, nested ones included, refused when unknown (see check-options.ts). */
 import { checkKnownKeys, optionKeys } from '../options/check-options.js';
 import { FAULT_KINDS, type FaultOptions, type ScriptStep } from './faults.js';
@@ -72,6 +73,9 @@ export function checkSimulatorKeys(options: SimulatorOptions): void {
   const faults = options.faults;
   checkKnownKeys(faults, FAULT_KEYS, WHERE, { path: 'faults' });
   checkKnownKeys(faults?.rates, FAULT_KINDS, WHERE, { path: 'faults.rates' });
+  if (faults?.script !== undefined && !Array.isArray(faults.script)) {
+    throw new InvalidConfigError('faults.script', 'an array of script steps', faults.script);
+  }
   faults?.script?.forEach((step: ScriptStep, i) => {
     const known = STEP_KEYS[step?.kind] ?? ['kind'];
     checkKnownKeys(step, known, WHERE, { path: `faults.script[${i}]`, required: true });

@@ -241,6 +241,17 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
   if (typeof exactRemaining !== 'boolean')
     throw new InvalidConfigError('exactRemaining', 'a boolean', exactRemaining);
 
+  if (
+    options.perSecond !== undefined &&
+    typeof options.perSecond !== 'boolean' &&
+    !Array.isArray(options.perSecond)
+  ) {
+    throw new InvalidConfigError(
+      'perSecond',
+      'a boolean or a list of dimensions',
+      options.perSecond,
+    );
+  }
   const perSecond = new Set<RateDimension>(
     options.perSecond === true
       ? dimensionsOf(provider)
@@ -313,6 +324,10 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
   const port = options.port ?? DEFAULTS.port;
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
     throw new InvalidConfigError('port', 'an integer in [0, 65535]', port);
+  if (options.apiKey !== undefined && (typeof options.apiKey !== 'string' || options.apiKey === ''))
+    throw new InvalidConfigError('apiKey', 'a non-empty string', options.apiKey);
+  if (options.host !== undefined && (typeof options.host !== 'string' || options.host === ''))
+    throw new InvalidConfigError('host', 'a non-empty string (an interface to bind)', options.host);
   const seed = options.seed ?? DEFAULTS.seed;
   if (!Number.isInteger(seed)) throw new InvalidConfigError('seed', 'an integer', seed);
 

@@ -8,6 +8,8 @@ const SWEEP_EVERY = 4096;
 interface Entry {
   readonly spec: LimiterSpec;
   readonly ops: AlgorithmOps<unknown>;
+  /** The algorithm's in-place grant where it has one: this entry owns `state`. */
+  readonly grant: AlgorithmOps<unknown>['grant'];
   state: unknown;
 }
 
@@ -16,7 +18,9 @@ interface Entry {
  * `RedisStore` when several workers share one provider quota. The default store of the factories.
  */
 export class MemoryStore implements Store {
-  private readonly entries = new Map<string, Entry>();
+  /** One map per algorithm: a key may carry one limit of each, and they are separate budgets. */
+  private readonly gcraEntries = new Map<string, Entry>();
+  private readonly bucketEntries = new Map<string, Entry>();
   private readonly claims = new KeyClaims();
   private untilSweep = SWEEP_EVERY;
 
@@ -27,7 +31,7 @@ export class MemoryStore implements Store {
 
   /** Number of keys held (idle, fully refilled keys are dropped from time to time). */
   get size(): number {
-    return this.entries.size;
+    return this.gcraEntries.size + this.bucketEntries.size;
   }
 
   reserve(
@@ -46,7 +50,8 @@ export class MemoryStore implements Store {
     maxWaitUs: number,
     nowUs: number,
   ): ReserveOutcome {
-    const entries = specs.length === 1 ? [this.entry(specs[0]!)] : specs.map((s) => this.entry(s));
+    if (specs.length === 1) return this.reserveOne(specs[0]!, costsUs[0]!, maxWaitUs, nowUs);
+    const entries = specs.map((s) => this.entry(s));
     let waitUs = 0;
     let index = 0;
     for (let i = 0; i < entries.length; i++) {
@@ -75,7 +80,7 @@ export class MemoryStore implements Store {
       }
       const capacityUs = specs[i]!.rate.capacityUs;
       const before = e.ops.freeUs(e.state, nowUs, capacityUs);
-      e.state = e.ops.grant(e.state, nowUs, startUs, cost, capacityUs);
+      e.state = e.grant(e.state, nowUs, startUs, cost, capacityUs);
       const spanUs = before - e.ops.freeUs(e.state, nowUs, capacityUs);
       grants.push({ seq: e.ops.seq(e.state), costUs: cost, spanUs });
     }
@@ -83,6 +88,41 @@ export class MemoryStore implements Store {
     const freeUs = binding.ops.freeUs(binding.state, nowUs, bindingCapacityUs);
     const fifoUs = binding.ops.fifoUs(binding.state, nowUs);
     return { granted: true, waitUs, grants, index, freeUs, fifoUs };
+  }
+
+  /**
+   * `reserveSync` of a single limiter, the most common call (`tryAcquire` on one key): the same
+   * steps without the arrays a group needs.
+   */
+  private reserveOne(
+    spec: LimiterSpec,
+    cost: number,
+    maxWaitUs: number,
+    nowUs: number,
+  ): ReserveOutcome {
+    const e = this.entry(spec);
+    const { ops } = e;
+    const capacityUs = spec.rate.capacityUs;
+    const w = ops.wait(e.state, nowUs, cost, capacityUs);
+    const waitUs = Math.max(0, w);
+    if (waitUs > maxWaitUs) {
+      const freeUs = ops.freeUs(e.state, nowUs, capacityUs);
+      return { granted: false, waitUs, index: 0, freeUs, fifoUs: ops.fifoUs(e.state, nowUs) };
+    }
+    let grant: Grant;
+    let freeUs: number;
+    if (cost === 0) {
+      grant = { seq: -1, costUs: 0, spanUs: 0 };
+      freeUs = ops.freeUs(e.state, nowUs, capacityUs);
+    } else {
+      const before = ops.freeUs(e.state, nowUs, capacityUs);
+      e.state = e.grant(e.state, nowUs, nowUs + waitUs, cost, capacityUs);
+      freeUs = ops.freeUs(e.state, nowUs, capacityUs);
+      grant = { seq: ops.seq(e.state), costUs: cost, spanUs: before - freeUs };
+    }
+    if (--this.untilSweep <= 0) this.sweep(nowUs);
+    const fifoUs = ops.fifoUs(e.state, nowUs);
+    return { granted: true, waitUs, grants: [grant], index: 0, freeUs, fifoUs };
   }
 
   async refund(spec: LimiterSpec, grant: Grant, refundUs: number, nowUs: number): Promise<void> {
@@ -117,12 +157,19 @@ export class MemoryStore implements Store {
 
   /** The entry of a key, created fresh (and kept) on first use. */
   private entry(spec: LimiterSpec): Entry {
-    const id = stateKey(spec);
-    let e = this.entries.get(id);
+    const entries = spec.algorithm === 'gcra' ? this.gcraEntries : this.bucketEntries;
+    let e = entries.get(spec.key);
     if (!e) {
       const ops = algorithms[spec.algorithm];
-      e = { spec, ops, state: ops.initial };
-      this.entries.set(id, e);
+      // Its own copy of the initial state, which an in-place grant may then update.
+      const owned = ops.grantInPlace !== undefined;
+      e = {
+        spec,
+        ops,
+        grant: ops.grantInPlace ?? ops.grant,
+        state: owned ? { ...(ops.initial as object) } : ops.initial,
+      };
+      entries.set(spec.key, e);
     }
     return e;
   }
@@ -135,19 +182,17 @@ export class MemoryStore implements Store {
    */
   private sweep(nowUs: number): void {
     this.untilSweep = SWEEP_EVERY;
-    if (this.entries.size < SWEEP_EVERY) return;
-    for (const [id, e] of this.entries) {
-      if (
-        e.ops.freeUs(e.state, nowUs, e.spec.rate.capacityUs) >= e.spec.rate.capacityUs &&
-        e.ops.seq(e.state) <= nowUs &&
-        e.ops.fifoUs(e.state, nowUs) === 0
-      ) {
-        this.entries.delete(id);
+    if (this.size < SWEEP_EVERY) return;
+    for (const entries of [this.gcraEntries, this.bucketEntries]) {
+      for (const [key, e] of entries) {
+        if (
+          e.ops.freeUs(e.state, nowUs, e.spec.rate.capacityUs) >= e.spec.rate.capacityUs &&
+          e.ops.seq(e.state) <= nowUs &&
+          e.ops.fifoUs(e.state, nowUs) === 0
+        ) {
+          entries.delete(key);
+        }
       }
     }
   }
-}
-
-function stateKey(spec: LimiterSpec): string {
-  return spec.algorithm === 'gcra' ? spec.key : `\u0000tb\u0000${spec.key}`;
 }

@@ -22,9 +22,12 @@ const RUNS = Number(process.env.PROPERTY_RUNS ?? 1000);
 
 /** True when some key of the MemoryStore has dropped ledger entries (its floor moved). */
 function ledgerOverflowed(memory: MemoryStore): boolean {
-  const entries = (memory as unknown as { entries: Map<string, { state: unknown }> }).entries;
-  for (const { state } of entries.values()) {
-    if ((state as { ledger: { floor: number } }).ledger.floor > 0) return true;
+  type Entries = Map<string, { state: unknown }>;
+  const maps = memory as unknown as { gcraEntries: Entries; bucketEntries: Entries };
+  for (const entries of [maps.gcraEntries, maps.bucketEntries]) {
+    for (const { state } of entries.values()) {
+      if ((state as { ledger: { floor: number } }).ledger.floor > 0) return true;
+    }
   }
   return false;
 }

@@ -94,6 +94,11 @@ local function start_at(s, index, cap)
   for i = 1, index do prefix = prefix + s.qc[i] end
   return s.ts + prefix - cap
 end
+-- Since when the head ticket has been due: passed by a later start (qa < 0), or from its start.
+local function due_since(s, cap)
+  if s.qa[1] < 0 then return -s.qa[1] - 1 end
+  return max(start_at(s, 1, cap), s.qa[1])
+end
 local function queue_wait(s, now, cost, cap)
   return max(0, s.ts + s.pend + cost - cap - now)
 end
@@ -144,6 +149,9 @@ local function queue_claim(s, now, seq, lag)
   if at == 0 then return nil end
   local old = s.ts
   local cost = remove_at(s, at)
+  for i = 1, at - 1 do
+    if s.qa[i] >= 0 then s.qa[i] = -(now + 1) end
+  end
   s.ts = charged_end(old, now, cost, lag)
   local all = s.ts - cost - old
   if #s.qs == 0 or (all == 0 and at == 1) then return nil end
@@ -190,7 +198,7 @@ local function fresh(k, now, cap)
     s = decode(redis.call('GET', KEYS[k]), KEYS[k])
     states[k] = s
   end
-  while #s.qs > 0 and max(start_at(s, 1, cap), s.qa[1]) < now - GRACE do
+  while #s.qs > 0 and due_since(s, cap) < now - GRACE do
     shifted(k, queue_cancel(s, now, s.qs[1], 0))
   end
   return s

@@ -1,0 +1,97 @@
+/**
+ * Redis paused (`CLIENT PAUSE 3000 ALL`) beyond the store's command timeout (500 ms) under load
+ * from three worker processes, fail-closed: calls are refused with a typed
+ * LimiterUnavailableError, commands do not pile up in the clients (one in flight per caller at
+ * most, none once Redis answers again), and requests flow again after the pause.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import { type RedisServerHandle, startRedisServer, uniquePrefix } from '../support/redis.js';
+import {
+  allCalls,
+  allSent,
+  countIn,
+  type FaultWorker,
+  killAll,
+  rejections,
+  sleep,
+  startWorkers,
+  TYPED_REJECTIONS,
+} from './fault-run.js';
+
+const WORKERS = 3;
+const IN_FLIGHT = 4;
+const PAUSE_MS = 3000;
+
+let sim: Simulator;
+let server: RedisServerHandle;
+beforeAll(async () => {
+  sim = await startSimulator({
+    provider: 'anthropic',
+    latencyMs: { firstTokenMs: 40, perTokenMs: 1 },
+    outputTokens: { min: 10, max: 30 },
+  });
+  server = await startRedisServer();
+});
+afterAll(async () => {
+  await sim?.close();
+  await server?.stop();
+});
+
+it('CLIENT PAUSE beyond the timeout: typed refusals, no pile-up of commands, resumes after', async () => {
+  let workers: FaultWorker[] = [];
+  const admin = new Redis(server.url);
+  try {
+    workers = await startWorkers(WORKERS, {
+      redisUrl: server.url,
+      simUrl: sim.url,
+      prefix: uniquePrefix('faults-pause'),
+      key: 'org',
+      inFlight: IN_FLIGHT,
+      mode: 'fail-closed',
+      timeoutMs: 500,
+      recheckMs: 250,
+      limits: { rpm: 20, itpm: 1_000_000, otpm: 1_000_000 },
+      periodMs: 1000,
+      maxTokens: 64,
+    });
+    for (const w of workers) w.go();
+    await sleep(1500);
+    const pausedAt = Date.now();
+    await admin.call('CLIENT', 'PAUSE', String(PAUSE_MS), 'ALL');
+    await sleep(PAUSE_MS);
+    const resumedAt = pausedAt + PAUSE_MS;
+    await sleep(2000);
+    const reports = await Promise.all(workers.map((w) => w.stop()));
+    const rejected = rejections(reports);
+    const pending = reports.reduce((a, r) => a + r.pending, 0);
+    const refused = allCalls(reports).filter(
+      (c) => c[2] === 'LimiterUnavailableError' && c[0] >= pausedAt && c[0] < resumedAt,
+    );
+    const maxRefuseMs = Math.max(...refused.map((c) => c[1] - c[0]));
+    const maxQueue = Math.max(...reports.map((r) => r.maxRedisQueue));
+    const queueAtEnd = Math.max(...reports.map((r) => r.redisQueueAtEnd));
+    const sentAfter = allSent(reports).filter((t) => t >= resumedAt);
+    const resumeMs = sentAfter.length > 0 ? Math.min(...sentAfter) - resumedAt : Infinity;
+    const sentInPause = countIn(allSent(reports), pausedAt + 1000, resumedAt);
+    console.log(
+      `[faults] CLIENT PAUSE ${PAUSE_MS} ms (timeout 500 ms), fail-closed, ${WORKERS}x${IN_FLIGHT} callers: ` +
+        `${refused.length} refusals (LimiterUnavailableError) max ${maxRefuseMs} ms, ` +
+        `requests sent in the pause (after 1 s) ${sentInPause}, ioredis queue per worker max ${maxQueue} at end ${queueAtEnd}, ` +
+        `first request ${resumeMs} ms after the pause, rejected ${JSON.stringify(rejected)}, pending ${pending}`,
+    );
+    expect(pending).toBe(0);
+    for (const name of Object.keys(rejected)) expect(TYPED_REJECTIONS, name).toContain(name);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(maxRefuseMs).toBeLessThan(1000);
+    expect(sentInPause).toBe(0);
+    // One command per caller, the subscriber's and one probe at most: no pile-up.
+    expect(maxQueue).toBeLessThanOrEqual(2 * IN_FLIGHT + 4);
+    expect(queueAtEnd).toBe(0);
+    expect(resumeMs).toBeLessThan(2000);
+  } finally {
+    killAll(workers);
+    admin.disconnect();
+  }
+});
