@@ -17,6 +17,11 @@ export const commands: readonly CliCommand[] = [
     load: () => import('./commands/demo.js'),
   },
   {
+    name: 'simulate',
+    summary: 'send the same traffic through llm-resilience and its peers against the simulator',
+    load: () => import('./commands/simulate.js'),
+  },
+  {
     name: 'simulator',
     summary: 'run the Anthropic/OpenAI provider simulator (rate limits, faults) until Ctrl-C',
     load: () => import('./commands/simulator.js'),

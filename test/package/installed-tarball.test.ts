@@ -198,6 +198,43 @@ describe('the packed tarball installed into an empty app with the current SDKs',
     expect(outcome.stdout).toContain('Usage: llm-resilience simulator');
   }, 60_000);
 
+  it('`npx llm-resilience simulate --quick` writes the figures as JSON and an SVG chart, skipping a peer that is not installed', async () => {
+    const outcome = await run(
+      'npx',
+      [
+        ...NPX_LOCAL,
+        'llm-resilience',
+        'simulate',
+        '--quick',
+        '--strategies',
+        'llm-resilience,naive,bottleneck',
+        '--json',
+        'out/simulate.json',
+        '--svg',
+        'out/simulate.svg',
+      ],
+      app,
+    );
+    expect(outcome).toMatchObject({ code: 0, stderr: '' });
+    // bottleneck is a development dependency of this repository, not of the package.
+    expect(outcome.stdout).toContain('bottleneck: skipped');
+    expect(outcome.stdout).toContain('npm install bottleneck');
+    const report = JSON.parse(await readFile(join(app, 'out', 'simulate.json'), 'utf8')) as {
+      strategies: { name: string; requests: number; succeeded: number; goodputRatio: number }[];
+    };
+    expect(report.strategies.map((s) => s.name)).toEqual(['llm-resilience', 'naive']);
+    for (const s of report.strategies) {
+      expect(s.requests).toBeGreaterThanOrEqual(s.succeeded);
+      expect(s.goodputRatio).toBeGreaterThanOrEqual(0);
+      expect(s.goodputRatio).toBeLessThanOrEqual(1);
+    }
+    const svg = await readFile(join(app, 'out', 'simulate.svg'), 'utf8');
+    expect(svg).toMatch(
+      /^<\?xml version="1.0" encoding="UTF-8"\?>\n<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/,
+    );
+    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+  }, 120_000);
+
   it('names an unknown command and exits 2', async () => {
     const outcome = await run('npx', [...NPX_LOCAL, 'llm-resilience', 'nosuchcommand'], app);
     expect(outcome.code).toBe(2);

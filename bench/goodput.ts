@@ -1,0 +1,54 @@
+/**
+ * `npm run bench` (real time, 150 s per strategy, about 26 minutes) and `npm run bench -- --quick`
+ * (compressed time, 5 s per strategy, under 2 minutes): `simulate`'s default traffic through every
+ * strategy twice, once configured at the real quota (bench-results/goodput.json) and once at 2x
+ * it, the misconfigured budget (bench-results/misconfigured.json), with a chart of each. Both
+ * runs meter the same rates (60 requests, 60 000 input and 6 000 output tokens a second); the full
+ * one per minute, as the providers do, the quick one per second. Compressed time exaggerates
+ * what a 429 costs: `retry-after` comes in whole seconds, a whole period there. Shared budgets go
+ * through the Redis at REDIS_URL when it is set and answers. Prints the figures and the issue's
+ * goals beside them; figures, never assertions.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { simulate } from '../src/cli/commands/simulate.js';
+import { parseSimulateArgs } from '../src/cli/simulate/args.js';
+import { chartSvg, summaryTable } from '../src/cli/simulate/report.js';
+
+const quick = process.argv.includes('--quick');
+const time = quick
+  ? ['--duration', '5']
+  : [
+      ...['--duration', '150', '--period-ms', '60000'],
+      ...['--limits', 'rpm=3600,itpm=3600000,otpm=360000'],
+      ...['--latency-ms', '20', '--per-token-ms', '0.2'],
+    ];
+
+const scenarios = [
+  { name: 'goodput', file: 'goodput', factor: 1 },
+  { name: 'misconfigured (limits at 2x the real quota)', file: 'misconfigured', factor: 2 },
+] as const;
+
+mkdirSync('bench-results', { recursive: true });
+for (const { name, file, factor } of scenarios) {
+  const parsed = parseSimulateArgs([...time, '--limit-factor', String(factor)], process.env);
+  if (parsed.kind !== 'run') throw new Error(parsed.kind === 'error' ? parsed.message : 'help');
+  console.log(`\n== ${name}`);
+  const { report, outputs } = await simulate(parsed.scenario, name, {
+    line: (text) => console.log(text),
+    progress: () => {},
+    done: () => {},
+  });
+  console.log(await summaryTable(report.strategies));
+  const ours = report.strategies.find((s) => s.name === 'llm-resilience');
+  if (ours) {
+    const share429 = ours.billedRequests > 0 ? ours.provider429 / ours.billedRequests : 0;
+    console.log(
+      factor === 1
+        ? `llm-resilience: goodput ${ours.goodputRatio} (goal >= 0.97), provider 429s ${ours.provider429} (goal 0)`
+        : `llm-resilience: goodput ${ours.goodputRatio} (goal >= 0.90), 429s ${(share429 * 100).toFixed(1)}% of billed requests (goal < 2%)`,
+    );
+  }
+  writeFileSync(`bench-results/${file}.json`, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(`bench-results/${file}.svg`, await chartSvg(parsed.scenario, outputs));
+  console.log(`Wrote bench-results/${file}.json and bench-results/${file}.svg`);
+}

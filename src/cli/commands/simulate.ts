@@ -1,0 +1,197 @@
+/**
+ * `llm-resilience simulate` (what `npm start` runs): the same traffic through each strategy in
+ * turn against the provider simulator, measured the same way; a live progress line, a summary
+ * table, an SVG chart and, with --json, the figures.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Redis } from 'ioredis';
+import { parseSimulateArgs, type Scenario, simulateUsage } from '../simulate/args.js';
+import { chartSvg, reportOf, type SimulateReport, summaryTable } from '../simulate/report.js';
+import { type Progress, runStrategy, type StrategyRunOutput } from '../simulate/run.js';
+import { importPeer, MissingPackageError } from '../simulate/traffic.js';
+
+/** Connects to `url` and checks it answers within 2 s; `undefined` when it does not. */
+export async function connectRedis(url: string): Promise<(() => Promise<Redis>) | undefined> {
+  const { Redis } = await importPeer<typeof import('ioredis')>('ioredis');
+  const open = async () => {
+    // Not lazyConnect: Bottleneck duplicates the client for its subscriber, and a lazy copy
+    // never connects.
+    const client = new Redis(url, {
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2_000,
+      retryStrategy: () => null,
+    });
+    // Errors surface through the commands that fail; an unhandled 'error' event would crash.
+    client.on('error', () => {});
+    await client.ping();
+    return client;
+  };
+  try {
+    const probe = await open();
+    await probe.ping();
+    probe.disconnect();
+    return open;
+  } catch {
+    return undefined;
+  }
+}
+
+function describe(scenario: Scenario, redisNote: string): string {
+  const quota = Object.entries(scenario.quota)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  const period =
+    scenario.periodMs === 1_000
+      ? 'per second: time is compressed, one second stands for the provider minute'
+      : 'per minute (real time)';
+  const { traffic } = scenario;
+  return [
+    `Provider ${scenario.provider} (${scenario.model}), quota ${quota} ${period} (${scenario.quotaSource}).`,
+    scenario.limitFactor !== 1
+      ? `Strategies configured at ${scenario.limitFactor}x the real quota (misconfigured on purpose).`
+      : 'Strategies configured at the real quota.',
+    `${scenario.workers} workers x ${scenario.inFlightPerWorker} calls in flight, ${scenario.durationS} s per strategy; prompt ${traffic.promptTokens} tokens, output ${traffic.outputTokens.min}-${traffic.outputTokens.max} tokens, max_tokens ${traffic.maxTokens}, ${Math.round(traffic.streamShare * 100)}% streamed.`,
+    `Workers are async tasks of this process, each with its own SDK client and limiters. ${redisNote}`,
+    ...(scenario.durationS * 1000 < 3 * scenario.periodMs
+      ? [
+          `Note: ${scenario.durationS} s is less than three periods of ${scenario.periodMs / 1000} s; the buckets start full, so the limits will hardly bind. Give --duration ${(3 * scenario.periodMs) / 1000} or more, or compressed time (--limits with --period-ms 1000).`,
+        ]
+      : []),
+  ].join('\n');
+}
+
+function progressLine(p: Progress): string {
+  const width = 20;
+  const done = Math.min(width, Math.round((p.elapsedS / p.durationS) * width));
+  return `${p.strategy.padEnd(22)} [${'#'.repeat(done)}${'.'.repeat(width - done)}] ${p.elapsedS.toFixed(1)}/${p.durationS} s  ok ${p.succeeded}  failed ${p.failed}  provider 429s ${p.provider429}`;
+}
+
+/** Runs the scenario's strategies in turn; the progress goes to `log` (a TTY line or plain lines). */
+export async function simulate(
+  scenario: Scenario,
+  scenarioName: string,
+  out: { line(text: string): void; progress(p: Progress): void; done(): void },
+): Promise<{ report: SimulateReport; outputs: StrategyRunOutput[] }> {
+  let redis: (() => Promise<Redis>) | undefined;
+  let redisNote = 'No Redis (give --redis URL or set REDIS_URL): budgets are in memory.';
+  if (scenario.redis !== undefined) {
+    redis = await connectRedis(scenario.redis);
+    if (!redis) throw new RedisUnavailableError(scenario.redis);
+    redisNote = `Redis at ${scenario.redis.replace(/\/\/[^@/]*@/, '//***@')}: shared budgets go through it.`;
+  }
+  out.line(describe(scenario, redisNote));
+  const outputs: StrategyRunOutput[] = [];
+  const keyPrefix = `llmr-simulate:${process.pid}:${Date.now()}:`;
+  // The first calls of a process load and compile the SDK and the pipeline: 0.5 s on a small
+  // machine, lost by whichever strategy ran first. A short unmeasured run pays it.
+  await runStrategy(
+    { ...scenario, durationS: 0.5, workers: 1, inFlightPerWorker: 2 },
+    'llm-resilience',
+    { redis: undefined, keyPrefix: `${keyPrefix}warm-up:` },
+  ).catch(() => {});
+  for (const name of scenario.strategies) {
+    try {
+      const output = await runStrategy(scenario, name, {
+        redis,
+        keyPrefix,
+        onProgress: (p) => out.progress(p),
+      });
+      out.done();
+      out.line(
+        `${name}: ${output.result.succeeded} succeeded, ${output.result.provider429} provider 429s; ${output.result.note}.`,
+      );
+      outputs.push(output);
+    } catch (error) {
+      out.done();
+      if (!(error instanceof MissingPackageError)) throw error;
+      out.line(`${name}: skipped, ${error.message}.`);
+    }
+  }
+  return { report: reportOf(scenarioName, scenario, redis !== undefined, outputs), outputs };
+}
+
+export class RedisUnavailableError extends Error {
+  constructor(url: string) {
+    super(`no Redis answered at ${url.replace(/\/\/[^@/]*@/, '//***@')} within 2 s`);
+    this.name = 'RedisUnavailableError';
+  }
+}
+
+/** A progress display: one line rewritten in place on a TTY, a plain line per second otherwise. */
+async function progressOutput(tty: boolean) {
+  if (tty) {
+    const { default: logUpdate } = await import('log-update');
+    return {
+      line: (text: string) => console.log(text),
+      progress: (p: Progress) => logUpdate(progressLine(p)),
+      done: () => logUpdate.clear(),
+    };
+  }
+  let lastSecond = -1;
+  return {
+    line: (text: string) => console.log(text),
+    progress: (p: Progress) => {
+      const second = Math.floor(p.elapsedS);
+      if (second === lastSecond || second % 2 !== 0) return;
+      lastSecond = second;
+      console.log(progressLine(p));
+    },
+    done: () => {
+      lastSecond = -1;
+    },
+  };
+}
+
+function writeFile(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, text);
+}
+
+export async function run(argv: readonly string[]): Promise<number> {
+  const parsed = parseSimulateArgs(argv, process.env);
+  if (parsed.kind === 'help') {
+    console.log(simulateUsage);
+    return 0;
+  }
+  if (parsed.kind === 'error') {
+    console.error(`${parsed.message}\n\nRun \`llm-resilience simulate --help\` for the options.`);
+    return 2;
+  }
+  const { scenario } = parsed;
+  // A terminal of unknown width (0 columns) would get an empty line from log-update.
+  const out = await progressOutput(process.stdout.isTTY === true && process.stdout.columns > 0);
+  let result: Awaited<ReturnType<typeof simulate>>;
+  try {
+    result = await simulate(scenario, 'simulate', out);
+  } catch (error) {
+    if (error instanceof RedisUnavailableError || error instanceof MissingPackageError) {
+      console.error(error.message);
+      return 2;
+    }
+    throw error;
+  }
+  const { report, outputs } = result;
+  if (outputs.length === 0) {
+    console.error('No strategy could run.');
+    return 1;
+  }
+  console.log(`\n${await summaryTable(report.strategies)}`);
+  console.log(
+    'goodput: the admitted rate over the limit of the binding dimension, after the first periods; billed requests: every HTTP attempt the provider received.',
+  );
+  if (scenario.svg !== undefined) {
+    try {
+      writeFile(scenario.svg, await chartSvg(scenario, outputs));
+      console.log(`Chart: ${scenario.svg}`);
+    } catch (error) {
+      if (!(error instanceof MissingPackageError)) throw error;
+      console.log(`No chart: ${error.message}`);
+    }
+  }
+  if (scenario.json !== undefined) {
+    writeFile(scenario.json, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`Figures: ${scenario.json}`);
+  }
+  return 0;
+}
