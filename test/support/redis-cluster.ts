@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { redisScripts } from '../../src/stores/redis/lua/scripts.js';
-import { freePort, hasRedisServer, launchRedisServer, NO_REDIS, waitExit } from './redis.js';
+import { freeServerPort, hasRedisServer, launchRedisServer, NO_REDIS, waitExit } from './redis.js';
 
 const run = promisify(execFile);
 
@@ -177,7 +177,8 @@ function requireTools(): void {
 /** `count` free ports, all different (the OS may hand the same one out twice in a row). */
 async function distinctFreePorts(count: number): Promise<number[]> {
   const ports = new Set<number>();
-  while (ports.size < count) ports.add(await freePort());
+  // Each node also binds its cluster bus at port + 10000.
+  while (ports.size < count) ports.add(await freeServerPort(10_000));
   return [...ports];
 }
 

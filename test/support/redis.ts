@@ -56,6 +56,29 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Whether nothing listens on `port` of 127.0.0.1 (a listen there succeeds). */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A free port for a server that also needs `port + busOffset` (a Redis Cluster node's bus, at
+ * +10000). Taken below Linux's ephemeral range (32768 and up), where the outgoing connections of
+ * tests running in parallel take their local ports: an ephemeral port found free can be taken by
+ * one before the server binds it.
+ */
+export async function freeServerPort(busOffset = 10_000): Promise<number> {
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const port = 12_000 + Math.floor(Math.random() * 10_000);
+    if ((await canListen(port)) && (await canListen(port + busOffset))) return port;
+  }
+  throw new Error('No free pair of ports (p, p + 10000) found between 12000 and 32000');
+}
+
 /** Whether `redis-server` is on the PATH. */
 export function hasRedisServer(): boolean {
   try {
