@@ -69,8 +69,10 @@ async function outage(server: RedisServerHandle, mode: OnUnavailable): Promise<O
     const killedAt = Date.now();
     await server.kill();
     await sleep(OUTAGE_MS);
-    await server.restart();
+    // From when the restart begins: a store's own recheck can reach the new server before the
+    // restart helper's PING loop has seen it answer.
     const restartedAt = Date.now();
+    await server.restart();
     await sleep(2500);
     const stoppedAt = Date.now();
     const reports = await Promise.all(workers.map((w) => w.stop()));
