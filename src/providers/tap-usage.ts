@@ -3,6 +3,7 @@
  * tap follows the events and reports, exactly once, what the stream produced: on completion, on
  * the provider's error event, on a broken connection, or when the consumer cancels.
  */
+import { StreamInterruptedError } from '../errors/stream-interrupted-error.js';
 import { SseDecoder } from './sse-decoder.js';
 import {
   type StreamUsageOptions,
@@ -124,7 +125,11 @@ export function tapUsage(
         }
       } catch (error) {
         finish(signal?.aborted ? 'cancelled' : 'broken', signal?.aborted ? signal.reason : error);
-        controller.error(error);
+        // A body cut mid-way (undici's `TypeError: terminated`, whatever its socket code) reaches
+        // the caller's iteration as a typed error; an abort stays the caller's own reason.
+        controller.error(
+          signal?.aborted ? error : new StreamInterruptedError('broken', 500, { cause: error }),
+        );
       }
     },
     cancel(reason) {

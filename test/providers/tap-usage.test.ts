@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { StreamInterruptedError } from '../../src/errors/stream-interrupted-error.js';
 import { type StreamOutcome, tapUsage } from '../../src/providers/tap-usage.js';
 import type { Provider } from '../../src/providers/usage.js';
 
@@ -275,13 +276,15 @@ describe('tapUsage', () => {
     expect(outcomes[0]).toMatchObject({ end: 'incomplete', complete: false });
   });
 
-  it('reports a failed read as broken, once, and passes the failure on', async () => {
+  it('reports a failed read as broken, once, and passes the failure on, typed', async () => {
     const cut = OPENAI_STREAM.indexOf('data', 10);
     const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
     const { outcomes, failed } = await run('openai', splitAt(OPENAI_STREAM.slice(0, cut), []), {
       failure: reset,
     });
-    expect(failed).toBe(reset);
+    expect(failed).toBeInstanceOf(StreamInterruptedError);
+    expect((failed as StreamInterruptedError).cause).toBe(reset);
+    expect((failed as StreamInterruptedError).end).toBe('broken');
     expect(outcomes).toHaveLength(1);
     expect(outcomes[0]).toMatchObject({ end: 'broken', error: reset, complete: false });
   });
