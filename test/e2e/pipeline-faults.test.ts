@@ -6,21 +6,13 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { anthropicPolicy, BrokenCircuitError, openaiPolicy, wrap } from '../../src/index.js';
-import { type Simulator, startSimulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../src/simulator/index.js';
 import { MemoryBudgetStore } from '../../src/stores/memory-budget-store.js';
+import { simulatorsClosedAfterEach } from '../support/simulators.js';
 
-const sims: Simulator[] = [];
-afterEach(async () => {
-  await Promise.all(sims.splice(0).map((s) => s.close()));
-});
-
-async function simulator(options: Parameters<typeof startSimulator>[0]): Promise<Simulator> {
-  const sim = await startSimulator(options);
-  sims.push(sim);
-  return sim;
-}
+const simulator = simulatorsClosedAfterEach();
 
 const params = {
   model: 'claude-sonnet-4-6',

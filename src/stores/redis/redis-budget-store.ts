@@ -25,7 +25,7 @@ import {
   budgetVersionsScript,
 } from './lua/budget-scripts.js';
 import { encodeKeyName } from './redis-keys.js';
-import { isOutage, RedisOutage, withTimeout } from './redis-outage.js';
+import { degradeOperation, isOutage, RedisOutage, withTimeout } from './redis-outage.js';
 import {
   type OnUnavailable,
   type RedisRecoveredEvent,
@@ -418,19 +418,16 @@ export class RedisBudgetStore implements BudgetStore {
     error: unknown,
     serve: () => T,
   ): T {
-    if (this.mode === 'fail-closed') {
-      throw new LimiterUnavailableError(
-        `Redis is unavailable to the budget (${operation}; no answer within ${this.timeoutMs} ms or a connection error); onUnavailable is 'fail-closed'`,
-        { cause: error },
-      );
-    }
-    this.unavailableEmitter.emit({
-      operation,
+    return degradeOperation({
       mode: this.mode,
+      what: 'budget',
+      operation,
+      timeoutMs: this.timeoutMs,
       keys: specs.map((s) => s.key),
       error,
+      emit: (event) => this.unavailableEmitter.emit(event),
+      serve,
     });
-    return serve();
   }
 
   /**

@@ -5,6 +5,40 @@
  * that gets through ends the outage. What to probe and what to do on return is the store's.
  */
 
+import { LimiterUnavailableError } from '../../errors/limiter-unavailable-error.js';
+import type { OnUnavailable } from './redis-store-options.js';
+
+/**
+ * The outage policy for one operation a store could not send: under 'fail-closed' a
+ * `LimiterUnavailableError` naming what was refused (`what`: the limiter, the budget), otherwise
+ * the `onUnavailable` event, then `serve()` (fail-open's yes, or the local share's answer).
+ */
+export function degradeOperation<T, O extends string>(options: {
+  readonly mode: OnUnavailable;
+  readonly what: string;
+  readonly operation: O;
+  readonly timeoutMs: number;
+  readonly keys: readonly string[];
+  readonly error: unknown;
+  readonly emit: (event: {
+    operation: O;
+    mode: Exclude<OnUnavailable, 'fail-closed'>;
+    keys: readonly string[];
+    error: unknown;
+  }) => void;
+  readonly serve: () => T;
+}): T {
+  const { mode, operation, error } = options;
+  if (mode === 'fail-closed') {
+    throw new LimiterUnavailableError(
+      `Redis is unavailable to the ${options.what} (${operation}; no answer within ${options.timeoutMs} ms or a connection error); onUnavailable is 'fail-closed'`,
+      { cause: error },
+    );
+  }
+  options.emit({ operation, mode, keys: options.keys, error });
+  return options.serve();
+}
+
 /**
  * ioredis's connection states in which a command is queued, not sent: `connect` too, where the
  * socket is up but the ready check (INFO) is unanswered, for as long as Redis loads its data.

@@ -1,7 +1,6 @@
 import type { Clock } from '../../clock.js';
 import { InvalidArgumentError } from '../../errors/invalid-argument-error.js';
 import { InvalidConfigError } from '../../errors/invalid-config-error.js';
-import { LimiterUnavailableError } from '../../errors/limiter-unavailable-error.js';
 import { roundMs } from '../../events/event-numbers.js';
 import { reportError, SafeEventEmitter } from '../../events/safe-event-emitter.js';
 import type { Grant, LimiterSpec, Look, ReserveOutcome, Store } from '../../limiter/store.js';
@@ -17,7 +16,7 @@ import {
 import { encodeAdjustBatch, type PendingAdjust } from './redis-adjust-batch.js';
 import { redisKey } from './redis-keys.js';
 import { RedisLocalShare } from './redis-local-share.js';
-import { isOutage, RedisOutage, withTimeout } from './redis-outage.js';
+import { degradeOperation, isOutage, RedisOutage, withTimeout } from './redis-outage.js';
 import { decodeBatch, encodeBatch, MAX_BATCH, type PendingReserve } from './redis-reserve-batch.js';
 import {
   type OnUnavailable,
@@ -346,19 +345,16 @@ export class RedisStore implements Store {
     error: unknown,
     serve: () => T,
   ): T {
-    if (this.mode === 'fail-closed') {
-      throw new LimiterUnavailableError(
-        `Redis is unavailable to the limiter (${operation}; no answer within ${this.timeoutMs} ms or a connection error); onUnavailable is 'fail-closed'`,
-        { cause: error },
-      );
-    }
-    this.unavailableEmitter.emit({
-      operation,
+    return degradeOperation({
       mode: this.mode,
+      what: 'limiter',
+      operation,
+      timeoutMs: this.timeoutMs,
       keys: specs.map((s) => s.key),
       error,
+      emit: (event) => this.unavailableEmitter.emit(event),
+      serve,
     });
-    return serve();
   }
 
   /**
