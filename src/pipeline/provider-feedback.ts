@@ -30,6 +30,8 @@ export interface FeedbackSnapshot {
   readonly adaptiveFactor: number;
   /** Limits the provider's headers reported, where below the configured ones. */
   readonly providerLimits: Partial<Record<DimensionName, number>>;
+  /** Epoch ms until which a quota refusal stops the budget (calls get QuotaExhaustedError). */
+  readonly quotaStoppedUntil?: number;
 }
 
 /** Which header dimension feeds which budget dimension. */
@@ -152,16 +154,18 @@ export class ProviderFeedback {
     return this.o.quietMs;
   }
 
-  snapshot(): FeedbackSnapshot {
+  snapshot(nowMs: number): FeedbackSnapshot {
     const providerLimits: Partial<Record<DimensionName, number>> = {};
     this.o.dimensions.forEach((name, i) => {
       const limit = this.providerLimits[i];
       if (limit !== undefined) providerLimits[name] = limit;
     });
+    const stopped = this.stoppedUntil(nowMs);
     return {
       modelClass: this.o.modelClass,
       adaptiveFactor: Math.round(this.factor * 1000) / 1000,
       providerLimits,
+      ...(stopped !== undefined ? { quotaStoppedUntil: Math.round(stopped) } : {}),
     };
   }
 

@@ -217,9 +217,15 @@ export class ProviderPolicy implements IPolicy {
     ).flat();
     const preset = primary?.preset;
     const bulkhead = this.bulkhead?.inspect();
+    const nowMs = this.clock.now();
     const feedback = targets
-      .map((t) => t.feedback.snapshot())
-      .filter((f) => f.adaptiveFactor < 1 || Object.keys(f.providerLimits).length > 0);
+      .map((t) => t.feedback.snapshot(nowMs))
+      .filter(
+        (f) =>
+          f.adaptiveFactor < 1 ||
+          Object.keys(f.providerLimits).length > 0 ||
+          f.quotaStoppedUntil !== undefined,
+      );
     return {
       ...(preset
         ? {

@@ -151,5 +151,14 @@ describe('provider feedback', () => {
     expect(resumeAt).toBeGreaterThan(before + 55_000);
     expect(resumeAt).toBeLessThanOrEqual(before + 60_000);
     expect(sim.stats().requests).toBe(1);
+    // inspect() says why nothing is sent.
+    expect((await policy.inspect()).feedback).toEqual([
+      {
+        modelClass: 'limits',
+        adaptiveFactor: 1,
+        providerLimits: {},
+        quotaStoppedUntil: Math.round(resumeAt),
+      },
+    ]);
   });
 });
