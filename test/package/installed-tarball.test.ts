@@ -235,6 +235,27 @@ describe('the packed tarball installed into an empty app with the current SDKs',
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
   }, 120_000);
 
+  it("`npx llm-resilience plan --json` names seed 004's binding limit", async () => {
+    const outcome = await run(
+      'npx',
+      [
+        ...NPX_LOCAL,
+        'llm-resilience',
+        'plan',
+        '--limits',
+        'rpm=2000,itpm=160000,otpm=32000',
+        '--traffic',
+        'calls=100,input=3000,output=500',
+        '--json',
+      ],
+      app,
+    );
+    expect(outcome).toMatchObject({ code: 0, stderr: '' });
+    const report = JSON.parse(outcome.stdout) as { binding: string; maxCallsPerMinute: number };
+    expect(report.binding).toBe('itpm');
+    expect(report.maxCallsPerMinute).toBe(53);
+  }, 60_000);
+
   it('names an unknown command and exits 2', async () => {
     const outcome = await run('npx', [...NPX_LOCAL, 'llm-resilience', 'nosuchcommand'], app);
     expect(outcome.code).toBe(2);
