@@ -132,7 +132,9 @@ describe('Redis killed for 5 s and restarted, under load from worker processes',
         `rejected ${JSON.stringify(c.rejected)}, pending ${c.pending}`,
     );
     expect(unavailable.length).toBeGreaterThan(0);
-    expect(maxRejectMs).toBeLessThan(1000);
+    // The store's timeout is 500 ms; the printed figure is the measure, the bound only catches a
+    // refusal that waited for Redis (the pause or the outage, 3-5 s) on a busy 2-core machine.
+    expect(maxRejectMs).toBeLessThan(2000);
     expect(sentInOutage).toBe(0);
     expect(c.resumeMs).toBeLessThan(2000);
   });

@@ -84,7 +84,9 @@ it('CLIENT PAUSE beyond the timeout: typed refusals, no pile-up of commands, res
     expect(pending).toBe(0);
     for (const name of Object.keys(rejected)) expect(TYPED_REJECTIONS, name).toContain(name);
     expect(refused.length).toBeGreaterThan(0);
-    expect(maxRefuseMs).toBeLessThan(1000);
+    // The store's timeout is 500 ms; the printed figure is the measure, the bound only catches a
+    // refusal that waited for Redis (the pause or the outage, 3-5 s) on a busy 2-core machine.
+    expect(maxRefuseMs).toBeLessThan(2000);
     expect(sentInPause).toBe(0);
     // One command per caller, the subscriber's and one probe at most: no pile-up.
     expect(maxQueue).toBeLessThanOrEqual(2 * IN_FLIGHT + 4);
