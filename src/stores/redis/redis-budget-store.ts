@@ -25,7 +25,14 @@ import {
   budgetVersionsScript,
 } from './lua/budget-scripts.js';
 import { encodeKeyName } from './redis-keys.js';
-import { degradeOperation, isOutage, RedisOutage, withTimeout } from './redis-outage.js';
+import {
+  degradeOperation,
+  isOutage,
+  RedisOutage,
+  type Sent,
+  sendUnlessDown,
+  withTimeout,
+} from './redis-outage.js';
 import {
   type OnUnavailable,
   type RedisRecoveredEvent,
@@ -63,8 +70,6 @@ export interface RedisBudgetClient extends RedisScriptClient {
 }
 
 const NOT_CHARGED: TicketPlan = { seq: -1, queued: false, waitUs: 0, version: 0 };
-
-type Sent = { readonly reply: unknown } | { readonly error: unknown };
 
 /** Watchers of one Redis key. */
 interface Watched {
@@ -396,19 +401,14 @@ export class RedisBudgetStore implements BudgetStore {
     args: readonly number[],
     operation: RedisBudgetOperation,
   ): Promise<Sent> {
-    if (this.outage.down) {
-      this.outage.check();
-      return { error: this.outage.lastError };
-    }
     const keys = specs.map((s) => this.keyOf(s.key));
-    try {
-      const call = evalScript(this.redis, script, keys, [...this.head(), ...args]);
-      return { reply: await withTimeout(call, operation, this.timeoutMs) };
-    } catch (error) {
-      if (!isOutage(error)) throw error;
-      this.outage.fail(error);
-      return { error };
-    }
+    return sendUnlessDown(this.outage, () =>
+      withTimeout(
+        evalScript(this.redis, script, keys, [...this.head(), ...args]),
+        operation,
+        this.timeoutMs,
+      ),
+    );
   }
 
   /** The outage policy for one operation: throw (fail-closed), or emit and serve it. */

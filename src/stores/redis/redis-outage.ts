@@ -82,6 +82,30 @@ export function withTimeout<T>(
   });
 }
 
+/** A Redis call's answer, or the outage that kept it (the store's outage policy decides). */
+export type Sent = { readonly reply: unknown } | { readonly error: unknown };
+
+/**
+ * Sends `call()` unless the outage says Redis is away (then it only lets a check run). A failure
+ * that means Redis is away starts or prolongs the outage and is returned; any other is thrown.
+ */
+export async function sendUnlessDown(
+  outage: RedisOutage,
+  call: () => Promise<unknown>,
+): Promise<Sent> {
+  if (outage.down) {
+    outage.check();
+    return { error: outage.lastError };
+  }
+  try {
+    return { reply: await call() };
+  } catch (error) {
+    if (!isOutage(error)) throw error;
+    outage.fail(error);
+    return { error };
+  }
+}
+
 export class RedisOutage {
   private downSince: number | undefined;
   private lastCheckAt = 0;

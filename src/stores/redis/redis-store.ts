@@ -16,7 +16,14 @@ import {
 import { encodeAdjustBatch, type PendingAdjust } from './redis-adjust-batch.js';
 import { redisKey } from './redis-keys.js';
 import { RedisLocalShare } from './redis-local-share.js';
-import { degradeOperation, isOutage, RedisOutage, withTimeout } from './redis-outage.js';
+import {
+  degradeOperation,
+  isOutage,
+  RedisOutage,
+  type Sent,
+  sendUnlessDown,
+  withTimeout,
+} from './redis-outage.js';
 import { decodeBatch, encodeBatch, MAX_BATCH, type PendingReserve } from './redis-reserve-batch.js';
 import {
   type OnUnavailable,
@@ -323,19 +330,9 @@ export class RedisStore implements Store {
     args: readonly (string | number)[],
     operation: RedisStoreOperation,
   ): Promise<Sent> {
-    if (this.outage.down) {
-      this.outage.check();
-      return { error: this.outage.lastError };
-    }
-    try {
-      return {
-        reply: await this.withTimeout(evalScript(this.redis, script, keys, args), operation),
-      };
-    } catch (error) {
-      if (!isOutage(error)) throw error;
-      this.outage.fail(error);
-      return { error };
-    }
+    return sendUnlessDown(this.outage, () =>
+      this.withTimeout(evalScript(this.redis, script, keys, args), operation),
+    );
   }
 
   /** The outage policy for one operation: throw (fail-closed), or emit and serve it without Redis. */
@@ -394,8 +391,6 @@ export class RedisStore implements Store {
     return this.clock ? String(Math.floor(this.clock.now() * 1000)) : '-';
   }
 }
-
-type Sent = { readonly reply: unknown } | { readonly error: unknown };
 
 function algo(spec: LimiterSpec): 'g' | 't' {
   return spec.algorithm === 'gcra' ? 'g' : 't';
