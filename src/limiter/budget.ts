@@ -235,10 +235,12 @@ export class Budget {
     signal?.throwIfAborted();
     const askedMs = this.clock.now();
     const costsUs = this.costsUs(units);
-    // Listen before reserving: a settle between the store's answer and this caller's wait must
-    // reach its plan (catchUp), not be missed until its planned start.
+    // In process, listen before reserving: a settle between the store's answer and this caller's
+    // wait must reach its plan (catchUp), not be missed until its planned start. A remote store
+    // is not subscribed per call (a connection each time): its resync after subscribing makes
+    // a waiter whose plan is older than the key's version claim at once.
     this.reserving++;
-    this.watchKeys();
+    if (this.inProcess) this.watchKeys();
     const askedUs = this.nowUs();
     let outcome: Awaited<ReturnType<BudgetStore['reserve']>>;
     try {
@@ -468,7 +470,12 @@ export class Budget {
    * wasting the refill of that delay at every start). Another store answers when its reply comes.
    */
   private answeredAt(askedUs: number): number {
-    return this.store instanceof MemoryBudgetStore ? askedUs / 1000 : this.clock.now();
+    return this.inProcess ? askedUs / 1000 : this.clock.now();
+  }
+
+  /** The store answers in this process, at the instant it is asked. */
+  private get inProcess(): boolean {
+    return this.store instanceof MemoryBudgetStore;
   }
 
   private watchKeys(): void {
