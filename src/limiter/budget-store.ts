@@ -112,4 +112,36 @@ export interface BudgetStore {
   look(spec: BudgetSpec, nowUs: number): Promise<BudgetLook>;
   /** Calls `listener` for each change on `keys` (in this process or, on Redis, any worker). */
   watch(keys: readonly string[], listener: (change: QueueChange) => void): () => void;
+  /** First contact shared across workers (absent: each process makes its own). */
+  readonly contact?: SharedContact;
+}
+
+/** What a worker tells the others about a budget once the provider has answered it. */
+export interface ContactNotice {
+  /** Epoch ms until which the provider refuses the budget for quota (a spend cap). */
+  readonly stoppedUntil?: number;
+  /** Limits the provider's headers reported, per dimension, as the headers state them. */
+  readonly limits?: Readonly<Record<string, number>>;
+  /** Output tokens the first answer wrote (for estimates of output counted as generated). */
+  readonly output?: number;
+}
+
+/** Where first contact with the provider stands for a budget, across its workers. */
+export interface ContactAnswer extends ContactNotice {
+  /** `open`: the provider has answered; `probe`: this worker sends the first request; `wait`: another does. */
+  readonly contact: 'open' | 'probe' | 'wait';
+}
+
+/**
+ * First contact shared by every worker of a store (pipeline/first-contact.ts): one worker probes
+ * the provider, the others wait for its answer. Optional: a store of one process has nobody to
+ * tell.
+ */
+export interface SharedContact {
+  /** Takes the probe's lease on `name` for `leaseMs`, unless contact is made or another holds it. */
+  enter(name: string, leaseMs: number): Promise<ContactAnswer>;
+  /** Records that the provider answered (with what it said), and tells every worker. */
+  made(name: string, notice: ContactNotice): Promise<void>;
+  /** Calls `listener` when any worker records an answer on `name`; returns the unsubscribe. */
+  onMade(name: string, listener: (notice: ContactNotice) => void): () => void;
 }

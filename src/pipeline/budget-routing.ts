@@ -11,6 +11,7 @@ import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { Budget, type BudgetDimension } from '../limiter/budget.js';
 import type { BudgetStore } from '../limiter/budget-store.js';
 import type { Accounting, DimensionName } from './accounting.js';
+import { FirstContact } from './first-contact.js';
 import { OutputEstimate } from './output-estimate.js';
 import type { PipelineLimits } from './pipeline-options.js';
 import { type LimitChangeEvent, ProviderFeedback } from './provider-feedback.js';
@@ -29,67 +30,10 @@ export interface BudgetTarget {
   readonly outputs: OutputEstimate;
   /** Dimensions charged: the global ones, then the tenant's (same names). */
   readonly dimensionCount: number;
-  /** First contact with the provider from this process (see budgeted-fetch.ts). */
+  /** First contact with the provider, shared by the workers of a shared store (first-contact.ts). */
   readonly contact: FirstContact;
   /** The provider's headers and unexplained 429s, applied to the budget. */
   readonly feedback: ProviderFeedback;
-}
-
-/**
- * Until the provider has answered one request of this budget, from this process, the others wait
- * for that answer. A cold process (module loading, a new TLS connection) can take a second or
- * more to get its first requests out, while the provider's bucket, full, wastes that refill; a
- * burst granted meanwhile would arrive late and all at once, with the budget ahead of the
- * provider. One request pays that delay; the rest go out warm. One round trip, like TCP's slow
- * start.
- */
-/** setTimeout's longest delay; a longer wait is no wait limit at all. */
-const MAX_TIMER_MS = 2_147_483_647;
-
-export class FirstContact {
-  private state: 'none' | 'probing' | 'open' = 'none';
-  private readonly waiting: (() => void)[] = [];
-
-  /**
-   * Resolves when this request may go: at once for the first one and once contact is made, or
-   * after `maxWaitMs` (a slow first answer, a long generation, must not hold the others longer
-   * than they agreed to wait: they go on to the budget, which still paces them).
-   */
-  enter(signal: AbortSignal | undefined, maxWaitMs: number): Promise<void> | undefined {
-    if (this.state === 'open') return undefined;
-    if (this.state === 'none') {
-      this.state = 'probing';
-      return undefined;
-    }
-    return new Promise<void>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const leave = () => {
-        const at = this.waiting.indexOf(go);
-        if (at >= 0) this.waiting.splice(at, 1);
-        if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const onAbort = () => {
-        leave();
-        reject(signal?.reason);
-      };
-      const go = () => {
-        leave();
-        resolve();
-      };
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiting.push(go);
-      if (maxWaitMs <= MAX_TIMER_MS) timer = setTimeout(go, Math.max(0, maxWaitMs));
-    });
-  }
-
-  /** The provider answered (any status) or the probe ended otherwise: let everyone through. */
-  made(): void {
-    if (this.state === 'open') return;
-    this.state = 'open';
-    for (const go of [...this.waiting]) go();
-  }
 }
 
 export interface RoutingOptions {
@@ -188,25 +132,36 @@ export class BudgetRouter {
       ...(o.store ? { store: o.store } : {}),
       ...(o.clock ? { clock: o.clock } : {}),
     });
+    const feedback = new ProviderFeedback({
+      provider: o.accounting.provider,
+      modelClass,
+      budget,
+      dimensions: names,
+      configured: configuredLimits,
+      utilization: o.utilization,
+      periodMs: o.periodMs,
+      onLimitChange: o.onLimitChange,
+    });
+    const shared = o.store?.contact;
+    const outputs = new OutputEstimate();
     const target: BudgetTarget = {
       modelClass,
       ...(row ? { preset: row } : {}),
       budget,
       outputTokens,
       countsCacheReads: row?.countsCacheReads === true,
-      outputs: new OutputEstimate(),
+      outputs,
       dimensionCount: names.length,
-      contact: new FirstContact(),
-      feedback: new ProviderFeedback({
-        provider: o.accounting.provider,
-        modelClass,
-        budget,
-        dimensions: names,
-        configured: configuredLimits,
-        utilization: o.utilization,
-        quietMs: o.periodMs,
-        onLimitChange: o.onLimitChange,
+      contact: new FirstContact({
+        // One contact per budget: the global dimensions' key prefix names it.
+        ...(shared ? { shared: { contact: shared, name: base } } : {}),
+        onNotice: (notice) => {
+          if (notice.stoppedUntil !== undefined) feedback.stopped(notice.stoppedUntil);
+          if (notice.limits) feedback.adopt(notice.limits);
+          if (notice.output !== undefined) outputs.observe(notice.output);
+        },
       }),
+      feedback,
     };
     this.targets.set(modelClass, target);
     return target;

@@ -12,6 +12,7 @@ import {
 } from '../errors/rate-limit-exceeded-error.js';
 import { StreamInterruptedError } from '../errors/stream-interrupted-error.js';
 import type { BudgetPermit } from '../limiter/budget-permit.js';
+import type { ContactNotice } from '../limiter/budget-store.js';
 import { type RateLimitHeaders, readRateLimitHeaders } from '../providers/rate-limit-headers.js';
 import {
   describeRequest,
@@ -111,36 +112,45 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
       throw error;
     }
     const maxTokens = request.maxTokens ?? OPENAI_DEFAULT_MAX_TOKENS;
-    const output =
-      target.outputTokens === 'generated' ? target.outputs.reserve(maxTokens) : maxTokens;
-    const reservation = accounting.reserve(
-      {
-        ...(request.model ? { model: request.model } : {}),
-        maxTokens,
-        inputEstimate: request.inputEstimate,
-      },
-      output,
-    );
-    const costs = withTenant(reservation.costs, target);
     const signal = anySignal(context?.signal, init?.signal);
     let permit: BudgetPermit;
+    let reservation!: Reservation;
     const askedAt = deps.now();
     let contactWaited = false;
-    const stopped = target.feedback.stoppedUntil(askedAt);
-    if (stopped !== undefined) {
+    const refuseIfStopped = () => {
+      const stopped = target.feedback.stoppedUntil(deps.now());
+      if (stopped === undefined) return;
       const error = new QuotaExhaustedError(target.modelClass, stopped);
       if (context) context.stageError = error;
       throw error;
-    }
+    };
+    refuseIfStopped();
     try {
       // The wait for the first answer and the wait for budget share one maxWaitMs.
       const contact = target.contact.enter(signal, deps.maxWaitMs);
       contactWaited = contact !== undefined;
       await contact;
+      // The first answer (here or another worker's) may have been a quota stop.
+      if (contactWaited) refuseIfStopped();
+      // Reserved once contact is made: the first answer's output already informs the estimate.
+      const output =
+        target.outputTokens === 'generated' ? target.outputs.reserve(maxTokens) : maxTokens;
+      reservation = accounting.reserve(
+        {
+          ...(request.model ? { model: request.model } : {}),
+          maxTokens,
+          inputEstimate: request.inputEstimate,
+        },
+        output,
+      );
       const left = Math.max(0, Math.floor(deps.maxWaitMs - (deps.now() - askedAt)));
-      permit = await target.budget.acquire(costs, { signal, maxWaitMs: left });
+      permit = await target.budget.acquire(withTenant(reservation.costs, target), {
+        signal,
+        maxWaitMs: left,
+      });
     } catch (caught) {
-      target.contact.made();
+      // No answer came of it: if this was the probe, another caller probes.
+      target.contact.passOn();
       // Refused for the whole wait the caller agreed to, first contact included.
       const error = isRateLimitExceededError(caught)
         ? new RateLimitExceededError(caught.key, caught.retryAfterMs, deps.maxWaitMs)
@@ -196,13 +206,14 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
             ...(attemptSignal ? { signal: attemptSignal } : {}),
           });
         } catch (error) {
-          target.contact.made();
+          target.contact.passOn();
           settle(accounting.failed(reservation, false, 0), 'network-error');
           release();
           throw error;
         }
-        target.contact.made();
         status = response.status;
+        // Contact is made when the answer can teach the others: at once for an error or a stream
+        // (whose usage comes at its end), after its usage for an answer (the output estimate).
         // The provider's figures are applied where they and the budget count the same calls: a
         // stream's headers leave at its first byte, before its settle (at its end); an answer's
         // or an error's leave with it, after the provider settled it, so after ours.
@@ -220,6 +231,10 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
             String(response.status),
           );
           observe();
+          target.contact.made({
+            ...lessons(target),
+            ...(resumeAt !== undefined ? { stoppedUntil: resumeAt } : {}),
+          });
           release();
           return response;
         }
@@ -232,6 +247,7 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
           streamEnd.catch(() => undefined);
           if (context) context.streamEnd = streamEnd;
           observe();
+          target.contact.made(lessons(target));
           const tapped = tapUsage(
             provider,
             response.body,
@@ -255,6 +271,7 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
         try {
           text = await response.text();
         } catch (error) {
+          target.contact.made();
           settle(accounting.failed(reservation, false, 0), 'broken');
           release();
           throw error;
@@ -270,6 +287,13 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
           settle(reservation.costs, 'no-usage');
         }
         observe();
+        // Contact is made once the answer can teach the others: its headers read (a lower limit
+        // adopted) and, for an answer, its usage (the output estimate); a stream's usage comes
+        // at its end, too late to wait for.
+        target.contact.made({
+          ...lessons(target),
+          ...(usage ? { output: usage.outputTokens } : {}),
+        });
         release();
         return new Response(text, {
           status: response.status,
@@ -278,7 +302,7 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
         });
       });
     } catch (error) {
-      target.contact.made();
+      target.contact.passOn();
       // The slot was never taken (bulkhead full, or an abort while queued): nothing was sent.
       if (permit.isOpen) {
         if (context) context.stageError = error;
@@ -287,6 +311,12 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
       throw error;
     }
   };
+}
+
+/** What an answer taught that other workers of a shared budget should know: the limits read. */
+function lessons(target: BudgetTarget): ContactNotice {
+  const limits = target.feedback.reportedLimits;
+  return Object.keys(limits).length > 0 ? { limits: limits as Record<string, number> } : {};
 }
 
 /** The tenant's dimensions are charged the same as the global ones. */

@@ -1,9 +1,13 @@
 /**
  * What to reserve for output where the provider counts output as it is generated (Anthropic
  * since 2026) rather than `max_tokens` at the start: a high quantile of this budget's recent
- * outputs, capped by the request's `max_tokens`. Until enough calls have been seen it reserves
- * `max_tokens`, which every provider tolerates. The settle corrects either way.
+ * outputs, capped by the request's `max_tokens`. Before any call has been seen it reserves
+ * `max_tokens`, which every provider tolerates; until `warmUp` calls, twice the largest output
+ * seen. The settle corrects either way.
  */
+/** Before `warmUp` outputs, the reservation is this many times the largest seen. */
+const WARM_UP_HEADROOM = 2;
+
 export class OutputEstimate {
   private readonly recent: number[] = [];
   private next = 0;
@@ -27,9 +31,17 @@ export class OutputEstimate {
 
   /** Output tokens to reserve for a call allowed `maxTokens`. */
   reserve(maxTokens: number): number {
-    if (this.recent.length < this.warmUp) return maxTokens;
-    const sorted = [...this.recent].sort((a, b) => a - b);
-    const q = sorted[Math.min(sorted.length - 1, Math.floor(this.quantile * sorted.length))]!;
+    if (this.recent.length === 0) return maxTokens;
+    let q: number;
+    if (this.recent.length < this.warmUp) {
+      // Too few outputs for a quantile: twice the largest seen. `max_tokens` for every call until
+      // then would let a cold budget's first calls hold the whole bucket (128 calls at 4096 of a
+      // 10,000-token bucket queue for 50 s of refill, settling back most of it).
+      q = WARM_UP_HEADROOM * Math.max(...this.recent);
+    } else {
+      const sorted = [...this.recent].sort((a, b) => a - b);
+      q = sorted[Math.min(sorted.length - 1, Math.floor(this.quantile * sorted.length))]!;
+    }
     return Math.min(maxTokens, Math.max(1, Math.ceil(q)));
   }
 

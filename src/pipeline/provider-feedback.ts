@@ -43,9 +43,15 @@ const HEADER_DIMENSIONS: Record<
   openai: { requests: 'rpm', tokens: 'tpm' },
 };
 
-/** Anthropic rounds token `remaining` to the nearest thousand: trust it to within half. */
-function roundingOf(provider: Provider, dimension: DimensionName): number {
-  return provider === 'anthropic' && dimension !== 'rpm' ? 500 : 0;
+/** The period the providers' `limit` headers count in: a minute. */
+const HEADER_PERIOD_MS = 60_000;
+
+/**
+ * Anthropic rounds token `remaining` to the nearest thousand (of a minute's bucket): trust it to
+ * within half, at the budget's scale.
+ */
+function roundingOf(provider: Provider, dimension: DimensionName, scale: number): number {
+  return provider === 'anthropic' && dimension !== 'rpm' ? Math.ceil(500 * scale) : 0;
 }
 
 /** Cut of the rate per unexplained 429 (the seeds' advice), its floor and its climb back. */
@@ -64,8 +70,11 @@ export interface FeedbackOptions {
   /** Configured limits per dimension, before `utilization`. */
   readonly configured: readonly number[];
   readonly utilization: number;
-  /** ms without an unexplained 429 before the rate climbs back a step: the limits' period. */
-  readonly quietMs: number;
+  /**
+   * The limits' period in ms: header limits (per minute) are scaled to it, and it is the quiet
+   * time before the rate climbs back a step after unexplained 429s.
+   */
+  readonly periodMs: number;
   readonly onLimitChange: (event: LimitChangeEvent) => void;
 }
 
@@ -76,6 +85,8 @@ export class ProviderFeedback {
   private lastCutAt = Number.NEGATIVE_INFINITY;
   private lastStepAt = Number.NEGATIVE_INFINITY;
   private readonly providerLimits: (number | undefined)[];
+  /** The same, as the headers state them (per minute), to tell other workers. */
+  private readonly headerLimits: Partial<Record<DimensionName, number>> = {};
 
   constructor(private readonly o: FeedbackOptions) {
     this.providerLimits = o.dimensions.map(() => undefined);
@@ -96,27 +107,47 @@ export class ProviderFeedback {
       const figures = headers[header as RateLimitDimensionName];
       const index = dimensions.indexOf(name);
       if (!figures || index < 0) continue;
-      const { limit, remaining } = figures;
-      if (limit !== undefined && limit > 0 && limit < this.o.configured[index]!) {
-        if (this.providerLimits[index] !== limit) {
-          this.providerLimits[index] = limit;
-          limitsChanged = true;
-        }
-      }
+      const { remaining } = figures;
+      if (figures.limit !== undefined && this.noteLimit(index, figures.limit)) limitsChanged = true;
       if (remaining !== undefined && lower) {
-        work.push(budget.lowerTo(name, remaining + roundingOf(provider, name)));
+        work.push(budget.lowerTo(name, remaining + roundingOf(provider, name, this.scale)));
       }
     }
     if (lower) this.lastLoweredAt = nowMs;
     if (limitsChanged) this.apply('provider-limit');
-    if (this.factor < 1 && nowMs - this.lastCutAt >= this.o.quietMs) {
-      if (nowMs - this.lastStepAt >= this.o.quietMs) {
+    if (this.factor < 1 && nowMs - this.lastCutAt >= this.o.periodMs) {
+      if (nowMs - this.lastStepAt >= this.o.periodMs) {
         this.lastStepAt = nowMs;
         this.factor = Math.min(1, this.factor + INCREASE);
         this.apply('adaptive');
       }
     }
     return Promise.all(work);
+  }
+
+  /** Limits another worker read in the provider's headers (per minute, as the headers state). */
+  adopt(limits: Readonly<Record<string, number>>): void {
+    let changed = false;
+    for (const [name, limit] of Object.entries(limits)) {
+      const index = this.o.dimensions.indexOf(name as DimensionName);
+      if (index >= 0 && this.noteLimit(index, limit)) changed = true;
+    }
+    if (changed) this.apply('provider-limit');
+  }
+
+  /** The provider limits read so far, per minute as the headers state them (for other workers). */
+  get reportedLimits(): Readonly<Partial<Record<DimensionName, number>>> {
+    return this.headerLimits;
+  }
+
+  /** Records a header limit (per minute) of dimension `index`; true when it lowers a limit anew. */
+  private noteLimit(index: number, headerLimit: number): boolean {
+    const limit = Math.floor(headerLimit * this.scale);
+    if (!(limit > 0 && limit < this.o.configured[index]!)) return false;
+    if (this.providerLimits[index] === limit) return false;
+    this.providerLimits[index] = limit;
+    this.headerLimits[this.o.dimensions[index]!] = headerLimit;
+    return true;
   }
 
   /**
@@ -144,6 +175,14 @@ export class ProviderFeedback {
     }
   }
 
+  /**
+   * Another worker met the quota refusal (it held the shared budget already): calls of this
+   * process get QuotaExhaustedError until `resumeAt` too, and inspect() says so.
+   */
+  stopped(resumeAt: number): void {
+    this.resumeAt = Math.max(this.resumeAt, resumeAt);
+  }
+
   /** Epoch ms until which the budget is stopped for quota, when later than `nowMs`. */
   stoppedUntil(nowMs: number): number | undefined {
     return this.resumeAt > nowMs ? this.resumeAt : undefined;
@@ -151,7 +190,12 @@ export class ProviderFeedback {
 
   /** The limits' period, in ms: how long a quota refusal without a stated end stops the budget. */
   get periodMs(): number {
-    return this.o.quietMs;
+    return this.o.periodMs;
+  }
+
+  /** Budget units per header unit: the budget's period over the headers' minute. */
+  private get scale(): number {
+    return this.o.periodMs / HEADER_PERIOD_MS;
   }
 
   snapshot(nowMs: number): FeedbackSnapshot {

@@ -79,8 +79,15 @@ function reply(kind: ErrorKind, message?: string): ErrorReply {
 /** Thousands separators, as the API's messages write limits ("50,000"). */
 const grouped = (n: number) => Math.round(n).toLocaleString('en-US');
 
-/** Anthropic rounds token `remaining` values to the nearest thousand (PROVIDERS.md §1.5). */
-const roundThousand = (n: number) => Math.round(n / 1000) * 1000;
+/**
+ * Anthropic rounds token `remaining` values to the nearest thousand (PROVIDERS.md §1.5). A bucket
+ * enforced per second (compressed time) is rounded at the same scale, to the nearest 1000/60:
+ * the rounding stays the same share of the bucket.
+ */
+const roundThousand = (n: number, scale: number) => {
+  const step = 1000 * scale;
+  return Math.round(Math.round(n / step) * step);
+};
 
 const invalid = (message: string): ParseResult => ({
   ok: false,
@@ -178,26 +185,41 @@ export const anthropicWire: WireFormat = {
 
   rateLimitHeaders(snapshot: readonly DimensionSnapshot[], now: number, exact = false) {
     const headers: Record<string, string> = {};
-    const set = (name: string, limit: number, remaining: number, resetAfterMs: number) => {
-      const rounded = name === 'requests' || exact ? remaining : roundThousand(remaining);
+    const set = (
+      name: string,
+      limit: number,
+      remaining: number,
+      resetAfterMs: number,
+      scale: number,
+    ) => {
+      const rounded = name === 'requests' || exact ? remaining : roundThousand(remaining, scale);
       headers[`anthropic-ratelimit-${name}-limit`] = String(limit);
       headers[`anthropic-ratelimit-${name}-remaining`] = String(rounded);
       headers[`anthropic-ratelimit-${name}-reset`] = formatRfc3339(now + resetAfterMs);
     };
     // Without workspace limits the `tokens` family is the sum of input and output (limit and
     // remaining); its reset, in both recorded samples, the earlier of the two.
-    const tokens = { limit: 0, remaining: 0, resetAfterMs: Number.POSITIVE_INFINITY, any: false };
+    const tokens = {
+      limit: 0,
+      remaining: 0,
+      resetAfterMs: Number.POSITIVE_INFINITY,
+      scale: 1,
+      any: false,
+    };
     for (const s of snapshot) {
       const name = HEADER_NAMES[s.dimension];
-      if (name) set(name, s.limit, s.remaining, s.resetAfterMs);
+      const scale = s.capacity / s.limit;
+      if (name) set(name, s.limit, s.remaining, s.resetAfterMs, scale);
       if (s.dimension === 'itpm' || s.dimension === 'otpm') {
         tokens.limit += s.limit;
         tokens.remaining += s.remaining;
         tokens.resetAfterMs = Math.min(tokens.resetAfterMs, s.resetAfterMs);
+        tokens.scale = Math.min(tokens.scale, scale);
         tokens.any = true;
       }
     }
-    if (tokens.any) set('tokens', tokens.limit, tokens.remaining, tokens.resetAfterMs);
+    if (tokens.any)
+      set('tokens', tokens.limit, tokens.remaining, tokens.resetAfterMs, tokens.scale);
     return headers;
   },
 

@@ -93,8 +93,8 @@ describe('pipeline tenants, attempt timeouts and output estimates', () => {
     const c = client(sim, policy);
     for (let i = 0; i < 10; i++)
       await wrap(policy).execute(() => c.messages.create({ ...params, max_tokens: 1024 }));
-    // Until eight outputs are known, max_tokens; then the recent outputs' 90th percentile.
-    expect(reservedOutput.slice(0, 8)).toEqual(Array(8).fill(1024));
-    expect(reservedOutput.slice(8)).toEqual([40, 40]);
+    // max_tokens before any output is known; twice the largest until eight are; then the recent
+    // outputs' 90th percentile.
+    expect(reservedOutput).toEqual([1024, 80, 80, 80, 80, 80, 80, 80, 40, 40]);
   });
 });

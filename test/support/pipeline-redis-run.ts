@@ -9,7 +9,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { startSimulator } from '../../src/simulator/index.js';
+import type { FeedbackSnapshot } from '../../src/pipeline/provider-feedback.js';
+import { type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
 import type { PipelineWorkerConfig } from '../fixtures/pipeline-redis-worker.js';
 import { uniquePrefix } from './redis.js';
 
@@ -21,6 +22,17 @@ export interface RedisPipelineRunOptions {
   /** Per-minute limits of the simulated organisation (enforced per second). */
   readonly perMinute: { rpm: number; itpm: number; otpm: number };
   readonly maxTokens: number;
+  /** Per-minute limits the pipelines are given, when not the real ones (a wrong tier). */
+  readonly configured?: { rpm: number; itpm: number; otpm: number };
+  /** How the pipelines charge output (default: `max_tokens`, as with bare limits). */
+  readonly outputTokens?: 'generated' | 'max_tokens';
+  /** Output lengths the simulator draws (default: 10% to 50% of `max_tokens`). */
+  readonly outputRange?: { min: number; max: number };
+  /** More of the simulator: another consumer, faults, how it counts output. */
+  readonly simulator?: Pick<
+    SimulatorOptions,
+    'background' | 'faults' | 'outputCounting' | 'exactRemaining'
+  >;
 }
 
 export interface WorkerReport {
@@ -31,6 +43,8 @@ export interface WorkerReport {
   readonly retriedAtMs: number[];
   readonly drainedMs: number;
   readonly queuedAtEnd: number[];
+  /** The pipeline's `inspect().feedback` at the end (absent: the provider moved nothing). */
+  readonly feedback?: readonly FeedbackSnapshot[];
 }
 
 export interface RedisPipelineRun {
@@ -44,7 +58,13 @@ export interface RedisPipelineRun {
   /** The simulator's refusals per dimension. */
   readonly refusedBy: Record<string, number>;
   readonly binding: string;
+  /**
+   * Settled cost of the binding dimension minus the starting bucket, over the refill in the
+   * window that the other consumer (`simulator.background.share`) leaves.
+   */
   readonly goodput: number;
+  /** Requests the spend cap refused. */
+  readonly spendCapRefused: number;
   readonly reports: readonly WorkerReport[];
 }
 
@@ -59,11 +79,13 @@ export async function runRedisPipeline(
     limits: perMinute,
     perSecond: true,
     latencyMs: { firstTokenMs: 20, perTokenMs: 0.2 },
-    outputTokens: {
+    outputTokens: options.outputRange ?? {
       min: Math.ceil(options.maxTokens / 10),
       max: Math.floor(options.maxTokens / 2),
     },
+    ...options.simulator,
   });
+  const configured = options.configured ?? perMinute;
   const children: ChildProcess[] = [];
   try {
     const config: PipelineWorkerConfig = {
@@ -73,12 +95,13 @@ export async function runRedisPipeline(
       inFlight: options.inFlight,
       windowMs: options.windowMs,
       limits: {
-        rpm: Math.floor(perMinute.rpm / 60),
-        itpm: Math.floor(perMinute.itpm / 60),
-        otpm: Math.floor(perMinute.otpm / 60),
+        rpm: Math.floor(configured.rpm / 60),
+        itpm: Math.floor(configured.itpm / 60),
+        otpm: Math.floor(configured.otpm / 60),
       },
       periodMs: 1000,
       maxTokens: options.maxTokens,
+      ...(options.outputTokens ? { outputTokens: options.outputTokens } : {}),
     };
     const workers = Array.from({ length: options.workers }, () => {
       const child = spawn(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(config)], {
@@ -108,12 +131,13 @@ export async function runRedisPipeline(
     const stats = sim.stats();
     // The binding dimension: the one whose charge came closest to its capacity plus refill.
     const windowS = options.windowMs / 1000;
+    const left = 1 - (options.simulator?.background?.share ?? 0);
     let binding = 'otpm';
     let goodput = 0;
     let best = -1;
     for (const [name, d] of Object.entries(stats.dimensions)) {
       if (!d) continue;
-      const refill = (d.limit / 60) * windowS;
+      const refill = (d.limit / 60) * windowS * left;
       const charged =
         d.charged - (before.dimensions[name as keyof typeof before.dimensions]?.charged ?? 0);
       const use = charged / (d.capacity + refill);
@@ -143,6 +167,7 @@ export async function runRedisPipeline(
       ),
       binding,
       goodput: Number(goodput.toFixed(3)),
+      spendCapRefused: stats.spendCap.refused - before.spendCap.refused,
       reports,
     };
   } finally {

@@ -10,7 +10,10 @@ import type {
   BudgetSpec,
   BudgetStore,
   ClaimOutcome,
+  ContactAnswer,
+  ContactNotice,
   QueueChange,
+  SharedContact,
   TicketPlan,
 } from '../../limiter/budget-store.js';
 import { evalScript, type LuaScript, type RedisScriptClient } from '../../redis/eval-script.js';
@@ -24,6 +27,7 @@ import {
   budgetReserveScript,
   budgetVersionsScript,
 } from './lua/budget-scripts.js';
+import { contactEnterScript, contactLookScript, contactMadeScript } from './lua/contact-scripts.js';
 import { encodeKeyName } from './redis-keys.js';
 import {
   degradeOperation,
@@ -40,6 +44,9 @@ import {
   type RedisUnavailableEvent,
   resolveOptions,
 } from './redis-store-options.js';
+
+/** How long a budget's first contact stays made without a newer answer (a new worker probes again after). */
+const CONTACT_TTL_MS = 3_600_000;
 
 /** Keys outlive their idle time by this much (an idle key equals a fresh one either way). */
 const SLACK_MS = 1000;
@@ -58,7 +65,7 @@ export interface RedisBudgetUnavailableEvent extends Omit<RedisUnavailableEvent,
 
 /** The subscriber connection's side of an ioredis client: what `watch` uses. */
 export interface RedisSubscriberClient {
-  subscribe(channel: string): Promise<unknown>;
+  subscribe(...channels: string[]): Promise<unknown>;
   on(event: 'message', listener: (channel: string, message: string) => void): unknown;
   on(event: 'ready' | 'error', listener: (...args: unknown[]) => void): unknown;
   disconnect(): void;
@@ -93,6 +100,10 @@ export class RedisBudgetStore implements BudgetStore {
   readonly recheckMs: number;
   /** The pub/sub channel the shifts of this store's keys go to. */
   readonly channel: string;
+  /** The pub/sub channel of first contacts made (`<name> <stoppedUntil or ->`). */
+  readonly contactChannel: string;
+  /** First contact shared by the workers of this store (pipeline/first-contact.ts). */
+  readonly contact: SharedContact;
 
   private readonly unavailableEmitter = new SafeEventEmitter<RedisBudgetUnavailableEvent>();
   private readonly recoveredEmitter = new SafeEventEmitter<RedisRecoveredEvent>();
@@ -109,6 +120,7 @@ export class RedisBudgetStore implements BudgetStore {
   private readonly local = new MemoryBudgetStore();
   private readonly servedLocally = new Map<string, BudgetSpec>();
   private readonly watched = new Map<string, Watched>();
+  private readonly contactListeners = new Map<string, Set<(notice: ContactNotice) => void>>();
   private subscriber: RedisSubscriberClient | undefined;
 
   constructor(
@@ -137,6 +149,12 @@ export class RedisBudgetStore implements BudgetStore {
     this.recheckMs = recheckMs;
     this.localWorkers = localWorkers;
     this.channel = `{${prefix}}:q-shifts`;
+    this.contactChannel = `{${prefix}}:contact`;
+    this.contact = {
+      enter: (name, leaseMs) => this.enterContact(name, leaseMs),
+      made: (name, notice) => this.contactMade(name, notice),
+      onMade: (name, listener) => this.onContactMade(name, listener),
+    };
     this.clock = options.clock;
     this.slackMs = options.clock ? TEST_CLOCK_SLACK_MS : SLACK_MS;
     this.graceUs = DEFAULT_CLAIM_GRACE_US;
@@ -300,13 +318,105 @@ export class RedisBudgetStore implements BudgetStore {
         w?.listeners.delete(listener);
         if (w?.listeners.size === 0) this.watched.delete(key);
       }
-      if (this.watched.size === 0) this.unsubscribe();
+      this.unsubscribeIfIdle();
     };
+  }
+
+  /** The hash of a budget's first contact. */
+  private contactKey(name: string): string {
+    return `{${this.prefix}}:contact:${encodeKeyName(name)}`;
+  }
+
+  private async enterContact(name: string, leaseMs: number): Promise<ContactAnswer> {
+    const sent = await sendUnlessDown(this.outage, () =>
+      withTimeout(
+        evalScript(this.redis, contactEnterScript, [this.contactKey(name)], [Math.ceil(leaseMs)]),
+        'contact',
+        this.timeoutMs,
+      ),
+    ).catch((error: unknown) => ({ error }));
+    // Without Redis, each process makes its own contact, as a store of one process does.
+    if (!('reply' in sent) || !Array.isArray(sent.reply)) return { contact: 'probe' };
+    const [state, notice] = sent.reply as [number, string];
+    return {
+      contact: state === 2 ? 'open' : state === 1 ? 'probe' : 'wait',
+      ...parseNotice(notice),
+    };
+  }
+
+  private async contactMade(name: string, notice: ContactNotice): Promise<void> {
+    const stopped = notice.stoppedUntil;
+    const nowMs = this.clock?.now() ?? Date.now();
+    const ttlMs = Math.max(CONTACT_TTL_MS, Math.ceil((stopped ?? 0) - nowMs) + CONTACT_TTL_MS);
+    const args = [ttlMs, JSON.stringify(notice), this.contactChannel, name];
+    await sendUnlessDown(this.outage, () =>
+      withTimeout(
+        evalScript(this.redis, contactMadeScript, [this.contactKey(name)], args),
+        'contact',
+        this.timeoutMs,
+      ),
+    ).catch(() => undefined);
+  }
+
+  private onContactMade(name: string, listener: (notice: ContactNotice) => void): () => void {
+    let listeners = this.contactListeners.get(name);
+    if (!listeners) {
+      listeners = new Set();
+      this.contactListeners.set(name, listeners);
+    }
+    listeners.add(listener);
+    this.subscribe();
+    return () => {
+      const set = this.contactListeners.get(name);
+      set?.delete(listener);
+      if (set?.size === 0) this.contactListeners.delete(name);
+      this.unsubscribeIfIdle();
+    };
+  }
+
+  private onContactMessage(message: string): void {
+    // Budget names are encoded (no spaces); the notice follows the first space.
+    const space = message.indexOf(' ');
+    this.tellContact(message.slice(0, space), parseNotice(message.slice(space + 1)));
+  }
+
+  private tellContact(name: string, notice: ContactNotice): void {
+    for (const listener of [...(this.contactListeners.get(name) ?? [])]) {
+      try {
+        listener(notice);
+      } catch (error) {
+        reportError('a first-contact listener threw', error);
+      }
+    }
+  }
+
+  /** After a (re)subscription: contacts made while it was away were not heard. */
+  private async resyncContacts(): Promise<void> {
+    for (const name of [...this.contactListeners.keys()]) {
+      let reply: unknown;
+      try {
+        reply = await withTimeout(
+          evalScript(this.redis, contactLookScript, [this.contactKey(name)], []),
+          'contact',
+          this.timeoutMs,
+        );
+      } catch {
+        // The waiters ask again when the probe's lease runs out.
+        return;
+      }
+      if (!Array.isArray(reply) || reply[0] !== 2) continue;
+      this.tellContact(name, parseNotice(String(reply[1])));
+    }
+  }
+
+  private unsubscribeIfIdle(): void {
+    if (this.watched.size === 0 && this.contactListeners.size === 0) this.unsubscribe();
   }
 
   /** Closes the subscriber connection, if one is open (it closes by itself when nobody waits). */
   close(): void {
     this.watched.clear();
+    this.contactListeners.clear();
     this.unsubscribe();
   }
 
@@ -321,8 +431,11 @@ export class RedisBudgetStore implements BudgetStore {
     this.subscriber = sub;
     const subscribed = () => {
       if (this.subscriber !== sub) return;
-      sub.subscribe(this.channel).then(
-        () => this.resync(),
+      sub.subscribe(this.channel, this.contactChannel).then(
+        () => {
+          void this.resync();
+          void this.resyncContacts();
+        },
         () => {
           // Not connected yet: 'ready' subscribes again.
         },
@@ -333,7 +446,9 @@ export class RedisBudgetStore implements BudgetStore {
     sub.on('error', () => {});
     sub.on('ready', subscribed);
     sub.on('message', (channel, message) => {
-      if (this.subscriber === sub && channel === this.channel) this.onMessage(message);
+      if (this.subscriber !== sub) return;
+      if (channel === this.channel) this.onMessage(message);
+      else if (channel === this.contactChannel) this.onContactMessage(message);
     });
     subscribed();
   }
@@ -486,6 +601,27 @@ export class RedisBudgetStore implements BudgetStore {
     const now = this.clock ? String(Math.floor(this.clock.now() * 1000)) : '-';
     return [now, this.slackMs, this.graceUs, this.channel];
   }
+}
+
+/** A contact notice's JSON as recorded (fields of the wrong type are dropped). */
+function parseNotice(json: string): ContactNotice {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    return {};
+  }
+  if (typeof raw !== 'object' || raw === null) return {};
+  const { stoppedUntil, limits, output } = raw as Record<string, unknown>;
+  const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  const out: { stoppedUntil?: number; limits?: Record<string, number>; output?: number } = {};
+  if (finite(stoppedUntil)) out.stoppedUntil = stoppedUntil;
+  if (finite(output)) out.output = output;
+  if (typeof limits === 'object' && limits !== null) {
+    const entries = Object.entries(limits).filter(([, v]) => finite(v));
+    if (entries.length > 0) out.limits = Object.fromEntries(entries) as Record<string, number>;
+  }
+  return out;
 }
 
 function numbers(reply: unknown, length: number): number[] {
