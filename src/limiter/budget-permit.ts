@@ -51,9 +51,14 @@ export class BudgetPermit {
   /**
    * Replaces the reserved costs with the real ones, at this moment, as the provider's bucket does:
    * what was not used is credited (and moves waiting callers forward), what was used beyond the
-   * reservation is charged.
+   * reservation is charged. `remaining`, per dimension where the provider said (its rate-limit
+   * headers, read with this answer), then brings the budget down to it as `Budget.lowerTo` does,
+   * in the same store operation.
    */
-  async settle(actual: readonly number[]): Promise<void> {
+  async settle(
+    actual: readonly number[],
+    remaining?: readonly (number | undefined)[],
+  ): Promise<void> {
     const { dimensions } = this.budget;
     if (!Array.isArray(actual) || actual.length !== dimensions.length) {
       throw new InvalidLimiterConfigError(
@@ -75,8 +80,9 @@ export class BudgetPermit {
       // A credit rounds down and a charge up: rounding never lets more through than the limit.
       return diff < 0 ? -floorCostUs(d.rate, -diff) : diff > 0 ? costUs(d.rate, diff) : 0;
     });
-    if (deltas.every((d) => d === 0)) return;
-    await this.budget.store.adjust(this.budget.specs, deltas, this.budget.nowUs());
+    const leftUs = remaining && dimensions.map((_, i) => this.budget.leftUs(i, remaining[i]));
+    if (deltas.every((d) => d === 0) && !leftUs?.some((l) => l >= 0)) return;
+    await this.budget.store.adjust(this.budget.specs, deltas, this.budget.nowUs(), leftUs);
   }
 
   /** Gives the whole reservation back (the call was not made). */

@@ -95,8 +95,17 @@ export interface BudgetStore {
     seqs: readonly number[],
     nowUs: number,
   ): Promise<ClaimOutcome>;
-  /** Settles: a negative delta is credited (a refund), a positive one charged, at now. */
-  adjust(specs: readonly BudgetSpec[], deltasUs: readonly number[], nowUs: number): Promise<void>;
+  /**
+   * Settles: a negative delta is credited (a refund), a positive one charged, at now. Then, where
+   * `leftUs[i]` is 0 or more (the provider's `remaining`, in µs of schedule), the bucket comes
+   * down to it (as `hold` for 1 µs would): the answer's settle and its figures in one operation.
+   */
+  adjust(
+    specs: readonly BudgetSpec[],
+    deltasUs: readonly number[],
+    nowUs: number,
+    leftUs?: readonly number[],
+  ): Promise<void>;
   /** Withdraws a reservation that will not run (abort, a wait grown past its limit). */
   cancel(
     specs: readonly BudgetSpec[],

@@ -322,15 +322,19 @@ export class Budget {
     if (!Number.isSafeInteger(remaining) || remaining < 0) {
       throw new InvalidLimiterConfigError('remaining', 'a non-negative integer', remaining);
     }
-    const d = this.resolved[index]!;
     // A hold that ends a microsecond from now, at which `remaining` fits: the bucket is lowered
     // to `remaining` (never raised; queueHold keeps the later schedule).
-    await this.store.hold(
-      this.specs[index]!,
-      1,
-      costUs(d.rate, Math.min(Math.floor(remaining / d.unit), d.rate.burst)),
-      this.nowUs(),
-    );
+    await this.store.hold(this.specs[index]!, 1, this.leftUs(index, remaining), this.nowUs());
+  }
+
+  /**
+   * @internal µs of schedule that `remaining` units of dimension `index` occupy (capped by the
+   * burst), for lowering the bucket to them; -1 when `remaining` is not a count.
+   */
+  leftUs(index: number, remaining: number | undefined): number {
+    if (remaining === undefined || !Number.isSafeInteger(remaining) || remaining < 0) return -1;
+    const d = this.resolved[index]!;
+    return costUs(d.rate, Math.min(Math.floor(remaining / d.unit), d.rate.burst));
   }
 
   /**

@@ -173,9 +173,15 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
     }
     let sentAt = deps.now();
     let status: number | undefined;
-    const settle = (actual: readonly number[], outcome: string, usage?: Usage) => {
+    /** `left`: the provider's remaining figures read with this answer (global dimensions). */
+    const settle = (
+      actual: readonly number[],
+      outcome: string,
+      usage?: Usage,
+      left?: readonly (number | undefined)[],
+    ) => {
       const full = withTenant(actual, target);
-      permit.settle(full).catch(() => undefined);
+      permit.settle(full, left).catch(() => undefined);
       deps.onSettle({
         modelClass: target.modelClass,
         reserved: reservation.costs,
@@ -218,9 +224,9 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
         // stream's headers leave at its first byte, before its settle (at its end); an answer's
         // or an error's leave with it, after the provider settled it, so after ours.
         const figures = readRateLimitHeaders(provider, response.headers, deps.now());
-        const observe = () => {
-          target.feedback.observe(figures, deps.now()).catch(() => undefined);
-        };
+        // An answer's or an error's figures come down with its settle, in one store operation.
+        const remaining = () => target.feedback.remainingOf(figures, deps.now());
+        const readLimits = () => target.feedback.readLimits(figures, deps.now());
         if (!response.ok) {
           const resumeAt = await refusalResumeAt(response, deps.now(), target.feedback.periodMs);
           if (resumeAt !== undefined) target.feedback.stop(resumeAt, deps.now());
@@ -229,8 +235,10 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
           settle(
             accounting.failed(reservation, response.status === 429, 0),
             String(response.status),
+            undefined,
+            remaining(),
           );
-          observe();
+          readLimits();
           target.contact.made({
             ...lessons(target),
             ...(resumeAt !== undefined ? { stoppedUntil: resumeAt } : {}),
@@ -246,7 +254,7 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
           // Outside `execute` nobody waits for it.
           streamEnd.catch(() => undefined);
           if (context) context.streamEnd = streamEnd;
-          observe();
+          target.feedback.observe(figures, deps.now()).catch(() => undefined);
           target.contact.made(lessons(target));
           const tapped = tapUsage(
             provider,
@@ -281,12 +289,12 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
         });
         if (usage) {
           target.outputs.observe(usage.outputTokens);
-          settle(accounting.actual(usage), 'ok', usage);
+          settle(accounting.actual(usage), 'ok', usage, remaining());
         } else {
           // No usage to read: keep what was reserved (never under-count).
-          settle(reservation.costs, 'no-usage');
+          settle(reservation.costs, 'no-usage', undefined, remaining());
         }
-        observe();
+        readLimits();
         // Contact is made once the answer can teach the others: its headers read (a lower limit
         // adopted) and, for an answer, its usage (the output estimate); a stream's usage comes
         // at its end, too late to wait for.

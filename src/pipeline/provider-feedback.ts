@@ -93,27 +93,56 @@ export class ProviderFeedback {
   }
 
   /**
-   * A response's rate-limit headers (any status), read before its own settle. Returns the store
-   * operations it started, so the settle can follow them.
+   * A stream's rate-limit headers, read when they arrive (its settle comes at its end): the
+   * budget comes down to the `remaining` figures (a store operation per dimension) and the limits
+   * are read. Returns the store operations it started.
    */
   observe(headers: RateLimitHeaders, nowMs: number): Promise<unknown> {
-    const { provider, dimensions, budget } = this.o;
+    const left = this.remainingOf(headers, nowMs);
     const work: Promise<unknown>[] = [];
-    let limitsChanged = false;
-    // A store call per dimension (a script call each on Redis): at most one round per interval,
-    // spending by others still reaches the budget within it.
-    const lower = nowMs - this.lastLoweredAt >= LOWER_EVERY_MS;
+    left?.forEach((remaining, i) => {
+      if (remaining !== undefined)
+        work.push(this.o.budget.lowerTo(this.o.dimensions[i]!, remaining));
+    });
+    this.readLimits(headers, nowMs);
+    return Promise.all(work);
+  }
+
+  /**
+   * The `remaining` figures of a response (per global dimension, where given, with the
+   * provider's rounding allowed for), for its settle to bring the budget down to in the same
+   * store operation; `undefined` within 100 ms of the last round (on Redis each round costs
+   * script work on every dimension; spending by others still reaches the budget within it).
+   */
+  remainingOf(headers: RateLimitHeaders, nowMs: number): (number | undefined)[] | undefined {
+    if (nowMs - this.lastLoweredAt < LOWER_EVERY_MS) return undefined;
+    const { provider, dimensions } = this.o;
+    const left: (number | undefined)[] = dimensions.map(() => undefined);
+    let any = false;
     for (const [header, name] of Object.entries(HEADER_DIMENSIONS[provider])) {
-      const figures = headers[header as RateLimitDimensionName];
+      const remaining = headers[header as RateLimitDimensionName]?.remaining;
       const index = dimensions.indexOf(name);
-      if (!figures || index < 0) continue;
-      const { remaining } = figures;
-      if (figures.limit !== undefined && this.noteLimit(index, figures.limit)) limitsChanged = true;
-      if (remaining !== undefined && lower) {
-        work.push(budget.lowerTo(name, remaining + roundingOf(provider, name, this.scale)));
-      }
+      if (remaining === undefined || index < 0) continue;
+      left[index] = remaining + roundingOf(provider, name, this.scale);
+      any = true;
     }
-    if (lower) this.lastLoweredAt = nowMs;
+    if (!any) return undefined;
+    this.lastLoweredAt = nowMs;
+    return left;
+  }
+
+  /**
+   * A response's limits (any status), after its settle: a lower provider limit is adopted, and
+   * after quiet periods the adaptive rate climbs back.
+   */
+  readLimits(headers: RateLimitHeaders, nowMs: number): void {
+    const { provider, dimensions } = this.o;
+    let limitsChanged = false;
+    for (const [header, name] of Object.entries(HEADER_DIMENSIONS[provider])) {
+      const limit = headers[header as RateLimitDimensionName]?.limit;
+      const index = dimensions.indexOf(name);
+      if (limit !== undefined && index >= 0 && this.noteLimit(index, limit)) limitsChanged = true;
+    }
     if (limitsChanged) this.apply('provider-limit');
     if (this.factor < 1 && nowMs - this.lastCutAt >= this.o.periodMs) {
       if (nowMs - this.lastStepAt >= this.o.periodMs) {
@@ -122,7 +151,6 @@ export class ProviderFeedback {
         this.apply('adaptive');
       }
     }
-    return Promise.all(work);
   }
 
   /** Limits another worker read in the provider's headers (per minute, as the headers state). */

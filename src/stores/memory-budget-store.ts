@@ -139,23 +139,32 @@ export class MemoryBudgetStore implements BudgetStore {
     specs: readonly BudgetSpec[],
     deltasUs: readonly number[],
     nowUs: number,
+    leftUs?: readonly number[],
   ): Promise<void> {
-    this.atomically(() => this.adjustNow(specs, deltasUs, nowUs));
+    this.atomically(() => this.adjustNow(specs, deltasUs, nowUs, leftUs));
   }
 
   private adjustNow(
     specs: readonly BudgetSpec[],
     deltasUs: readonly number[],
     nowUs: number,
+    leftUs: readonly number[] | undefined,
   ): void {
     for (let i = 0; i < specs.length; i++) {
+      const spec = specs[i]!;
       const delta = deltasUs[i]!;
-      if (delta === 0) continue;
-      const s = this.fresh(specs[i]!, nowUs);
-      this.apply(
-        specs[i]!.key,
-        delta < 0 ? queueRefund(s, nowUs, -delta) : queueCharge(s, nowUs, delta),
-      );
+      if (delta !== 0) {
+        const s = this.fresh(spec, nowUs);
+        this.apply(
+          spec.key,
+          delta < 0 ? queueRefund(s, nowUs, -delta) : queueCharge(s, nowUs, delta),
+        );
+      }
+      const left = leftUs?.[i] ?? -1;
+      if (left >= 0) {
+        const s = this.fresh(spec, nowUs);
+        this.apply(spec.key, queueHold(s, nowUs + 1, spec.rate.capacityUs, left));
+      }
     }
   }
 

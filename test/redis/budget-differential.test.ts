@@ -80,6 +80,14 @@ const opArb = fc.oneof(
         minLength: 3,
         maxLength: 3,
       }),
+      // The provider's remaining figures riding on the settle (-1: none said), in µs.
+      left: fc.option(
+        fc.array(fc.oneof(fc.constant(-1), fc.integer({ min: 0, max: 12_000_000 })), {
+          minLength: 3,
+          maxLength: 3,
+        }),
+        { nil: undefined },
+      ),
     }),
   },
   {
@@ -200,8 +208,9 @@ describe('RedisBudgetStore and MemoryBudgetStore', () => {
                 case 'adjust': {
                   const members = op.members.map((m) => specs[m]!);
                   const deltas = members.map((_, i) => op.deltas[i]!);
-                  await memory.adjust(members, deltas, nowUs());
-                  await store.adjust(members, deltas, nowUs());
+                  const left = op.left && members.map((_, i) => op.left![i]!);
+                  await memory.adjust(members, deltas, nowUs(), left);
+                  await store.adjust(members, deltas, nowUs(), left);
                   break;
                 }
                 case 'cancel': {

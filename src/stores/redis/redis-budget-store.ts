@@ -231,18 +231,26 @@ export class RedisBudgetStore implements BudgetStore {
     });
   }
 
-  async adjust(specs: readonly BudgetSpec[], deltasUs: readonly number[], nowUs: number) {
-    if (deltasUs.every((d) => d === 0)) return;
+  async adjust(
+    specs: readonly BudgetSpec[],
+    deltasUs: readonly number[],
+    nowUs: number,
+    leftUs?: readonly number[],
+  ) {
+    if (deltasUs.every((d) => d === 0) && !leftUs?.some((l) => l >= 0)) return;
     const args: number[] = [];
     specs.forEach((s, i) => {
-      args.push(s.rate.capacityUs, deltasUs[i]!);
+      args.push(s.rate.capacityUs, deltasUs[i]!, leftUs?.[i] ?? -1);
     });
     const sent = await this.send(budgetAdjustScript, specs, args, 'adjust');
     if ('reply' in sent) return;
     // Without Redis a credit is dropped (it can only under-admit); 'local' takes it locally.
     await this.degrade('adjust', specs, sent.error, async () => {
       if (this.mode !== 'local') return;
-      await this.local.adjust(specs, this.localCosts(specs, deltasUs, false), nowUs);
+      const local = this.localCosts(specs, deltasUs, false);
+      // The provider's figure is the whole organisation's: this worker's share of it.
+      const shares = leftUs?.map((l) => (l < 0 ? l : l * this.localWorkers));
+      await this.local.adjust(specs, local, nowUs, shares);
     });
   }
 

@@ -325,8 +325,9 @@ return { now, 2 }
 };
 
 /**
- * KEYS: the members' keys. ARGV[5..]: per member: capacity µs, delta µs (negative: a credit).
- * Returns now.
+ * KEYS: the members' keys. ARGV[5..]: per member: capacity µs, delta µs (negative: a credit),
+ * then the µs of schedule the provider says are left (-1: nothing said), to which the bucket
+ * comes down after the delta (MemoryBudgetStore.adjust). Returns now.
  */
 export const budgetAdjustScript: LuaScript = {
   name: 'budget-adjust',
@@ -334,13 +335,14 @@ export const budgetAdjustScript: LuaScript = {
   source: `${LUA_BUCKET_QUEUE}
 local now = clock_us()
 for i = 1, #KEYS do
-  local q = 5 + 2 * (i - 1)
-  local cap, delta = tonumber(ARGV[q]), tonumber(ARGV[q + 1])
+  local q = 5 + 3 * (i - 1)
+  local cap, delta, left = tonumber(ARGV[q]), tonumber(ARGV[q + 1]), tonumber(ARGV[q + 2])
   if delta ~= 0 then
     local s = fresh(i, now, cap)
     if delta < 0 then shifted(i, queue_refund(s, now, -delta))
     else shifted(i, queue_charge(s, now, delta)) end
   end
+  if left >= 0 then shifted(i, queue_hold(fresh(i, now, cap), now + 1, cap, left)) end
 end
 finish(now)
 return now
