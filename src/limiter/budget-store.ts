@@ -133,6 +133,8 @@ export interface ContactNotice {
   readonly limits?: Readonly<Record<string, number>>;
   /** Output tokens the first answer wrote (for estimates of output counted as generated). */
   readonly output?: number;
+  /** Epoch ms at which a worker cut its rate after 429s no header explained. */
+  readonly cutAt?: number;
 }
 
 /** Where first contact with the provider stands for a budget, across its workers. */
@@ -151,6 +153,14 @@ export interface SharedContact {
   enter(name: string, leaseMs: number): Promise<ContactAnswer>;
   /** Records that the provider answered (with what it said), and tells every worker. */
   made(name: string, notice: ContactNotice): Promise<void>;
-  /** Calls `listener` when any worker records an answer on `name`; returns the unsubscribe. */
-  onMade(name: string, listener: (notice: ContactNotice) => void): () => void;
+  /**
+   * Calls `listener` when any worker records an answer on `name`; returns the unsubscribe. A
+   * `passive` listener hears only while the store listens for other reasons (callers waiting):
+   * it keeps no connection open by itself.
+   */
+  onMade(
+    name: string,
+    listener: (notice: ContactNotice) => void,
+    passive?: boolean,
+  ): () => void;
 }

@@ -6,7 +6,7 @@
 import { findPreset } from '../../policies/find-preset.js';
 import { modelClassOf } from '../../policies/models.js';
 import type { TierPreset } from '../../policies/types.js';
-import type { Clock } from '../clock.js';
+import { type Clock, systemClock } from '../clock.js';
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { Budget, type BudgetDimension } from '../limiter/budget.js';
 import type { BudgetStore } from '../limiter/budget-store.js';
@@ -143,6 +143,7 @@ export class BudgetRouter {
       onLimitChange: o.onLimitChange,
     });
     const shared = o.store?.contact;
+    const clock = o.clock ?? systemClock;
     const outputs = new OutputEstimate();
     const target: BudgetTarget = {
       modelClass,
@@ -159,6 +160,7 @@ export class BudgetRouter {
           if (notice.stoppedUntil !== undefined) feedback.stopped(notice.stoppedUntil);
           if (notice.limits) feedback.adopt(notice.limits);
           if (notice.output !== undefined) outputs.observe(notice.output);
+          if (notice.cutAt !== undefined) feedback.cutHeard(notice.cutAt, clock.now());
         },
       }),
       feedback,

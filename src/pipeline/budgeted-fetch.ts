@@ -406,7 +406,10 @@ function holdOn429(
   // the retry-after (1 s when the provider gives none).
   const forMs = advice?.delayMs ?? 1000;
   if (!(forMs > 0)) return;
-  if (short.length === 0) target.feedback.unexplained429(nowMs, forMs);
+  // Every worker of a shared budget cuts with this one.
+  if (short.length === 0 && target.feedback.unexplained429(nowMs, forMs)) {
+    target.contact.made({ cutAt: nowMs });
+  }
   for (const name of short.length > 0 ? short : dimensions) {
     const cost = reservation.costs[dimensions.indexOf(name)] ?? 0;
     target.budget.holdFor(name, forMs, cost).catch(() => undefined);

@@ -35,9 +35,22 @@ export class FirstContact {
   private probeOut = false;
   private readonly waiting: (() => void)[] = [];
   private unlisten: (() => void) | undefined;
+  /** The notice that opened contact (the later-news listener hears the same one). */
+  private lastHeard: ContactNotice | undefined;
   private retry: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(private readonly options: FirstContactOptions = {}) {}
+  constructor(private readonly options: FirstContactOptions = {}) {
+    const shared = options.shared;
+    // Later notices (a quota stop, an adaptive cut) are heard while this process has callers
+    // waiting on the budget, when they matter, without a connection of their own.
+    shared?.contact.onMade(
+      shared.name,
+      (notice) => {
+        if (this.state === 'open' && notice !== this.lastHeard) options.onNotice?.(notice);
+      },
+      true,
+    );
+  }
 
   /** Whether the provider has answered (here or, on a shared store, to any worker). */
   get isOpen(): boolean {
@@ -94,8 +107,9 @@ export class FirstContact {
     const wasOpen = this.state === 'open';
     this.open();
     // Every worker tells its first answer (the others may have started before it came); later
-    // answers only a quota stop.
-    if (shared && (!wasOpen || notice.stoppedUntil !== undefined)) {
+    // answers only a quota stop or an adaptive cut.
+    const news = notice.stoppedUntil !== undefined || notice.cutAt !== undefined;
+    if (shared && (!wasOpen || news)) {
       shared.contact.made(shared.name, notice).catch(() => undefined);
     }
   }
@@ -148,6 +162,7 @@ export class FirstContact {
 
   /** Another worker's answer (or the store's record of one). */
   private heard(notice: ContactNotice): void {
+    this.lastHeard = notice;
     this.options.onNotice?.(notice);
     this.open();
   }

@@ -58,6 +58,8 @@ function roundingOf(provider: Provider, dimension: DimensionName, scale: number)
 const DECREASE = 0.8;
 const FLOOR = 0.1;
 const INCREASE = 0.1;
+/** Cuts heard from other workers within this many ms of the last are one. */
+const HEARD_CUT_GAP_MS = 1000;
 /** ms between two rounds of `remaining` figures applied to the budget. */
 const LOWER_EVERY_MS = 100;
 
@@ -182,12 +184,23 @@ export class ProviderFeedback {
    * A 429 whose headers show no dimension exhausted: someone the budget cannot see is spending
    * the quota. One cut per `minGapMs` (a burst of 429s from one cause is one signal).
    */
-  unexplained429(nowMs: number, minGapMs: number): void {
-    if (nowMs - this.lastCutAt < minGapMs) return;
+  unexplained429(nowMs: number, minGapMs: number): boolean {
+    if (nowMs - this.lastCutAt < minGapMs) return false;
     this.lastCutAt = nowMs;
     this.lastStepAt = nowMs;
     this.factor = Math.max(FLOOR, this.factor * DECREASE);
     this.apply('adaptive');
+    return true;
+  }
+
+  /**
+   * Another worker of the budget cut its rate at `cutAt` (epoch ms): this one follows, once per
+   * second at most (a burst of 429s across the fleet is one signal; its own cut comes back too).
+   * A cut older than a period (read from the record by a worker starting later) is history.
+   */
+  cutHeard(cutAt: number, nowMs: number): void {
+    if (nowMs - cutAt > this.o.periodMs) return;
+    this.unexplained429(cutAt, HEARD_CUT_GAP_MS);
   }
 
   /**

@@ -98,6 +98,35 @@ describe('first contact shared through Redis', () => {
     expect(contactB.isOpen).toBe(true);
   });
 
+  it('after contact, later news (an adaptive cut) reaches workers whose callers wait, and only them', async () => {
+    const prefix = uniquePrefix('contact-news');
+    const [a, b, c] = [await worker(prefix), await worker(prefix), await worker(prefix)];
+    const heardB: ContactNotice[] = [];
+    const heardC: ContactNotice[] = [];
+    const contacts = [a, b, c].map(
+      (store, i) =>
+        new FirstContact({
+          shared: { contact: store.contact, name: 'budget' },
+          onNotice: (n) => (i === 1 ? heardB : i === 2 ? heardC : []).push(n),
+        }),
+    );
+    await contacts[0]!.enter(undefined, 60_000);
+    const waiting = contacts.slice(1).map((contact) => contact.enter(undefined, 60_000));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    contacts[0]!.made({});
+    await Promise.all(waiting);
+    heardB.length = 0;
+    heardC.length = 0;
+    // b's callers wait on the budget (its store listens for their shifts); c's do not.
+    const unwatch = b.watch(['otpm'], () => {});
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    contacts[0]!.made({ cutAt: 1234 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(heardB).toEqual([{ cutAt: 1234 }]);
+    expect(heardC).toEqual([]);
+    unwatch();
+  });
+
   it('a probe that never answers costs its lease: another worker then probes', {
     timeout: 30_000,
   }, async () => {

@@ -121,6 +121,8 @@ export class RedisBudgetStore implements BudgetStore {
   private readonly servedLocally = new Map<string, BudgetSpec>();
   private readonly watched = new Map<string, Watched>();
   private readonly contactListeners = new Map<string, Set<(notice: ContactNotice) => void>>();
+  /** Listeners that hear while the subscriber is up for other reasons (see SharedContact.onMade). */
+  private readonly passiveListeners = new Map<string, Set<(notice: ContactNotice) => void>>();
   private subscriber: RedisSubscriberClient | undefined;
 
   constructor(
@@ -153,7 +155,7 @@ export class RedisBudgetStore implements BudgetStore {
     this.contact = {
       enter: (name, leaseMs) => this.enterContact(name, leaseMs),
       made: (name, notice) => this.contactMade(name, notice),
-      onMade: (name, listener) => this.onContactMade(name, listener),
+      onMade: (name, listener, passive) => this.onContactMade(name, listener, passive === true),
     };
     this.clock = options.clock;
     this.slackMs = options.clock ? TEST_CLOCK_SLACK_MS : SLACK_MS;
@@ -366,18 +368,23 @@ export class RedisBudgetStore implements BudgetStore {
     ).catch(() => undefined);
   }
 
-  private onContactMade(name: string, listener: (notice: ContactNotice) => void): () => void {
-    let listeners = this.contactListeners.get(name);
+  private onContactMade(
+    name: string,
+    listener: (notice: ContactNotice) => void,
+    passive: boolean,
+  ): () => void {
+    const all = passive ? this.passiveListeners : this.contactListeners;
+    let listeners = all.get(name);
     if (!listeners) {
       listeners = new Set();
-      this.contactListeners.set(name, listeners);
+      all.set(name, listeners);
     }
     listeners.add(listener);
-    this.subscribe();
+    if (!passive) this.subscribe();
     return () => {
-      const set = this.contactListeners.get(name);
+      const set = all.get(name);
       set?.delete(listener);
-      if (set?.size === 0) this.contactListeners.delete(name);
+      if (set?.size === 0) all.delete(name);
       this.unsubscribeIfIdle();
     };
   }
@@ -389,7 +396,11 @@ export class RedisBudgetStore implements BudgetStore {
   }
 
   private tellContact(name: string, notice: ContactNotice): void {
-    for (const listener of [...(this.contactListeners.get(name) ?? [])]) {
+    const listeners = [
+      ...(this.contactListeners.get(name) ?? []),
+      ...(this.passiveListeners.get(name) ?? []),
+    ];
+    for (const listener of listeners) {
       try {
         listener(notice);
       } catch (error) {
@@ -425,6 +436,7 @@ export class RedisBudgetStore implements BudgetStore {
   close(): void {
     this.watched.clear();
     this.contactListeners.clear();
+    this.passiveListeners.clear();
     this.unsubscribe();
   }
 
@@ -620,11 +632,17 @@ function parseNotice(json: string): ContactNotice {
     return {};
   }
   if (typeof raw !== 'object' || raw === null) return {};
-  const { stoppedUntil, limits, output } = raw as Record<string, unknown>;
+  const { stoppedUntil, limits, output, cutAt } = raw as Record<string, unknown>;
   const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-  const out: { stoppedUntil?: number; limits?: Record<string, number>; output?: number } = {};
+  const out: {
+    stoppedUntil?: number;
+    limits?: Record<string, number>;
+    output?: number;
+    cutAt?: number;
+  } = {};
   if (finite(stoppedUntil)) out.stoppedUntil = stoppedUntil;
   if (finite(output)) out.output = output;
+  if (finite(cutAt)) out.cutAt = cutAt;
   if (typeof limits === 'object' && limits !== null) {
     const entries = Object.entries(limits).filter(([, v]) => finite(v));
     if (entries.length > 0) out.limits = Object.fromEntries(entries) as Record<string, number>;
