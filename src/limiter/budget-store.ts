@@ -158,9 +158,5 @@ export interface SharedContact {
    * `passive` listener hears only while the store listens for other reasons (callers waiting):
    * it keeps no connection open by itself.
    */
-  onMade(
-    name: string,
-    listener: (notice: ContactNotice) => void,
-    passive?: boolean,
-  ): () => void;
+  onMade(name: string, listener: (notice: ContactNotice) => void, passive?: boolean): () => void;
 }
