@@ -6,10 +6,10 @@
  * window, or the part of it another consumer leaves). Scenarios: the right limits with 1, 4 and 8
  * workers (`max_tokens` 1024, 10-50% used), then with the largest worker count the provider's
  * feedback at work: limits configured at twice the real quota, another consumer spending half of
- * it, and output counted as generated (300 of `max_tokens` 4096 on average). Prints the figures
- * and writes bench-results/redis-budget.json. Figures, never assertions. Env: WORKERS (a list,
- * default "1,4,8"), IN_FLIGHT (16), WINDOW_MS (20000), SCENARIOS (default
- * "right,2x,other,generated"), REDIS_URL.
+ * it, and output counted as generated (300 of `max_tokens` 4096 on average); and the right
+ * limits through the OpenAI SDK. Prints the figures and writes bench-results/redis-budget.json.
+ * Figures, never assertions. Env: WORKERS (a list, default "1,4,8"), IN_FLIGHT (16), WINDOW_MS
+ * (20000), SCENARIOS (default "right,openai,2x,other,generated"), REDIS_URL.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import {
@@ -20,7 +20,7 @@ import {
 const workers = (process.env.WORKERS ?? '1,4,8').split(',').map(Number);
 const inFlight = Number(process.env.IN_FLIGHT ?? 16);
 const windowMs = Number(process.env.WINDOW_MS ?? 20_000);
-const scenarios = new Set((process.env.SCENARIOS ?? 'right,2x,other,generated').split(','));
+const scenarios = new Set((process.env.SCENARIOS ?? 'right,openai,2x,other,generated').split(','));
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const QUOTA = { rpm: 600_000, itpm: 60_000_000, otpm: 180_000 };
 const most = Math.max(...workers);
@@ -29,6 +29,12 @@ const runs: [string, RedisPipelineRunOptions][] = [];
 const base = { redisUrl, inFlight, windowMs, perMinute: QUOTA, maxTokens: 1024 };
 if (scenarios.has('right')) {
   for (const n of workers) runs.push([`right limits, ${n} x ${inFlight}`, { ...base, workers: n }]);
+}
+if (scenarios.has('openai')) {
+  runs.push([
+    `OpenAI, right limits, ${most} x ${inFlight}`,
+    { ...base, provider: 'openai', workers: most, perMinute: { rpm: 600_000, tpm: 360_000 } },
+  ]);
 }
 if (scenarios.has('2x')) {
   const configured = { rpm: QUOTA.rpm * 2, itpm: QUOTA.itpm * 2, otpm: QUOTA.otpm * 2 };

@@ -254,7 +254,7 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
   }
   const perSecond = new Set<RateDimension>(
     options.perSecond === true
-      ? dimensionsOf(provider)
+      ? dimensionsOf(provider).filter((d) => !DAILY.has(d))
       : options.perSecond === false || options.perSecond === undefined
         ? []
         : options.perSecond,

@@ -48,6 +48,25 @@ describe('8 workers x 16 calls through one Redis budget', () => {
     expect(run.binding).toBe('otpm');
     expect(run.goodput).toBeGreaterThan(0.5);
   });
+  it('the same through the OpenAI SDK: few 429s, the token quota well used', {
+    timeout: 90_000,
+  }, async () => {
+    const run = await runRedisPipeline({
+      redisUrl: await redisUrl(),
+      provider: 'openai',
+      workers: 8,
+      inFlight: 16,
+      windowMs: 12_000,
+      perMinute: { rpm: 600_000, tpm: 360_000 },
+      maxTokens: 1024,
+    });
+    print('OpenAI at the right limits', run);
+    expectTyped(run);
+    expect(run.completed).toBeGreaterThan(0);
+    expect(run.provider429).toBeLessThanOrEqual(Math.max(2, run.requests * 0.02));
+    expect(run.binding).toBe('tpm');
+    expect(run.goodput).toBeGreaterThan(0.5);
+  });
 });
 
 describe('provider feedback across 8 workers x 16 calls on one Redis budget', () => {

@@ -215,6 +215,15 @@ describe('option validation', () => {
     expect((caught as { option: string }).option).toBe(option);
   });
 
+  it('perSecond: true enforces every per-minute dimension per second, and leaves the daily ones', () => {
+    const resolved = resolveOptions({
+      provider: 'openai',
+      limits: { rpm: 600, tpm: 6000, rpd: 100 },
+      perSecond: true,
+    });
+    expect([...resolved.perSecond].sort()).toEqual(['rpm', 'tpm']);
+  });
+
   it('refuses at startSimulator, before binding anything', async () => {
     await expect(startSimulator({ provider: 'openai', limits: { rpm: 0 } })).rejects.toMatchObject({
       code: 'INVALID_CONFIG',

@@ -19,11 +19,16 @@ export interface RedisPipelineRunOptions {
   readonly workers: number;
   readonly inFlight: number;
   readonly windowMs: number;
-  /** Per-minute limits of the simulated organisation (enforced per second). */
-  readonly perMinute: { rpm: number; itpm: number; otpm: number };
+  /** The provider and its SDK (default Anthropic). */
+  readonly provider?: 'anthropic' | 'openai';
+  /**
+   * Per-minute limits of the simulated organisation (enforced per second): rpm, itpm and otpm
+   * for Anthropic; rpm and tpm for OpenAI.
+   */
+  readonly perMinute: Readonly<Record<string, number>>;
   readonly maxTokens: number;
   /** Per-minute limits the pipelines are given, when not the real ones (a wrong tier). */
-  readonly configured?: { rpm: number; itpm: number; otpm: number };
+  readonly configured?: Readonly<Record<string, number>>;
   /** How the pipelines charge output (default: `max_tokens`, as with bare limits). */
   readonly outputTokens?: 'generated' | 'max_tokens';
   /** Output lengths the simulator draws (default: 10% to 50% of `max_tokens`). */
@@ -74,8 +79,9 @@ export async function runRedisPipeline(
   options: RedisPipelineRunOptions,
 ): Promise<RedisPipelineRun> {
   const { perMinute } = options;
+  const provider = options.provider ?? 'anthropic';
   const sim = await startSimulator({
-    provider: 'anthropic',
+    provider,
     limits: perMinute,
     perSecond: true,
     latencyMs: { firstTokenMs: 20, perTokenMs: 0.2 },
@@ -94,11 +100,10 @@ export async function runRedisPipeline(
       key: uniquePrefix('pipeline-run'),
       inFlight: options.inFlight,
       windowMs: options.windowMs,
-      limits: {
-        rpm: Math.floor(configured.rpm / 60),
-        itpm: Math.floor(configured.itpm / 60),
-        otpm: Math.floor(configured.otpm / 60),
-      },
+      provider,
+      limits: Object.fromEntries(
+        Object.entries(configured).map(([name, limit]) => [name, Math.floor(limit / 60)]),
+      ),
       periodMs: 1000,
       maxTokens: options.maxTokens,
       ...(options.outputTokens ? { outputTokens: options.outputTokens } : {}),
