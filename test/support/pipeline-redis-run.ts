@@ -1,8 +1,8 @@
 /**
- * N worker processes (test/fixtures/pipeline-redis-worker.ts) share one Anthropic pipeline budget
- * through Redis against one simulator, for a window; the simulator enforces the same quota as
- * per-second buckets (capacity limit/60), and the pipelines are given that bucket (`periodMs`
- * 1000, limit/60 per period). Goodput is counted as the referee of issue #10 counts it: the
+ * N worker processes (test/fixtures/pipeline-redis-worker.ts) share one pipeline budget (Anthropic
+ * or OpenAI) through Redis against one simulator, for a window; the simulator enforces the same
+ * quota as per-second buckets (capacity limit/60), and the pipelines are given that bucket
+ * (`periodMs` 1000, limit/60 per period) or the `configured` one. Goodput is counted as the referee of issue #10 counts it: the
  * settled cost of the binding dimension, minus the bucket's starting capacity, over the refill in
  * the window. Used by the e2e test and by `npm run bench:redis-budget`.
  */
@@ -89,6 +89,11 @@ export async function runRedisPipeline(
       min: Math.ceil(options.maxTokens / 10),
       max: Math.floor(options.maxTokens / 2),
     },
+    // The provider counts output as the pipeline is told it does: `max_tokens` at the start and
+    // the unused part credited at the end (the referee of issue #10), or as generated.
+    ...(provider === 'anthropic'
+      ? { outputCounting: options.outputTokens === 'generated' ? 'generated' : 'max_tokens' }
+      : {}),
     ...options.simulator,
   });
   const configured = options.configured ?? perMinute;
