@@ -1,0 +1,156 @@
+/**
+ * `onUnavailable: 'local'`, Redis SIGKILLed and restarted empty while a caller keeps reserving:
+ * when Redis answers again, the keys served locally re-enter it one by one (a hold each, pushed
+ * by as far as their local schedule ran ahead), and only then is the outage over. Measured
+ * before the fix: calls arriving while a key's hold was on its way were served locally and the
+ * key marked, but then released: their slots never reached Redis, the local store was reset, and
+ * Redis granted the same slots again (over-admission, by as many slots as were granted locally
+ * during the re-entry).
+ *
+ * One worker (`localWorkers: 1`: the share is the whole budget), one GCRA key at 50/s with a
+ * burst of 1, and a test clock that Redis uses too, so every slot is exact: any two granted slots
+ * closer than 20 ms break the limit. A pass-through client answers every hold HOLD_DELAY_MS late
+ * (a slow link at the moment of re-entry), so calls come during the re-entry on every run; the
+ * same run at link speed shows how often it happens without help. Prints the figures.
+ */
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type RedisScriptClient, RedisStore } from '../../src/index.js';
+import { makeRate } from '../../src/limiter/rate.js';
+import type { LimiterSpec } from '../../src/limiter/store.js';
+import { scriptSha } from '../../src/redis/eval-script.js';
+import { holdScript } from '../../src/stores/redis/lua/scripts.js';
+import { ManualClock } from '../../src/testing/index.js';
+import {
+  connectForOutage,
+  type RedisServerHandle,
+  startRedisServer,
+  uniquePrefix,
+} from '../support/redis.js';
+import { sleep } from './fault-run.js';
+
+const INTERVAL_US = 20_000;
+const HOLD_DELAY_MS = 150;
+const MAX = Number.MAX_SAFE_INTEGER;
+
+let server: RedisServerHandle;
+let client: Redis;
+beforeAll(async () => {
+  server = await startRedisServer();
+  client = await connectForOutage(server);
+});
+afterAll(async () => {
+  client?.disconnect();
+  await server?.stop();
+});
+
+/** `redis`, with every hold script call answered `delayMs` late (sent at once). */
+function slowHolds(redis: Redis, delayMs: number): RedisScriptClient {
+  const hold = scriptSha(holdScript);
+  const late = async <T>(sent: Promise<T>): Promise<T> => {
+    const settled = await sent.then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
+    await sleep(delayMs);
+    if ('error' in settled) throw settled.error;
+    return settled.value;
+  };
+  return {
+    evalsha: (sha, ...args) =>
+      sha === hold ? late(redis.evalsha(sha, ...args)) : redis.evalsha(sha, ...args),
+    eval: (script, ...args) =>
+      script === holdScript.source
+        ? late(redis.eval(script, ...args))
+        : redis.eval(script, ...args),
+    ping: () => redis.ping(),
+  };
+}
+
+interface Run {
+  /** Granted slots (µs of the test clock), with where they were decided. */
+  readonly slots: { readonly atUs: number; readonly local: boolean; readonly phase: string }[];
+  /** Pairs of consecutive slots closer than the interval. */
+  readonly tooClose: number;
+  readonly closestUs: number;
+  /** Reservations served locally after the restart, before the outage was over. */
+  readonly localAfterRestart: number;
+}
+
+async function outageRun(holdDelayMs: number): Promise<Run> {
+  const clock = new ManualClock(1_800_000_000_000);
+  const store = new RedisStore(slowHolds(client, holdDelayMs), {
+    prefix: uniquePrefix('faults-reentry'),
+    onUnavailable: 'local',
+    localWorkers: 1,
+    recheckMs: 20,
+    timeoutMs: 1000,
+    clock,
+  });
+  store.onUnavailable(() => {});
+  let recovered = false;
+  store.onRecovered(() => {
+    recovered = true;
+  });
+  const spec: LimiterSpec = { key: 'k', algorithm: 'gcra', rate: makeRate(50, 1_000_000, 1) };
+  const slots: Run['slots'] = [];
+  const reserve = async (phase: string) => {
+    const nowUs = Math.floor(clock.now() * 1000);
+    const outcome = await store.reserve([spec], [INTERVAL_US], MAX, nowUs).catch(() => undefined);
+    if (outcome?.granted) {
+      slots.push({ atUs: nowUs + outcome.waitUs, local: outcome.serverNowUs === undefined, phase });
+    }
+  };
+  // On Redis: a slot every 20 ms, the caller keeping pace.
+  for (let i = 0; i < 10; i++) {
+    await reserve('before');
+    clock.advance(20);
+  }
+  await server.kill();
+  // The bucket is full again by the time the outage is seen (its start is not what this measures).
+  clock.advance(1000);
+  for (let i = 0; i < 10; i++) {
+    await reserve('outage');
+    clock.advance(20);
+  }
+  await server.restart();
+  // Until Redis is back, and as long again: a reservation every real ms, 2 ms of the test clock
+  // each (the caller asks faster than the rate, so slots are granted ahead).
+  let after = 0;
+  for (let i = 0; i < 10_000 && after < 50; i++) {
+    if (recovered) after++;
+    await reserve(recovered ? 'back' : 'restart');
+    clock.advance(2);
+    await sleep(1);
+  }
+  expect(recovered).toBe(true);
+  const sorted = [...slots].sort((a, b) => a.atUs - b.atUs);
+  let tooClose = 0;
+  let closestUs = Number.POSITIVE_INFINITY;
+  for (let i = 1; i < sorted.length; i++) {
+    const gap = sorted[i]!.atUs - sorted[i - 1]!.atUs;
+    closestUs = Math.min(closestUs, gap);
+    if (gap < INTERVAL_US) tooClose++;
+  }
+  const localAfterRestart = slots.filter((s) => s.phase === 'restart' && s.local).length;
+  return { slots, tooClose, closestUs, localAfterRestart };
+}
+
+it('calls served locally while the keys re-enter Redis keep the limit after the outage', {
+  timeout: 60_000,
+}, async () => {
+  const slow = await outageRun(HOLD_DELAY_MS);
+  const fast = await outageRun(0);
+  for (const [name, run] of [
+    [`holds answered ${HOLD_DELAY_MS} ms late`, slow],
+    ['holds at link speed', fast],
+  ] as const) {
+    console.log(
+      `[faults] local mode re-entry, ${name}: ${run.slots.length} slots granted, ${run.localAfterRestart} of them locally after the restart; ` +
+        `${run.tooClose} pairs closer than ${INTERVAL_US / 1000} ms (closest ${(run.closestUs / 1000).toFixed(2)} ms)`,
+    );
+  }
+  expect(slow.slots.filter((s) => s.phase === 'back' && !s.local).length).toBeGreaterThan(0);
+  expect(slow.tooClose).toBe(0);
+  expect(fast.tooClose).toBe(0);
+});
