@@ -160,10 +160,13 @@ export class TicketQueue {
     this.capacity = size;
     this.costTree = new Array<number>(size + 1).fill(0);
     this.countTree = new Array<number>(size + 1).fill(0);
-    // Linear build: each node passes its sum to its parent.
-    for (let i = 1; i <= this.used; i++) {
-      this.costTree[i]! += costs[i - 1]!;
-      this.countTree[i]! += 1;
+    // Linear build: each node passes its sum to its parent, the empty slots' nodes too (a node
+    // past the last ticket still carries the sums of the ones below it up the tree).
+    for (let i = 1; i <= size; i++) {
+      if (i <= this.used) {
+        this.costTree[i]! += costs[i - 1]!;
+        this.countTree[i]! += 1;
+      }
       const parent = i + (i & -i);
       if (parent <= size) {
         this.costTree[parent]! += this.costTree[i]!;
