@@ -15,11 +15,17 @@
  */
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type RedisScriptClient, RedisStore } from '../../src/index.js';
+import { RedisStore } from '../../src/index.js';
+import type { BudgetSpec } from '../../src/limiter/budget-store.js';
 import { makeRate } from '../../src/limiter/rate.js';
 import type { LimiterSpec } from '../../src/limiter/store.js';
-import { scriptSha } from '../../src/redis/eval-script.js';
+import { type LuaScript, scriptSha } from '../../src/redis/eval-script.js';
+import { budgetHoldScript } from '../../src/stores/redis/lua/budget-scripts.js';
 import { holdScript } from '../../src/stores/redis/lua/scripts.js';
+import {
+  type RedisBudgetClient,
+  RedisBudgetStore,
+} from '../../src/stores/redis/redis-budget-store.js';
 import { ManualClock } from '../../src/testing/index.js';
 import {
   connectForOutage,
@@ -44,9 +50,13 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** `redis`, with every hold script call answered `delayMs` late (sent at once). */
-function slowHolds(redis: Redis, delayMs: number): RedisScriptClient {
-  const hold = scriptSha(holdScript);
+/** `redis`, with every call of `script` (a hold) answered `delayMs` late (sent at once). */
+function slowHolds(
+  redis: Redis,
+  delayMs: number,
+  script: LuaScript = holdScript,
+): RedisBudgetClient {
+  const hold = scriptSha(script);
   const late = async <T>(sent: Promise<T>): Promise<T> => {
     const settled = await sent.then(
       (value) => ({ value }),
@@ -59,11 +69,10 @@ function slowHolds(redis: Redis, delayMs: number): RedisScriptClient {
   return {
     evalsha: (sha, ...args) =>
       sha === hold ? late(redis.evalsha(sha, ...args)) : redis.evalsha(sha, ...args),
-    eval: (script, ...args) =>
-      script === holdScript.source
-        ? late(redis.eval(script, ...args))
-        : redis.eval(script, ...args),
+    eval: (source, ...args) =>
+      source === script.source ? late(redis.eval(source, ...args)) : redis.eval(source, ...args),
     ping: () => redis.ping(),
+    duplicate: () => redis.duplicate(),
   };
 }
 
@@ -151,6 +160,119 @@ it('calls served locally while the keys re-enter Redis keep the limit after the 
     );
   }
   expect(slow.slots.filter((s) => s.phase === 'back' && !s.local).length).toBeGreaterThan(0);
+  expect(slow.tooClose).toBe(0);
+  expect(fast.tooClose).toBe(0);
+});
+
+interface BudgetRun {
+  /** Starts (µs of the test clock: a Budget charges a call when it starts). */
+  readonly starts: { readonly atUs: number; readonly phase: string }[];
+  readonly tooClose: number;
+  /** Claims answered `lost` (a ticket Redis does not know: the caller reserves again). */
+  readonly lost: number;
+  /** The longest a caller waited from its first reservation to its start, in ms. */
+  readonly longestWaitMs: number;
+}
+
+/**
+ * The same outage for a Budget's store, driven as a Budget drives it: CALLERS callers keep a
+ * reservation each; a queued one claims at its planned start and reserves again when its ticket
+ * is lost.
+ */
+async function budgetRun(holdDelayMs: number): Promise<BudgetRun> {
+  const clock = new ManualClock(1_800_000_000_000);
+  const store = new RedisBudgetStore(slowHolds(client, holdDelayMs, budgetHoldScript), {
+    prefix: uniquePrefix('faults-reentry-budget'),
+    onUnavailable: 'local',
+    localWorkers: 1,
+    recheckMs: 20,
+    timeoutMs: 1000,
+    clock,
+  });
+  store.onUnavailable(() => {});
+  let recovered = false;
+  store.onRecovered(() => {
+    recovered = true;
+  });
+  const spec: BudgetSpec = { key: 'k', rate: makeRate(50, 1_000_000, 1), lagUs: 0 };
+  const nowUs = () => Math.floor(clock.now() * 1000);
+  const starts: BudgetRun['starts'] = [];
+  const waiting: { seq: number; startUs: number; askedUs: number }[] = [];
+  let lost = 0;
+  let longestWaitUs = 0;
+  const started = (askedUs: number, phase: string) => {
+    starts.push({ atUs: nowUs(), phase });
+    longestWaitUs = Math.max(longestWaitUs, nowUs() - askedUs);
+  };
+  const reserve = async (askedUs: number, phase: string) => {
+    const r = await store.reserve([spec], [INTERVAL_US], MAX, nowUs()).catch(() => undefined);
+    if (!r?.granted) return;
+    const plan = r.plans[0]!;
+    if (plan.queued) waiting.push({ seq: plan.seq, startUs: nowUs() + plan.waitUs, askedUs });
+    else started(askedUs, phase);
+  };
+  const step = async (phase: string) => {
+    for (const w of [...waiting].sort((a, b) => a.seq - b.seq)) {
+      if (w.startUs > nowUs()) continue;
+      const c = await store.claim([spec], [w.seq], nowUs()).catch(() => undefined);
+      if (!c) continue;
+      if (c.status === 'wait') {
+        w.startUs = nowUs() + c.waitUs;
+        continue;
+      }
+      waiting.splice(waiting.indexOf(w), 1);
+      if (c.status === 'started') started(w.askedUs, phase);
+      else {
+        lost++;
+        await reserve(w.askedUs, phase);
+      }
+    }
+    while (waiting.length < BUDGET_CALLERS) await reserve(nowUs(), phase);
+  };
+  for (let i = 0; i < 20; i++) {
+    await step('before');
+    clock.set(clock.now() + 10);
+  }
+  await server.kill();
+  clock.set(clock.now() + 1000);
+  for (let i = 0; i < 30; i++) {
+    await step('outage');
+    clock.set(clock.now() + 10);
+  }
+  await server.restart();
+  let after = 0;
+  for (let i = 0; i < 10_000 && after < 100; i++) {
+    if (recovered) after++;
+    await step(recovered ? 'back' : 'restart');
+    clock.set(clock.now() + 2);
+    await sleep(1);
+  }
+  expect(recovered).toBe(true);
+  const sorted = [...starts].sort((a, b) => a.atUs - b.atUs);
+  let tooClose = 0;
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i]!.atUs - sorted[i - 1]!.atUs < INTERVAL_US) tooClose++;
+  }
+  return { starts, tooClose, lost, longestWaitMs: longestWaitUs / 1000 };
+}
+
+const BUDGET_CALLERS = 4;
+
+it('a budget served locally keeps the limit after the outage; its queued callers reserve again', {
+  timeout: 60_000,
+}, async () => {
+  const slow = await budgetRun(HOLD_DELAY_MS);
+  const fast = await budgetRun(0);
+  for (const [name, run] of [
+    [`holds answered ${HOLD_DELAY_MS} ms late`, slow],
+    ['holds at link speed', fast],
+  ] as const) {
+    console.log(
+      `[faults] budget local mode re-entry, ${name}: ${run.starts.length} starts, ${run.tooClose} pairs closer than ${INTERVAL_US / 1000} ms, ` +
+        `${run.lost} local tickets lost at the return (reserved again on Redis), longest wait ${run.longestWaitMs.toFixed(0)} ms`,
+    );
+  }
+  expect(slow.starts.filter((s) => s.phase === 'back').length).toBeGreaterThan(0);
   expect(slow.tooClose).toBe(0);
   expect(fast.tooClose).toBe(0);
 });
