@@ -82,7 +82,7 @@ describe('a batch of queue shifts', () => {
       { numRuns: RUNS },
     );
     // Both outcomes were drawn, not only plans the batch leaves alone.
-    expect(moved).toBeGreaterThan(RUNS);
-    expect(stale).toBeGreaterThan(RUNS);
+    expect(moved).toBeGreaterThan(RUNS / 4);
+    expect(stale).toBeGreaterThan(RUNS / 4);
   });
 });
