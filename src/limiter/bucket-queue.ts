@@ -218,14 +218,32 @@ export class BucketQueue {
   expire(nowUs: number, capacityUs: number, graceUs: number): QueueShift[] {
     const shifts: QueueShift[] = [];
     for (let head = this.tickets.first(); head; head = this.tickets.first()) {
-      // Since when the head has been due: passed by a later start, or from its start.
-      const dueSince =
-        head.at < 0 ? -head.at - 1 : Math.max(this.ts + head.cost - capacityUs, head.at);
-      if (dueSince >= nowUs - graceUs) break;
+      if (!this.stale(head, nowUs, capacityUs, graceUs)) break;
       const shift = this.cancel(nowUs, head.seq, 0);
       if (shift) shifts.push(shift);
     }
     return shifts;
+  }
+
+  /**
+   * The key as the next operation will find it (`expire` first), without changing it: the
+   * tickets still waiting and the µs of schedule free at once (negative while calls wait). A look
+   * only reads, and must not count a dead worker's tickets as callers waiting.
+   */
+  look(nowUs: number, capacityUs: number, graceUs: number): { queued: number; freeUs: number } {
+    let dropped = 0;
+    let droppedUs = 0;
+    // Dropping a waiting ticket leaves `ts` alone: each next head is judged as `expire` would.
+    this.tickets.forEachWhile((head) => {
+      if (!this.stale(head, nowUs, capacityUs, graceUs)) return false;
+      dropped++;
+      droppedUs += head.cost;
+      return true;
+    });
+    return {
+      queued: this.tickets.length - dropped,
+      freeUs: capacityUs - Math.max(0, this.ts + this.pendUs - droppedUs - nowUs),
+    };
   }
 
   /** µs of schedule free at once (negative while calls wait). */
@@ -254,6 +272,16 @@ export class BucketQueue {
       version: this.version,
       heldUntil: this.heldUntil,
     };
+  }
+
+  /**
+   * Whether `head`, first in the queue, has been due for more than `graceUs`: since a later ticket
+   * started ahead of it, or from its start (never before it joined).
+   */
+  private stale(head: QueuedTicket, nowUs: number, capacityUs: number, graceUs: number): boolean {
+    const dueSince =
+      head.at < 0 ? -head.at - 1 : Math.max(this.ts + head.cost - capacityUs, head.at);
+    return dueSince < nowUs - graceUs;
   }
 
   /** Moves `ts` to `ts2`, reporting the shift when somebody waits. */

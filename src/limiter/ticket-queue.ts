@@ -102,6 +102,13 @@ export class TicketQueue {
     this.passedBelow = Math.max(this.passedBelow, slot);
   }
 
+  /** Calls `visit` on the live tickets in order until it returns false. */
+  forEachWhile(visit: (ticket: QueuedTicket) => boolean): void {
+    for (let slot = this.head; slot < this.used; slot++) {
+      if (this.live[slot] && !visit(this.ticketAt(slot))) return;
+    }
+  }
+
   /** The live tickets in order (for inspection). */
   toArray(): QueuedTicket[] {
     const out: QueuedTicket[] = [];

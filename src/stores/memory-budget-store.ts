@@ -180,11 +180,8 @@ export class MemoryBudgetStore implements BudgetStore {
 
   async look(spec: BudgetSpec, nowUs: number): Promise<BudgetLook> {
     const state = this.state(spec.key);
-    return {
-      freeUs: state.freeUs(nowUs, spec.rate.capacityUs),
-      queued: state.queued,
-      heldUs: state.heldUs(nowUs),
-    };
+    const { queued, freeUs } = state.look(nowUs, spec.rate.capacityUs, this.graceUs);
+    return { freeUs, queued, heldUs: state.heldUs(nowUs) };
   }
 
   /** The key's state (for tests and inspection); a fresh key when unknown. */
