@@ -10,7 +10,7 @@ import os from 'node:os';
 import pThrottle from 'p-throttle';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { systemClock } from '../src/clock.js';
-import { gcra, MemoryStore, tokenBucket } from '../src/index.js';
+import { Budget, gcra, MemoryBudgetStore, MemoryStore, tokenBucket } from '../src/index.js';
 import { settleGoodput } from './settle-goodput.js';
 
 const OPS = Number(process.env.BENCH_OPS ?? 500_000);
@@ -93,6 +93,51 @@ async function pThrottleLateness(): Promise<number[]> {
   return times.map((t, i) => Math.max(0, t - (started + i)));
 }
 
+/** ms of this process's CPU (user + system) since `from`. */
+function cpuMs(from: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(from);
+  return (used.user + used.system) / 1000;
+}
+
+interface WaitersFigure {
+  readonly waiters: number;
+  /** Until every caller waits (all reserved and queued), wall and CPU ms. */
+  readonly queueMs: number;
+  readonly queueCpuMs: number;
+  /** One abort rejecting them all, wall and CPU ms. */
+  readonly abortMs: number;
+  readonly abortCpuMs: number;
+}
+
+/** `n` callers queue on one in-memory Budget held shut, then one signal aborts them all. */
+async function budgetWaiters(n: number): Promise<WaitersFigure> {
+  const budget = new Budget({
+    dimensions: [{ name: 'requests', key: 'bench:waiters', limit: 500, periodMs: 1000, burst: 20 }],
+    store: new MemoryBudgetStore(),
+  });
+  await budget.holdFor('requests', 600_000, 20);
+  const abort = new AbortController();
+  const wall = performance.now();
+  const cpu = process.cpuUsage();
+  const outcomes = Array.from({ length: n }, () =>
+    budget.acquire([1], { signal: abort.signal }).catch(() => undefined),
+  );
+  while (budget.waiting < n) await new Promise((r) => setImmediate(r));
+  const queueMs = performance.now() - wall;
+  const queueCpuMs = cpuMs(cpu);
+  const abortWall = performance.now();
+  const abortCpu = process.cpuUsage();
+  abort.abort(new Error('bench'));
+  await Promise.all(outcomes);
+  return {
+    waiters: n,
+    queueMs,
+    queueCpuMs,
+    abortMs: performance.now() - abortWall,
+    abortCpuMs: cpuMs(abortCpu),
+  };
+}
+
 async function main(): Promise<void> {
   console.log(
     `limiter benchmark: node ${process.version}, ${os.cpus().length} cores, ${OPS.toLocaleString('en')} ops per case\n`,
@@ -149,6 +194,20 @@ async function main(): Promise<void> {
   row('p-throttle (strict, vs even spacing)', theirLate);
 
   console.log(
+    '\nBudget waiters: N callers queue on one in-memory Budget, then one abort rejects them:',
+  );
+  await budgetWaiters(1000); // warm-up; discarded
+  const waiters: WaitersFigure[] = [];
+  for (const n of [1000, 10_000, 50_000]) {
+    const f = await budgetWaiters(n);
+    waiters.push(f);
+    console.log(
+      `  ${n.toLocaleString('en').padStart(6)} waiters: queued in ${f.queueMs.toFixed(0)} ms (${f.queueCpuMs.toFixed(0)} ms CPU), ` +
+        `all aborted in ${f.abortMs.toFixed(0)} ms (${f.abortCpuMs.toFixed(0)} ms CPU)`,
+    );
+  }
+
+  console.log(
     '\nOutput-token goodput with settle (simulated: 16 workers, max_tokens 1024, 300 used, 8,000 OTPM):',
   );
   const goodput = await settleGoodput();
@@ -178,6 +237,7 @@ async function main(): Promise<void> {
       tryAcquireVsRateLimiterFlexibleAlternating: sameRun.ratio,
       acquireVsPThrottle: ourAcquire / pThrottleCalls,
     },
+    budgetWaiters: waiters,
     latenessMs: {
       ours: {
         p50: percentile(ourLate, 50),

@@ -59,7 +59,10 @@ export interface BudgetState {
   readonly limit?: number;
   readonly periodMs?: number;
   readonly available?: number;
-  /** Calls waiting in the queue for this dimension. */
+  /**
+   * Calls waiting in the queue for this dimension; not the tickets past their claim grace (a dead
+   * worker's), which the next operation on the key drops.
+   */
   readonly queued: number;
   /** ms until the latest hold (a provider's 429) ends. */
   readonly heldForMs: number;
@@ -247,10 +250,12 @@ async function readBudget(
 ): Promise<BudgetState | undefined> {
   if ((await redis.type(redisKey)) !== 'string') return undefined;
   const given = limitFor(name, limits);
-  // The stand-in rate (no limit given) changes only `available`, which is then not reported.
+  // Without the limit, a stand-in rate whose bucket holds 1 µs: `available` is then not reported,
+  // and a waiting ticket is judged due from the latest start it could have (a bucket holds at
+  // least its cost), so only tickets certainly past their claim grace are left out of `queued`.
   const rate = given
     ? makeRate(given.limit, Math.round(given.periodMs * 1000), given.limit)
-    : makeRate(1, 60_000_000, 1);
+    : makeRate(1, 1, 1);
   if (store.keyOf(name) !== redisKey) return undefined;
   const [look, ttlMs] = await Promise.all([
     store.look({ key: name, rate, lagUs: 0 }, 0),

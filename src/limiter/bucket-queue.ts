@@ -1,7 +1,8 @@
 /**
- * A provider's token bucket with a FIFO queue of reservations in front of it, as pure functions
- * of (state, now). No clock, no I/O: the budget stores call these, and the Lua script of the
- * Redis budget store mirrors them function for function.
+ * A provider's token bucket with a FIFO queue of reservations in front of it: one key's state and
+ * its operations, each given the time. No clock, no I/O: the in-process budget store holds one
+ * per key, and the Lua script of the Redis budget store mirrors it operation for operation
+ * (`reserve` is `queue_reserve` there, and so on).
  *
  * The bucket is the provider's: `ts` is the end of the schedule of the calls that have started
  * (GCRA's theoretical arrival time over started calls only). A call is charged when it starts and
@@ -17,8 +18,11 @@
  * count against this one in the meantime. Every change reports how it moved the waiting starts
  * (a `QueueShift`), so waiters re-plan without asking: a credit moves the whole queue forward.
  *
- * Units are integer µs of schedule (rate.ts turns units into µs).
+ * Units are integer µs of schedule (rate.ts turns units into µs). Every operation costs O(log n)
+ * in the number of waiting tickets (amortised; ticket-queue.ts), so thousands of callers queue
+ * and give up in milliseconds.
  */
+import { TicketQueue } from './ticket-queue.js';
 
 /** A reservation waiting to start. */
 export interface QueuedTicket {
@@ -34,7 +38,8 @@ export interface QueuedTicket {
   readonly at: number;
 }
 
-export interface BucketQueueState {
+/** A key's state as plain values (for tests and inspection). */
+export interface BucketQueueSnapshot {
   /** End of the started calls' schedule (µs); 0 for a fresh key. */
   readonly ts: number;
   /** Waiting reservations, in order. */
@@ -60,57 +65,6 @@ export interface QueueShift {
   readonly after?: { readonly seq: number; readonly add: number };
 }
 
-export const initialBucketQueue: BucketQueueState = {
-  ts: 0,
-  queue: [],
-  pendUs: 0,
-  seq: 0,
-  version: 0,
-  heldUntil: 0,
-};
-
-/** A new state, and the shift of the waiting starts when there was one. */
-export interface QueueStep {
-  readonly state: BucketQueueState;
-  readonly shift?: QueueShift;
-}
-
-/** µs the started calls still owe at `nowUs`: what a credit may take back. */
-export function debtUs(state: BucketQueueState, nowUs: number): number {
-  return Math.max(0, state.ts - nowUs);
-}
-
-/** Start (µs) of the ticket at `index` of the queue. */
-export function startAt(state: BucketQueueState, index: number, capacityUs: number): number {
-  let prefix = 0;
-  for (let i = 0; i <= index; i++) prefix += state.queue[i]!.cost;
-  return state.ts + prefix - capacityUs;
-}
-
-/** µs until a new reservation of `costUs` could start: behind the whole queue. */
-export function queueWait(
-  state: BucketQueueState,
-  nowUs: number,
-  costUs: number,
-  capacityUs: number,
-): number {
-  return Math.max(0, state.ts + state.pendUs + costUs - capacityUs - nowUs);
-}
-
-/** Moves `ts` to `ts2`, reporting the shift when somebody waits. */
-function moveTs(state: BucketQueueState, ts2: number): QueueStep {
-  if (ts2 === state.ts) return { state };
-  if (state.queue.length === 0) return { state: { ...state, ts: ts2 } };
-  const version = state.version + 1;
-  return { state: { ...state, ts: ts2, version }, shift: { version, all: ts2 - state.ts } };
-}
-
-function nextSeq(state: BucketQueueState, nowUs: number): number {
-  // A fresh key numbers from the clock, so a permit from an earlier life of the key is not
-  // taken for one of the new life.
-  return (state.seq === 0 ? nowUs : state.seq) + 1;
-}
-
 /**
  * Where a start at `nowUs` leaves the schedule's end. A request reaches the provider some time
  * after it is let through; if the provider's bucket is full meanwhile, the refill of that time
@@ -122,160 +76,6 @@ export function chargedEnd(ts: number, nowUs: number, costUs: number, lagUs: num
   return Math.max(ts, nowUs + lagUs) + costUs;
 }
 
-/**
- * Reserves `costUs`. With `startNow` (the whole group can start at once and nothing waits here)
- * the call is charged now; otherwise it joins the end of the queue.
- */
-export function queueReserve(
-  state: BucketQueueState,
-  nowUs: number,
-  costUs: number,
-  startNow: boolean,
-  lagUs = 0,
-): { state: BucketQueueState; seq: number } {
-  const seq = nextSeq(state, nowUs);
-  // Versions of a fresh key count from the clock too: waiters of the key's earlier life (and a
-  // budget's recent shifts) hold versions that must not pass for the new life's.
-  const version = state.seq === 0 ? nowUs : state.version;
-  if (startNow) {
-    return {
-      state: { ...state, ts: chargedEnd(state.ts, nowUs, costUs, lagUs), seq, version },
-      seq,
-    };
-  }
-  return {
-    state: {
-      ...state,
-      seq,
-      version,
-      queue: [...state.queue, { seq, cost: costUs, at: nowUs }],
-      pendUs: state.pendUs + costUs,
-    },
-    seq,
-  };
-}
-
-/** Index of a waiting ticket, -1 when it is not in the queue. */
-export function indexOf(state: BucketQueueState, seq: number): number {
-  return state.queue.findIndex((t) => t.seq === seq);
-}
-
-/**
- * The waiting ticket `seq` starts now: it leaves the queue and is charged. The caller checked
- * that its start has come (startAt <= now) on every member of its group.
- */
-export function queueClaim(
-  state: BucketQueueState,
-  nowUs: number,
-  seq: number,
-  lagUs = 0,
-): QueueStep {
-  const at = indexOf(state, seq);
-  if (at < 0) return { state };
-  const { cost } = state.queue[at]!;
-  const queue = state.queue.slice();
-  queue.splice(at, 1);
-  // The tickets it passes were due and not claimed: mark since when (queueExpire).
-  for (let i = 0; i < at; i++) {
-    const t = queue[i]!;
-    if (t.at >= 0) queue[i] = { ...t, at: -(nowUs + 1) };
-  }
-  const ts = chargedEnd(state.ts, nowUs, cost, lagUs);
-  const next = { ...state, ts, queue, pendUs: state.pendUs - cost };
-  // Tickets behind it keep their starts (ts gained what their prefix lost), unless the bucket sat
-  // (nearly) full and that refill is gone; tickets ahead of it now come after it.
-  const all = ts - cost - state.ts;
-  if (queue.length === 0 || (all === 0 && at === 0)) return { state: next };
-  const version = state.version + 1;
-  return {
-    state: { ...next, version },
-    shift: { version, all, ...(at > 0 ? { before: { seq, add: cost } } : {}) },
-  };
-}
-
-/**
- * Credits `refundUs` at `nowUs` (a settle below the reservation): the bucket gets it back up to
- * its debt, exactly as the provider's, and the queue moves forward by as much.
- */
-export function queueRefund(state: BucketQueueState, nowUs: number, refundUs: number): QueueStep {
-  return moveTs(state, state.ts - Math.min(refundUs, debtUs(state, nowUs)));
-}
-
-/** Charges `extraUs` at `nowUs` (a settle above the reservation); the queue moves back. */
-export function queueCharge(state: BucketQueueState, nowUs: number, extraUs: number): QueueStep {
-  return moveTs(state, Math.max(state.ts, nowUs) + extraUs);
-}
-
-/**
- * What a provider's 429 says: a request of `costUs` fits no sooner than `untilUs` (its
- * retry-after). The bucket comes down to that, no further: a request of that cost starts at
- * `untilUs` (with `costUs` 0, the bucket is empty then). Waiting reservations queue behind it in
- * their order.
- */
-export function queueHold(
-  state: BucketQueueState,
-  untilUs: number,
-  capacityUs: number,
-  costUs = 0,
-): QueueStep {
-  const end = untilUs + capacityUs - Math.min(costUs, capacityUs);
-  const step = moveTs(state, Math.max(state.ts, end));
-  return { ...step, state: { ...step.state, heldUntil: Math.max(state.heldUntil, untilUs) } };
-}
-
-/**
- * Withdraws a reservation that will not run. A waiting one leaves the queue (the tickets behind
- * it move forward by its cost); one that has started is credited back like a refund.
- */
-export function queueCancel(
-  state: BucketQueueState,
-  nowUs: number,
-  seq: number,
-  costUs: number,
-): QueueStep {
-  const at = indexOf(state, seq);
-  if (at < 0) return queueRefund(state, nowUs, costUs);
-  const { cost } = state.queue[at]!;
-  const queue = state.queue.slice();
-  queue.splice(at, 1);
-  const next = { ...state, queue, pendUs: state.pendUs - cost };
-  if (at === queue.length) return { state: next };
-  const version = state.version + 1;
-  return {
-    state: { ...next, version },
-    shift: { version, all: 0, after: { seq, add: -cost } },
-  };
-}
-
-/**
- * Drops waiting tickets that have been due for more than `graceUs` without a claim (their worker
- * died or stalled): they would hold the queue forever. A ticket is due from its start, and never
- * before it joined the queue (on an idle key the start lies far in the past), or from the first
- * time a later ticket started ahead of it. A waiter that comes
- * back later finds its ticket gone and reserves again.
- */
-export function queueExpire(
-  state: BucketQueueState,
-  nowUs: number,
-  capacityUs: number,
-  graceUs: number,
-): { state: BucketQueueState; shifts: QueueShift[] } {
-  let s = state;
-  const shifts: QueueShift[] = [];
-  while (s.queue.length > 0 && dueSince(s, capacityUs) < nowUs - graceUs) {
-    const step = queueCancel(s, nowUs, s.queue[0]!.seq, 0);
-    s = step.state;
-    if (step.shift) shifts.push(step.shift);
-  }
-  return { state: s, shifts };
-}
-
-/** Since when the head ticket has been due: passed by a later start, or from its start. */
-function dueSince(s: BucketQueueState, capacityUs: number): number {
-  const { at } = s.queue[0]!;
-  return at < 0 ? -at - 1 : Math.max(startAt(s, 0, capacityUs), at);
-}
-
 /** Applies a shift to a waiter's planned start on this key. */
 export function shiftedStart(startUs: number, seq: number, shift: QueueShift): number {
   let out = startUs + shift.all;
@@ -284,12 +84,213 @@ export function shiftedStart(startUs: number, seq: number, shift: QueueShift): n
   return out;
 }
 
-/** µs of schedule free at once (negative while calls wait). */
-export function queueFreeUs(state: BucketQueueState, nowUs: number, capacityUs: number): number {
-  return capacityUs - Math.max(0, state.ts + state.pendUs - nowUs);
-}
+/**
+ * One key: the bucket and its queue. Operations change it in place and return the shift of the
+ * waiting starts when there was one.
+ */
+export class BucketQueue {
+  /** End of the started calls' schedule (µs); 0 for a fresh key. */
+  ts = 0;
+  /** Sum of the waiting reservations' costs (µs). */
+  pendUs = 0;
+  /** Number of the latest reservation on this key. */
+  seq = 0;
+  /** Counts the shifts reported; a waiter that sees a gap asks for its plan again. */
+  version = 0;
+  /** End of the latest hold (µs; 0 = none). */
+  heldUntil = 0;
+  private readonly tickets = new TicketQueue();
 
-/** µs until the latest hold ends (0 when none runs). */
-export function queueHeldUs(state: BucketQueueState, nowUs: number): number {
-  return Math.max(0, state.heldUntil - nowUs);
+  /** Reservations waiting. */
+  get queued(): number {
+    return this.tickets.length;
+  }
+
+  /** µs the started calls still owe at `nowUs`: what a credit may take back. */
+  debtUs(nowUs: number): number {
+    return Math.max(0, this.ts - nowUs);
+  }
+
+  /** Start (µs) of waiting ticket `seq`; undefined when it is not in the queue. */
+  startOf(seq: number, capacityUs: number): number | undefined {
+    const prefix = this.tickets.costsThrough(seq);
+    return prefix === undefined ? undefined : this.ts + prefix - capacityUs;
+  }
+
+  /** µs until a new reservation of `costUs` could start: behind the whole queue. */
+  wait(nowUs: number, costUs: number, capacityUs: number): number {
+    return Math.max(0, this.ts + this.pendUs + costUs - capacityUs - nowUs);
+  }
+
+  /**
+   * Reserves `costUs`; returns its number. With `startNow` (the whole group can start at once
+   * and nothing waits here) the call is charged now; otherwise it joins the end of the queue.
+   */
+  reserve(nowUs: number, costUs: number, startNow: boolean, lagUs = 0): number {
+    // A fresh key numbers from the clock, so a permit from an earlier life of the key is not
+    // taken for one of the new life. Versions too: waiters of the key's earlier life (and a
+    // budget's recent shifts) hold versions that must not pass for the new life's.
+    if (this.seq === 0) {
+      this.seq = nowUs;
+      this.version = nowUs;
+    }
+    const seq = ++this.seq;
+    if (startNow) {
+      this.ts = chargedEnd(this.ts, nowUs, costUs, lagUs);
+    } else {
+      this.tickets.push(seq, costUs, nowUs);
+      this.pendUs += costUs;
+    }
+    return seq;
+  }
+
+  /**
+   * The waiting ticket `seq` starts now: it leaves the queue and is charged. The caller checked
+   * that its start has come (startOf <= now) on every member of its group.
+   */
+  claim(nowUs: number, seq: number, lagUs = 0): QueueShift | undefined {
+    const removed = this.tickets.remove(seq);
+    if (!removed) return undefined;
+    const { cost, index } = removed;
+    this.pendUs -= cost;
+    // The tickets it passes were due and not claimed: mark since when (expire).
+    this.tickets.passAhead(index, nowUs);
+    const old = this.ts;
+    this.ts = chargedEnd(old, nowUs, cost, lagUs);
+    // Tickets behind it keep their starts (ts gained what their prefix lost), unless the bucket sat
+    // (nearly) full and that refill is gone; tickets ahead of it now come after it.
+    const all = this.ts - cost - old;
+    if (this.tickets.length === 0 || (all === 0 && index === 0)) return undefined;
+    this.version++;
+    return {
+      version: this.version,
+      all,
+      ...(index > 0 ? { before: { seq, add: cost } } : {}),
+    };
+  }
+
+  /**
+   * Credits `refundUs` at `nowUs` (a settle below the reservation): the bucket gets it back up to
+   * its debt, exactly as the provider's, and the queue moves forward by as much.
+   */
+  refund(nowUs: number, refundUs: number): QueueShift | undefined {
+    return this.moveTs(this.ts - Math.min(refundUs, this.debtUs(nowUs)));
+  }
+
+  /** Charges `extraUs` at `nowUs` (a settle above the reservation); the queue moves back. */
+  charge(nowUs: number, extraUs: number): QueueShift | undefined {
+    return this.moveTs(Math.max(this.ts, nowUs) + extraUs);
+  }
+
+  /**
+   * What a provider's 429 says: a request of `costUs` fits no sooner than `untilUs` (its
+   * retry-after). The bucket comes down to that, no further: a request of that cost starts at
+   * `untilUs` (with `costUs` 0, the bucket is empty then). Waiting reservations queue behind it in
+   * their order.
+   */
+  hold(untilUs: number, capacityUs: number, costUs = 0): QueueShift | undefined {
+    const end = untilUs + capacityUs - Math.min(costUs, capacityUs);
+    const shift = this.moveTs(Math.max(this.ts, end));
+    this.heldUntil = Math.max(this.heldUntil, untilUs);
+    return shift;
+  }
+
+  /**
+   * Withdraws a reservation that will not run. A waiting one leaves the queue (the tickets behind
+   * it move forward by its cost); one that has started is credited back like a refund.
+   */
+  cancel(nowUs: number, seq: number, costUs: number): QueueShift | undefined {
+    const removed = this.tickets.remove(seq);
+    if (!removed) return this.refund(nowUs, costUs);
+    this.pendUs -= removed.cost;
+    if (removed.index === this.tickets.length) return undefined;
+    this.version++;
+    return { version: this.version, all: 0, after: { seq, add: -removed.cost } };
+  }
+
+  /**
+   * Drops waiting tickets that have been due for more than `graceUs` without a claim (their worker
+   * died or stalled): they would hold the queue forever. A ticket is due from its start, and never
+   * before it joined the queue (on an idle key the start lies far in the past), or from the first
+   * time a later ticket started ahead of it. A waiter that comes back later finds its ticket gone
+   * and reserves again.
+   */
+  expire(nowUs: number, capacityUs: number, graceUs: number): QueueShift[] {
+    const shifts: QueueShift[] = [];
+    for (let head = this.tickets.first(); head; head = this.tickets.first()) {
+      if (!this.stale(head, nowUs, capacityUs, graceUs)) break;
+      const shift = this.cancel(nowUs, head.seq, 0);
+      if (shift) shifts.push(shift);
+    }
+    return shifts;
+  }
+
+  /**
+   * The key as the next operation will find it (`expire` first), without changing it: the
+   * tickets still waiting and the µs of schedule free at once (negative while calls wait). A look
+   * only reads, and must not count a dead worker's tickets as callers waiting.
+   */
+  look(nowUs: number, capacityUs: number, graceUs: number): { queued: number; freeUs: number } {
+    let dropped = 0;
+    let droppedUs = 0;
+    // Dropping a waiting ticket leaves `ts` alone: each next head is judged as `expire` would.
+    this.tickets.forEachWhile((head) => {
+      if (!this.stale(head, nowUs, capacityUs, graceUs)) return false;
+      dropped++;
+      droppedUs += head.cost;
+      return true;
+    });
+    return {
+      queued: this.tickets.length - dropped,
+      freeUs: capacityUs - Math.max(0, this.ts + this.pendUs - droppedUs - nowUs),
+    };
+  }
+
+  /** µs of schedule free at once (negative while calls wait). */
+  freeUs(nowUs: number, capacityUs: number): number {
+    return capacityUs - Math.max(0, this.ts + this.pendUs - nowUs);
+  }
+
+  /** µs until the latest hold ends (0 when none runs). */
+  heldUs(nowUs: number): number {
+    return Math.max(0, this.heldUntil - nowUs);
+  }
+
+  /** Whether the key behaves as a fresh one at `nowUs` and has no number the clock has not passed. */
+  idleAt(nowUs: number): boolean {
+    return (
+      this.tickets.length === 0 && this.ts <= nowUs && this.seq <= nowUs && this.version <= nowUs
+    );
+  }
+
+  snapshot(): BucketQueueSnapshot {
+    return {
+      ts: this.ts,
+      queue: this.tickets.toArray(),
+      pendUs: this.pendUs,
+      seq: this.seq,
+      version: this.version,
+      heldUntil: this.heldUntil,
+    };
+  }
+
+  /**
+   * Whether `head`, first in the queue, has been due for more than `graceUs`: since a later ticket
+   * started ahead of it, or from its start (never before it joined).
+   */
+  private stale(head: QueuedTicket, nowUs: number, capacityUs: number, graceUs: number): boolean {
+    const dueSince =
+      head.at < 0 ? -head.at - 1 : Math.max(this.ts + head.cost - capacityUs, head.at);
+    return dueSince < nowUs - graceUs;
+  }
+
+  /** Moves `ts` to `ts2`, reporting the shift when somebody waits. */
+  private moveTs(ts2: number): QueueShift | undefined {
+    if (ts2 === this.ts) return undefined;
+    const all = ts2 - this.ts;
+    this.ts = ts2;
+    if (this.tickets.length === 0) return undefined;
+    this.version++;
+    return { version: this.version, all };
+  }
 }

@@ -11,6 +11,7 @@ import { shiftedStart } from './bucket-queue.js';
 import { BudgetPermit } from './budget-permit.js';
 import type { BudgetSpec, BudgetStore, QueueChange, TicketPlan } from './budget-store.js';
 import { costUs, makeRate, type Rate, rateUnits, unitsIn } from './rate.js';
+import { ShiftBatch } from './shift-batch.js';
 
 /** One dimension of a budget: requests, input tokens, output tokens... per period. */
 export interface BudgetDimension {
@@ -170,6 +171,18 @@ export class Budget {
   private armedAtMs = Number.POSITIVE_INFINITY;
   /** Recent shifts per member, newest last. */
   private readonly recent: QueueChange['shift'][][];
+  /** Shifts per member not yet applied to the waiters' plans (all at once, before the next arm). */
+  private pending: QueueChange['shift'][][];
+  private pendingShifts = 0;
+  /**
+   * Waiters per abort signal, with one listener per signal: a listener each made every
+   * `addEventListener` scan the signal's listeners (Node checks for duplicates), quadratic in the
+   * callers sharing a signal.
+   */
+  private readonly bySignal = new Map<
+    AbortSignal,
+    { readonly waiters: Set<Waiter>; readonly onAbort: () => void }
+  >();
 
   constructor(options: BudgetOptions) {
     checkKnownKeys(options, BUDGET_KEYS, 'new Budget()', { required: true });
@@ -209,6 +222,7 @@ export class Budget {
       lagUs: Math.round(d.arrivalLagMs * 1000),
     }));
     this.recent = this.specs.map(() => []);
+    this.pending = this.specs.map(() => []);
     this.store = options.store ?? sharedMemoryStore;
     this.clock = options.clock ?? systemClock;
   }
@@ -439,7 +453,6 @@ export class Budget {
     signal: AbortSignal | undefined,
   ): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
-      const onAbort = () => waiter.settle({ ok: false, error: signal?.reason });
       const waiter: Waiter = {
         permit,
         plans,
@@ -449,7 +462,7 @@ export class Budget {
         lost: false,
         settle: (outcome) => {
           if (!this.waiters.delete(waiter)) return;
-          signal?.removeEventListener('abort', onAbort);
+          if (signal) this.unlisten(signal, waiter);
           this.unwatchIfIdle();
           if (outcome.ok) {
             resolve(!waiter.lost);
@@ -462,9 +475,34 @@ export class Budget {
       };
       this.waiters.add(waiter);
       this.watchKeys();
-      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal) this.listen(signal, waiter);
       this.armSoon();
     });
+  }
+
+  /** Rejects `waiter` with the signal's reason when it aborts. */
+  private listen(signal: AbortSignal, waiter: Waiter): void {
+    let entry = this.bySignal.get(signal);
+    if (!entry) {
+      const waiters = new Set<Waiter>();
+      const onAbort = () => {
+        this.bySignal.delete(signal);
+        for (const w of waiters) w.settle({ ok: false, error: signal.reason });
+      };
+      entry = { waiters, onAbort };
+      this.bySignal.set(signal, entry);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    entry.waiters.add(waiter);
+  }
+
+  private unlisten(signal: AbortSignal, waiter: Waiter): void {
+    const entry = this.bySignal.get(signal);
+    if (!entry) return;
+    entry.waiters.delete(waiter);
+    if (entry.waiters.size > 0) return;
+    this.bySignal.delete(signal);
+    signal.removeEventListener('abort', entry.onAbort);
   }
 
   /**
@@ -527,10 +565,15 @@ export class Budget {
    * callers wait, a shift costs arithmetic on their plans and at most one timer.
    */
   private arm = (): void => {
+    this.applyPending();
     const now = this.clock.now();
     let nextMs = Number.POSITIVE_INFINITY;
     for (const waiter of this.waiters) {
       if (waiter.claiming) continue;
+      // A claim of this pass moved the queue (a start on a bucket that sat idle): the plans
+      // behind it must see that before they claim, or they claim early, are told to wait, and
+      // their fresh plans, read later, can fall behind those of the callers after them.
+      if (this.pendingShifts > 0) this.applyPending();
       const startMs = waiter.stale ? now : plannedStartMs(waiter.plans);
       if (startMs <= now) this.claim(waiter);
       else if (waiter.deadlineMs <= now) this.expire(waiter, now);
@@ -600,11 +643,15 @@ export class Budget {
     return out;
   }
 
-  /** A shift on one of this budget's keys: the waiters with a ticket there re-plan. */
+  /**
+   * A shift on one of this budget's keys: the waiters with a ticket there re-plan, all the shifts
+   * of a tick at once (applyPending).
+   */
   private onChange(change: QueueChange): void {
     const index = this.specs.findIndex((s) => s.key === change.key);
     if (index < 0) return;
     if (change.resync) {
+      this.applyPending();
       for (const waiter of this.waiters) {
         const p = waiter.plans[index]!;
         if (p.queued && p.version < change.shift.version) waiter.stale = true;
@@ -615,17 +662,37 @@ export class Budget {
     const recent = this.recent[index]!;
     recent.push(change.shift);
     if (recent.length > RECENT_SHIFTS) recent.shift();
-    for (const waiter of this.waiters) {
-      const p = waiter.plans[index]!;
-      if (!p.queued || change.shift.version <= p.version) continue;
-      if (waiter.claiming || change.shift.version !== p.version + 1) {
-        // In flight, or a shift was missed: the store will tell the plan as it stands.
-        waiter.stale = true;
-        continue;
-      }
-      waiter.plans[index] = applyShift(p, change.shift);
-    }
+    this.pending[index]!.push(change.shift);
+    this.pendingShifts++;
     this.armSoon();
+  }
+
+  /** Applies the shifts that arrived since the last pass to every waiter's plan. */
+  private applyPending(): void {
+    if (this.pendingShifts === 0) return;
+    this.pendingShifts = 0;
+    for (let index = 0; index < this.pending.length; index++) {
+      const shifts = this.pending[index]!;
+      if (shifts.length === 0) continue;
+      this.pending[index] = [];
+      const batch = new ShiftBatch(shifts);
+      for (const waiter of this.waiters) {
+        const p = waiter.plans[index]!;
+        if (!p.queued) continue;
+        const outcome = batch.apply(p.seq, p.version);
+        if (outcome.kind === 'none') continue;
+        // In flight, or a shift was missed: the store will tell the plan as it stands.
+        if (waiter.claiming || outcome.kind === 'stale') {
+          waiter.stale = true;
+          continue;
+        }
+        waiter.plans[index] = {
+          ...p,
+          startMs: p.startMs + outcome.addUs / 1000,
+          version: outcome.version,
+        };
+      }
+    }
   }
 }
 

@@ -1,21 +1,4 @@
-import {
-  type BucketQueueState,
-  indexOf,
-  initialBucketQueue,
-  type QueueShift,
-  type QueueStep,
-  queueCancel,
-  queueCharge,
-  queueClaim,
-  queueExpire,
-  queueFreeUs,
-  queueHeldUs,
-  queueHold,
-  queueRefund,
-  queueReserve,
-  queueWait,
-  startAt,
-} from '../limiter/bucket-queue.js';
+import { BucketQueue, type BucketQueueSnapshot, type QueueShift } from '../limiter/bucket-queue.js';
 import type {
   BudgetLook,
   BudgetReserveOutcome,
@@ -39,7 +22,7 @@ const NOT_CHARGED: TicketPlan = { seq: -1, queued: false, waitUs: 0, version: 0 
  * its own. Use `RedisBudgetStore` when several workers share one provider quota.
  */
 export class MemoryBudgetStore implements BudgetStore {
-  private readonly states = new Map<string, BucketQueueState>();
+  private readonly states = new Map<string, BucketQueue>();
   private readonly watchers = new Map<string, Set<(change: QueueChange) => void>>();
   private untilSweep = SWEEP_EVERY;
   /** Shifts of the operation in progress, told once it is done (listeners may call back in). */
@@ -74,8 +57,8 @@ export class MemoryBudgetStore implements BudgetStore {
     for (let i = 0; i < specs.length; i++) {
       if (costsUs[i] === 0) continue;
       const s = states[i]!;
-      if (s.queue.length > 0) queued = true;
-      const w = queueWait(s, nowUs, costsUs[i]!, specs[i]!.rate.capacityUs);
+      if (s.queued > 0) queued = true;
+      const w = s.wait(nowUs, costsUs[i]!, specs[i]!.rate.capacityUs);
       if (w > waitUs) {
         waitUs = w;
         index = i;
@@ -87,8 +70,8 @@ export class MemoryBudgetStore implements BudgetStore {
     const startNow = waitUs === 0 && !queued;
     const plans = specs.map((spec, i) => {
       if (costsUs[i] === 0) return NOT_CHARGED;
-      const { state, seq } = queueReserve(states[i]!, nowUs, costsUs[i]!, startNow, spec.lagUs);
-      this.states.set(spec.key, state);
+      const state = this.stored(spec.key, states[i]!);
+      const seq = state.reserve(nowUs, costsUs[i]!, startNow, spec.lagUs);
       return this.plan(state, seq, nowUs, spec.rate.capacityUs);
     });
     return { granted: true, waitUs, index, plans };
@@ -112,9 +95,9 @@ export class MemoryBudgetStore implements BudgetStore {
     let lost = false;
     for (let i = 0; i < specs.length; i++) {
       if (seqs[i]! < 0) continue;
-      const at = indexOf(states[i]!, seqs[i]!);
-      if (at < 0) lost = true;
-      else waitUs = Math.max(waitUs, startAt(states[i]!, at, specs[i]!.rate.capacityUs) - nowUs);
+      const startUs = states[i]!.startOf(seqs[i]!, specs[i]!.rate.capacityUs);
+      if (startUs === undefined) lost = true;
+      else waitUs = Math.max(waitUs, startUs - nowUs);
     }
     if (lost) {
       // Part of the reservation was dropped: withdraw the rest; the caller reserves again.
@@ -129,7 +112,7 @@ export class MemoryBudgetStore implements BudgetStore {
     }
     for (let i = 0; i < specs.length; i++) {
       if (seqs[i]! >= 0) {
-        this.apply(specs[i]!.key, queueClaim(states[i]!, nowUs, seqs[i]!, specs[i]!.lagUs));
+        this.tell(specs[i]!.key, states[i]!.claim(nowUs, seqs[i]!, specs[i]!.lagUs));
       }
     }
     return { status: 'started' };
@@ -154,16 +137,13 @@ export class MemoryBudgetStore implements BudgetStore {
       const spec = specs[i]!;
       const delta = deltasUs[i]!;
       if (delta !== 0) {
-        const s = this.fresh(spec, nowUs);
-        this.apply(
-          spec.key,
-          delta < 0 ? queueRefund(s, nowUs, -delta) : queueCharge(s, nowUs, delta),
-        );
+        const s = this.stored(spec.key, this.fresh(spec, nowUs));
+        this.tell(spec.key, delta < 0 ? s.refund(nowUs, -delta) : s.charge(nowUs, delta));
       }
       const left = leftUs?.[i] ?? -1;
       if (left >= 0) {
-        const s = this.fresh(spec, nowUs);
-        this.apply(spec.key, queueHold(s, nowUs + 1, spec.rate.capacityUs, left));
+        const s = this.stored(spec.key, this.fresh(spec, nowUs));
+        this.tell(spec.key, s.hold(nowUs + 1, spec.rate.capacityUs, left));
       }
     }
   }
@@ -185,31 +165,28 @@ export class MemoryBudgetStore implements BudgetStore {
   ): void {
     for (let i = 0; i < specs.length; i++) {
       if (seqs[i]! < 0) continue;
-      const s = this.fresh(specs[i]!, nowUs);
-      this.apply(specs[i]!.key, queueCancel(s, nowUs, seqs[i]!, costsUs[i]!));
+      const s = this.stored(specs[i]!.key, this.fresh(specs[i]!, nowUs));
+      this.tell(specs[i]!.key, s.cancel(nowUs, seqs[i]!, costsUs[i]!));
     }
   }
 
   async hold(spec: BudgetSpec, delayUs: number, costUs: number, nowUs: number): Promise<void> {
     if (delayUs <= 0) return;
     this.atomically(() => {
-      const s = this.fresh(spec, nowUs);
-      this.apply(spec.key, queueHold(s, nowUs + delayUs, spec.rate.capacityUs, costUs));
+      const s = this.stored(spec.key, this.fresh(spec, nowUs));
+      this.tell(spec.key, s.hold(nowUs + delayUs, spec.rate.capacityUs, costUs));
     });
   }
 
   async look(spec: BudgetSpec, nowUs: number): Promise<BudgetLook> {
     const state = this.state(spec.key);
-    return {
-      freeUs: queueFreeUs(state, nowUs, spec.rate.capacityUs),
-      queued: state.queue.length,
-      heldUs: queueHeldUs(state, nowUs),
-    };
+    const { queued, freeUs } = state.look(nowUs, spec.rate.capacityUs, this.graceUs);
+    return { freeUs, queued, heldUs: state.heldUs(nowUs) };
   }
 
   /** The key's state (for tests and inspection); a fresh key when unknown. */
-  stateOf(key: string): BucketQueueState {
-    return this.state(key);
+  stateOf(key: string): BucketQueueSnapshot {
+    return this.state(key).snapshot();
   }
 
   watch(keys: readonly string[], listener: (change: QueueChange) => void): () => void {
@@ -230,40 +207,34 @@ export class MemoryBudgetStore implements BudgetStore {
     };
   }
 
-  private plan(
-    state: BucketQueueState,
-    seq: number,
-    nowUs: number,
-    capacityUs: number,
-  ): TicketPlan {
-    const at = indexOf(state, seq);
+  private plan(state: BucketQueue, seq: number, nowUs: number, capacityUs: number): TicketPlan {
+    const startUs = state.startOf(seq, capacityUs);
     return {
       seq,
-      queued: at >= 0,
-      waitUs: at >= 0 ? startAt(state, at, capacityUs) - nowUs : 0,
+      queued: startUs !== undefined,
+      waitUs: startUs === undefined ? 0 : startUs - nowUs,
       version: state.version,
     };
   }
 
   /** The key's state with stale tickets dropped (their shifts reported). */
-  private fresh(spec: BudgetSpec, nowUs: number): BucketQueueState {
+  private fresh(spec: BudgetSpec, nowUs: number): BucketQueue {
     const state = this.state(spec.key);
-    if (state.queue.length === 0) return state;
-    const { state: next, shifts } = queueExpire(state, nowUs, spec.rate.capacityUs, this.graceUs);
-    // A lone ticket dropped makes no shift (nobody waits behind it), but it is gone all the same.
-    if (next === state) return state;
-    this.states.set(spec.key, next);
-    for (const shift of shifts) this.tell(spec.key, shift);
-    return next;
+    if (state.queued === 0) return state;
+    for (const shift of state.expire(nowUs, spec.rate.capacityUs, this.graceUs)) {
+      this.tell(spec.key, shift);
+    }
+    return state;
   }
 
-  private apply(key: string, step: QueueStep): void {
-    this.states.set(key, step.state);
-    if (step.shift) this.tell(key, step.shift);
+  /** `state`, kept as the key's (a fresh key is only stored once it is written). */
+  private stored(key: string, state: BucketQueue): BucketQueue {
+    if (!this.states.has(key)) this.states.set(key, state);
+    return state;
   }
 
-  private tell(key: string, shift: QueueShift): void {
-    if (!this.watchers.has(key)) return;
+  private tell(key: string, shift: QueueShift | undefined): void {
+    if (!shift || !this.watchers.has(key)) return;
     const change: QueueChange = { key, shift };
     if (this.told) this.told.push(change);
     else this.deliver([change]);
@@ -299,18 +270,12 @@ export class MemoryBudgetStore implements BudgetStore {
     this.untilSweep = SWEEP_EVERY;
     for (const [key, state] of this.states) {
       // Kept until the clock passes its numbers too: a new life numbers from the clock.
-      if (
-        state.queue.length === 0 &&
-        state.ts <= nowUs &&
-        state.seq <= nowUs &&
-        state.version <= nowUs
-      ) {
-        this.states.delete(key);
-      }
+      if (state.idleAt(nowUs)) this.states.delete(key);
     }
   }
 
-  private state(key: string): BucketQueueState {
-    return this.states.get(key) ?? initialBucketQueue;
+  /** The key's state; a new one (not stored yet) when unknown. */
+  private state(key: string): BucketQueue {
+    return this.states.get(key) ?? new BucketQueue();
   }
 }

@@ -1,12 +1,16 @@
 /**
  * 10,000 callers waiting at once on one in-memory Budget (500 starts/s, burst 20) start in the
- * order they asked, at the configured rate, with one timer, and one abort rejects the rest.
+ * order they asked, at the configured rate, with one timer, each costing a bounded amount of heap,
+ * and one abort rejects the rest, leaving the heap as it found it.
  * Measured before the fix: 7 started in 3.9 s, because each waiter dated its plan from the
  * moment its await resumed (thousands resume one by one after the store answered them all), so
  * every start came late on a full bucket and wasted the refill of its delay. The in-process
- * store answers at the instant it is asked; plans are now dated from then. Still quadratic: one
- * abort rejecting 10,000 takes seconds (each give-back re-plans every waiter left), printed
- * here and listed in docs/reliability.md. FAULTS_WAITERS=1000 runs it smaller.
+ * store answers at the instant it is asked; plans are now dated from then.
+ * Queueing and aborting were quadratic too (1.2-2.5 s to queue 10,000, 3.5-9.6 s for one abort to
+ * reject them: a queue copy per reservation, a scan per cancel, a re-plan of every waiter per
+ * give-back, a scan of the signal's listeners per waiter); they are O(log n) per waiter now, and
+ * the bounds below (5 s each) are far above the figures printed (hundreds of ms), against a
+ * return of the quadratic cost, not a timing test. FAULTS_WAITERS=1000 runs it smaller.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -18,9 +22,8 @@ import { MemoryBudgetStore } from '../../src/stores/memory-budget-store.js';
 const WAITERS = Number(process.env.FAULTS_WAITERS ?? 10_000);
 const RATE = 500;
 const DRAIN_MS = 2000;
-// Long enough for 10,000 reservations to be made on a loaded box (each copies the queue: the
-// in-process store's state is immutable, so this part is quadratic too).
-const HOLD_MS = 6000;
+// Long enough for 10,000 reservations to be made on a loaded box (the bound below).
+const HOLD_MS = 5000;
 
 /** A full collection, so the heap figures measure what is live. */
 function collector(): () => void {
@@ -83,14 +86,22 @@ it('10,000 concurrent waiters: FIFO starts, one timer, bounded heap, one abort e
   await new Promise((r) => setTimeout(r, 0));
   const timersAfter = timers() - timersBefore;
   const bytesPerWaiter = (heapWaiting - heapBefore) / WAITERS;
+  // What the waiters leave behind once they are gone (their outcomes dropped first).
+  outcomes.length = 0;
+  settled.length = 0;
+  gc();
+  const bytesLeftPerWaiter = (process.memoryUsage().heapUsed - heapBefore) / WAITERS;
   const inOrder = order.every((v, i) => v === i);
   console.log(
     `[faults] ${WAITERS} waiters on one in-memory Budget (${RATE}/s, burst 20): waiting ${waiting} after ${registeredMs.toFixed(0)} ms, ` +
-      `heap ${(bytesPerWaiter / 1024).toFixed(2)} KiB per waiter, timers +${timersWaiting} while waiting (max +${maxTimers}, +${timersAfter} after), ` +
+      `heap +${((heapWaiting - heapBefore) / 2 ** 20).toFixed(1)} MiB while waiting (${(bytesPerWaiter / 1024).toFixed(2)} KiB per waiter), ` +
+      `${bytesLeftPerWaiter.toFixed(0)} B per waiter left after, timers +${timersWaiting} while waiting (max +${maxTimers}, +${timersAfter} after), ` +
       `${started} started in ${drainS.toFixed(2)} s (${(started / drainS).toFixed(0)}/s), FIFO ${inOrder}, ` +
       `${rejected} rejected by one abort in ${abortMs.toFixed(0)} ms, waiting after ${budget.waiting}`,
   );
   expect(waiting).toBe(WAITERS);
+  // Against a quadratic cost (seconds), not a timing test: the figure is printed.
+  expect(registeredMs).toBeLessThan(5000);
   // One timer for all of them (the baseline may hold a timer of the runner's own).
   expect(timersWaiting).toBeLessThanOrEqual(1);
   expect(maxTimers).toBeLessThanOrEqual(1);
@@ -99,10 +110,12 @@ it('10,000 concurrent waiters: FIFO starts, one timer, bounded heap, one abort e
   expect(started).toBeGreaterThanOrEqual(20 + (RATE * drainS) / 2);
   expect(started).toBeLessThanOrEqual(20 + RATE * drainS + 20);
   expect(rejected).toBe(WAITERS - started);
-  // Quadratic today (seconds for 10,000, see above): a bound against a hang, not a goal.
-  expect(abortMs).toBeLessThan(20_000);
+  // Against a quadratic cost (seconds), not a timing test: the figure is printed.
+  expect(abortMs).toBeLessThan(5000);
   expect(budget.waiting).toBe(0);
   expect(timersAfter).toBeLessThanOrEqual(0);
-  // Generous: a waiter is a promise, a permit, a plan and a set entry.
+  // Generous: a waiter is a promise, a permit, a plan, a ticket and two set entries.
   expect(bytesPerWaiter).toBeLessThan(4096);
+  // Nothing of them stays (the order array and the sampler's figures excepted).
+  expect(bytesLeftPerWaiter).toBeLessThan(256);
 });

@@ -18,6 +18,13 @@ describe('a budget store with a stale lone ticket', () => {
     const dead = await store.reserve([spec], [100_000], Number.MAX_SAFE_INTEGER, t0);
     expect(dead.granted && dead.plans[0]!.queued).toBe(true);
     const later = t0 + 2 * spec.rate.capacityUs + DEFAULT_CLAIM_GRACE_US;
+    // A look before any write already leaves it out, and changes nothing.
+    expect(await store.look(spec, later)).toEqual({
+      freeUs: spec.rate.capacityUs,
+      queued: 0,
+      heldUs: 0,
+    });
+    expect(store.stateOf('k').queue).toHaveLength(1);
     const fresh = await store.reserve([spec], [100_000], Number.MAX_SAFE_INTEGER, later);
     expect(fresh.granted && fresh.plans[0]!.queued).toBe(false);
     expect((await store.look(spec, later)).queued).toBe(0);

@@ -163,7 +163,7 @@ export class RedisBudgetStore implements BudgetStore {
     this.outage = new RedisOutage(
       redis,
       recheckMs,
-      () => this.reenter(),
+      (reached) => this.reenter(reached),
       (downForMs) => {
         this.recoveredEmitter.emit({ downForMs: roundMs(downForMs) });
         // Shifts published while the subscriber was away were missed.
@@ -593,13 +593,15 @@ export class RedisBudgetStore implements BudgetStore {
    * empty at least, so they refill at the shared rate (no burst after the outage). Rejects while
    * Redis is away.
    */
-  private async reenter(): Promise<void> {
+  private async reenter(reached: () => void): Promise<void> {
     const probe = this.keyOf('');
     await withTimeout(
       evalScript(this.redis, budgetLookScript, [probe], [...this.head(), 1]),
       'look',
       this.timeoutMs,
     );
+    // From here, operations wait for the keys below instead of being served locally.
+    reached();
     for (const [key, spec] of this.servedLocally) {
       const args = [...this.head(), spec.rate.capacityUs, 0, 0, 'empty'];
       try {

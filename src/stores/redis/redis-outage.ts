@@ -3,6 +3,11 @@
  * that fails for want of Redis starts an outage; from then on a check (the store's `probe`) runs
  * at most once per `recheckMs`, started by an operation or by a timer of its own, and a probe
  * that gets through ends the outage. What to probe and what to do on return is the store's.
+ *
+ * Once the probe has reached Redis (it says so), the keys served locally re-enter Redis one by
+ * one; operations arriving meanwhile wait for that to end instead of being served locally: a
+ * call served locally on a key whose re-entry was already on its way never reached Redis, and
+ * Redis granted its slot again (test/faults/local-reentry-keeps-grants.test.ts).
  */
 
 import { LimiterUnavailableError } from '../../errors/limiter-unavailable-error.js';
@@ -93,6 +98,8 @@ export async function sendUnlessDown(
   outage: RedisOutage,
   call: () => Promise<unknown>,
 ): Promise<Sent> {
+  // Redis answered and the keys served locally are re-entering it: after them, on Redis.
+  if (outage.down && outage.reentering) await outage.reentering;
   if (outage.down) {
     outage.check();
     return { error: outage.lastError };
@@ -113,13 +120,21 @@ export class RedisOutage {
   private timer: ReturnType<typeof setInterval> | undefined;
   /** The error that started the outage, or that the latest check met. */
   lastError: unknown;
+  /**
+   * Set while a check that reached Redis re-enters the keys served locally; resolves once the
+   * check is over (the outage ended, or went on).
+   */
+  reentering: Promise<void> | undefined;
 
   constructor(
     /** The store's client: its `status`, when it has one, says whether a probe can be sent. */
     private readonly client: object,
     private readonly recheckMs: number,
-    /** Looks for Redis (and readies the store to use it again); rejects while it is away. */
-    private readonly probe: () => Promise<void>,
+    /**
+     * Looks for Redis (and readies the store to use it again); rejects while it is away. It
+     * calls `reached()` once Redis answered, before re-entering what it served locally.
+     */
+    private readonly probe: (reached: () => void) => Promise<void>,
     private readonly onRecovered: (downForMs: number) => void,
   ) {}
 
@@ -157,17 +172,32 @@ export class RedisOutage {
   }
 
   private async run(): Promise<void> {
+    let release: (() => void) | undefined;
+    const reached = () => {
+      this.reentering ??= new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    };
+    let back = false;
     try {
-      await this.probe();
+      await this.probe(reached);
+      back = true;
     } catch (error) {
       this.lastError = error;
-      return;
     }
-    const downForMs = performance.now() - (this.downSince ?? performance.now());
-    this.downSince = undefined;
-    clearInterval(this.timer);
-    this.timer = undefined;
-    this.onRecovered(downForMs);
+    try {
+      if (back) {
+        const downForMs = performance.now() - (this.downSince ?? performance.now());
+        this.downSince = undefined;
+        clearInterval(this.timer);
+        this.timer = undefined;
+        this.onRecovered(downForMs);
+      }
+    } finally {
+      // The operations that waited go on, to Redis when it is back (the store reset first).
+      this.reentering = undefined;
+      release?.();
+    }
   }
 
   /**

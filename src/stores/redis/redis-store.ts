@@ -112,7 +112,7 @@ export class RedisStore implements Store {
     this.outage = new RedisOutage(
       redis,
       recheckMs,
-      () => this.reenter(),
+      (reached) => this.reenter(reached),
       (downForMs) => {
         this.local.reset();
         this.recoveredEmitter.emit({ downForMs: roundMs(downForMs) });
@@ -358,12 +358,14 @@ export class RedisStore implements Store {
    * The outage's probe: a read of this store's own slot, then the keys served locally re-entered.
    * Rejects while Redis is away.
    */
-  private async reenter(): Promise<void> {
+  private async reenter(reached: () => void): Promise<void> {
     // A read of this store's own slot, not a PING: on a Cluster, PING may reach a node other
     // than the one whose shard is down. (No limiter has an empty name: nothing is read.)
     const probe = redisKey(this.prefix, 'gcra', '');
     const args = [this.nowArg(), this.slackMs, 'g', 1];
     await this.withTimeout(evalScript(this.redis, lookScript, [probe], args), 'look');
+    // From here, operations wait for the keys below instead of being served locally.
+    reached();
     // Keys served locally re-enter held by as far as their local schedule runs ahead (a hold
     // from a 429 survives), and empty at least, so they refill at the shared rate: no burst.
     // Only a hold placed during the outage holds callers already waiting: the rest of the push

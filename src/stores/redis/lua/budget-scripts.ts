@@ -393,14 +393,19 @@ return now
 `,
 };
 
-/** KEYS[1]; ARGV[5] = capacity µs. Reads only. Returns {free µs, queued, held µs, now}. */
+/**
+ * KEYS[1]; ARGV[5] = capacity µs. Reads only: the key as the next operation will find it (stale
+ * tickets dropped, as `fresh` does, but not written). Returns {free µs, queued, held µs, now}.
+ */
 export const budgetLookScript: LuaScript = {
   name: 'budget-look',
   numberOfKeys: 1,
   source: `${LUA_BUCKET_QUEUE}
 local now = clock_us()
+local cap = tonumber(ARGV[5])
 local s = decode(redis.call('GET', KEYS[1]), KEYS[1])
-return { queue_free_us(s, now, tonumber(ARGV[5])), #s.qs, queue_held_us(s, now), now }
+while #s.qs > 0 and due_since(s, cap) < now - GRACE do remove_at(s, 1) end
+return { queue_free_us(s, now, cap), #s.qs, queue_held_us(s, now), now }
 `,
 };
 
