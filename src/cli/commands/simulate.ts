@@ -5,37 +5,13 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Redis } from 'ioredis';
 import { parseSimulateArgs, type Scenario, simulateUsage } from '../simulate/args.js';
+import { maskRedisUrl, redisAnswers } from '../simulate/redis-connection.js';
 import { chartSvg, reportOf, type SimulateReport, summaryTable } from '../simulate/report.js';
 import { type Progress, runStrategy, type StrategyRunOutput } from '../simulate/run.js';
-import { importPeer, MissingPackageError } from '../simulate/traffic.js';
-
-/** Connects to `url` and checks it answers within 2 s; `undefined` when it does not. */
-export async function connectRedis(url: string): Promise<(() => Promise<Redis>) | undefined> {
-  const { Redis } = await importPeer<typeof import('ioredis')>('ioredis');
-  const open = async () => {
-    // Not lazyConnect: Bottleneck duplicates the client for its subscriber, and a lazy copy
-    // never connects.
-    const client = new Redis(url, {
-      maxRetriesPerRequest: 1,
-      connectTimeout: 2_000,
-      retryStrategy: () => null,
-    });
-    // Errors surface through the commands that fail; an unhandled 'error' event would crash.
-    client.on('error', () => {});
-    await client.ping();
-    return client;
-  };
-  try {
-    const probe = await open();
-    await probe.ping();
-    probe.disconnect();
-    return open;
-  } catch {
-    return undefined;
-  }
-}
+import { SHARING_STRATEGIES, shareTooSmall } from '../simulate/strategies.js';
+import { MissingPackageError } from '../simulate/traffic.js';
+import { WorkerPool } from '../simulate/worker-pool.js';
 
 function describe(scenario: Scenario, redisNote: string): string {
   const quota = Object.entries(scenario.quota)
@@ -52,7 +28,7 @@ function describe(scenario: Scenario, redisNote: string): string {
       ? `Strategies configured at ${scenario.limitFactor}x the real quota (misconfigured on purpose).`
       : 'Strategies configured at the real quota.',
     `${scenario.workers} workers x ${scenario.inFlightPerWorker} calls in flight, ${scenario.durationS} s per strategy; prompt ${traffic.promptTokens} tokens, output ${traffic.outputTokens.min}-${traffic.outputTokens.max} tokens, max_tokens ${traffic.maxTokens}, ${Math.round(traffic.streamShare * 100)}% streamed.`,
-    `Workers are async tasks of this process, each with its own SDK client and limiters. ${redisNote}`,
+    `Each worker is a process of its own, with its own SDK client, limiters and connections. ${redisNote}`,
     ...(scenario.durationS * 1000 < 3 * scenario.periodMs
       ? [
           `Note: ${scenario.durationS} s is less than three periods of ${scenario.periodMs / 1000} s; the buckets start full, so the limits will hardly bind. Give --duration ${(3 * scenario.periodMs) / 1000} or more, or compressed time (--limits with --period-ms 1000).`,
@@ -73,47 +49,59 @@ export async function simulate(
   scenarioName: string,
   out: { line(text: string): void; progress(p: Progress): void; done(): void },
 ): Promise<{ report: SimulateReport; outputs: StrategyRunOutput[] }> {
-  let redis: (() => Promise<Redis>) | undefined;
-  let redisNote = 'No Redis (give --redis URL or set REDIS_URL): budgets are in memory.';
+  let redisNote = `No Redis (give --redis URL or set REDIS_URL): a budget in memory cannot be shared between processes, so llm-resilience, rate-limiter-flexible and bottleneck give each worker 1/${scenario.workers} of the quota.`;
   if (scenario.redis !== undefined) {
-    redis = await connectRedis(scenario.redis);
-    if (!redis) throw new RedisUnavailableError(scenario.redis);
-    redisNote = `Redis at ${scenario.redis.replace(/\/\/[^@/]*@/, '//***@')}: shared budgets go through it.`;
+    if (!(await redisAnswers(scenario.redis))) throw new RedisUnavailableError(scenario.redis);
+    redisNote = `Redis at ${maskRedisUrl(scenario.redis)}: shared budgets go through it.`;
   }
   out.line(describe(scenario, redisNote));
   const outputs: StrategyRunOutput[] = [];
   const keyPrefix = `llmr-simulate:${process.pid}:${Date.now()}:`;
-  // The first calls of a process load and compile the SDK and the pipeline: 0.5 s on a small
-  // machine, lost by whichever strategy ran first. A short unmeasured run pays it.
-  await runStrategy(
-    { ...scenario, durationS: 0.5, workers: 1, inFlightPerWorker: 2 },
-    'llm-resilience',
-    { redis: undefined, keyPrefix: `${keyPrefix}warm-up:` },
-  ).catch(() => {});
-  for (const name of scenario.strategies) {
-    try {
-      const output = await runStrategy(scenario, name, {
-        redis,
-        keyPrefix,
-        onProgress: (p) => out.progress(p),
-      });
-      out.done();
-      out.line(
-        `${name}: ${output.result.succeeded} succeeded, ${output.result.provider429} provider 429s; ${output.result.note}.`,
-      );
-      outputs.push(output);
-    } catch (error) {
-      out.done();
-      if (!(error instanceof MissingPackageError)) throw error;
-      out.line(`${name}: skipped, ${error.message}.`);
+  const pool = await WorkerPool.start(scenario.workers);
+  try {
+    // The first calls of a process load and compile the SDK and the pipeline: 0.5 s on a small
+    // machine, lost by whichever strategy ran first. A short unmeasured run pays it.
+    await runStrategy(
+      { ...scenario, durationS: 0.5, inFlightPerWorker: 2, redis: undefined },
+      'llm-resilience',
+      { pool, redisUrl: undefined, keyPrefix: `${keyPrefix}warm-up:` },
+    ).catch(() => {});
+    const tooSmall = scenario.redis === undefined ? shareTooSmall(scenario) : undefined;
+    for (const name of scenario.strategies) {
+      if (tooSmall !== undefined && SHARING_STRATEGIES.includes(name)) {
+        out.line(`${name}: skipped, ${tooSmall}.`);
+        continue;
+      }
+      try {
+        const output = await runStrategy(scenario, name, {
+          pool,
+          redisUrl: scenario.redis,
+          keyPrefix,
+          onProgress: (p) => out.progress(p),
+        });
+        out.done();
+        out.line(
+          `${name}: ${output.result.succeeded} succeeded, ${output.result.provider429} provider 429s; ${output.result.note}.`,
+        );
+        outputs.push(output);
+      } catch (error) {
+        out.done();
+        if (!(error instanceof MissingPackageError)) throw error;
+        out.line(`${name}: skipped, ${error.message}.`);
+      }
     }
+  } finally {
+    await pool.close();
   }
-  return { report: reportOf(scenarioName, scenario, redis !== undefined, outputs), outputs };
+  return {
+    report: reportOf(scenarioName, scenario, scenario.redis !== undefined, outputs),
+    outputs,
+  };
 }
 
 export class RedisUnavailableError extends Error {
   constructor(url: string) {
-    super(`no Redis answered at ${url.replace(/\/\/[^@/]*@/, '//***@')} within 2 s`);
+    super(`no Redis answered at ${maskRedisUrl(url)} within 2 s`);
     this.name = 'RedisUnavailableError';
   }
 }

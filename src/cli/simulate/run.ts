@@ -1,9 +1,8 @@
 /**
  * Runs one strategy against a fresh simulator for the scenario's duration and measures it. Every
- * strategy gets the same simulator seed, the same workers and the same calls; at the deadline
- * the calls still waiting or in flight are aborted and counted apart (`cutAtDeadline`).
+ * strategy gets the same simulator seed, the same worker processes and the same calls; at the
+ * deadline the calls still waiting or in flight are aborted and counted apart (`cutAtDeadline`).
  */
-import type { Redis } from 'ioredis';
 import { systemClock } from '../../clock.js';
 import type { SimulatorOptions } from '../../simulator/index.js';
 import type { Scenario, StrategyName } from './args.js';
@@ -17,7 +16,7 @@ import {
   tokenDimensionOf,
   warmupMs,
 } from './measure.js';
-import { createStrategy } from './strategies.js';
+import type { PoolRun, WorkerPool } from './worker-pool.js';
 
 /** The figures of one strategy: the fields of bench-results/goodput.json's `strategies`, and more. */
 export interface StrategyResult {
@@ -63,7 +62,10 @@ export interface Progress {
 }
 
 export interface RunOptions {
-  readonly redis: (() => Promise<Redis>) | undefined;
+  /** The worker processes, one per `scenario.workers`. */
+  readonly pool: WorkerPool;
+  /** The Redis every worker connects to; `undefined` without Redis. */
+  readonly redisUrl: string | undefined;
   /** Called about 4 times a second while the strategy runs. */
   readonly onProgress?: (progress: Progress) => void;
   /** Unique per invocation; each strategy adds its name. */
@@ -94,66 +96,48 @@ export async function runStrategy(
   const { startSimulator } = await import('../../simulator/index.js');
   const sim = await startSimulator(simulatorOptionsOf(scenario));
   try {
-    const strategy = await createStrategy(name, {
-      scenario,
-      url: sim.url,
-      redis: options.redis,
-      keyPrefix: `${options.keyPrefix}${name}:`,
-    });
     const durationMs = scenario.durationS * 1000;
-    const deadline = new AbortController();
-    const latencies: number[] = [];
-    const perWorker = strategy.workers.map(() => 0);
-    const errors: Record<string, number> = {};
-    let failed = 0;
-    let cut = 0;
-    let next = 0;
-    const t0 = systemClock.now();
-    const timer = setTimeout(() => deadline.abort(new Error('the run ended')), durationMs);
+    const tasks = Array.from({ length: options.pool.size }, (_, worker) => ({
+      scenario,
+      strategy: name,
+      url: sim.url,
+      redisUrl: options.redisUrl,
+      keyPrefix: `${options.keyPrefix}${name}:`,
+      worker,
+    }));
+    let t0: number | undefined;
     const progress = setInterval(() => {
+      // Until every worker has built its side, nothing runs.
+      if (t0 === undefined) return;
+      const { succeeded, failed } = options.pool.progress();
       options.onProgress?.({
         strategy: name,
-        elapsedS: (systemClock.now() - t0) / 1000,
+        elapsedS: Math.min(scenario.durationS, (systemClock.now() - t0) / 1000),
         durationS: scenario.durationS,
-        succeeded: perWorker.reduce((a, b) => a + b, 0),
+        succeeded,
         failed,
         provider429: sim.stats().statuses['429'] ?? 0,
       });
     }, 250);
-    const lane = async (worker: number) => {
-      const call = strategy.workers[worker]!;
-      while (!deadline.signal.aborted) {
-        const index = next++;
-        const started = systemClock.now();
-        try {
-          await call(index, deadline.signal);
-          perWorker[worker]!++;
-          latencies.push(systemClock.now() - started);
-        } catch (error) {
-          if (deadline.signal.aborted) cut++;
-          else {
-            failed++;
-            const e = error as { name?: string; status?: number };
-            const key = `${e.name ?? 'Error'}${e.status ? ` ${e.status}` : ''}`;
-            errors[key] = (errors[key] ?? 0) + 1;
-          }
-        }
-      }
-    };
+    let run: PoolRun;
     try {
-      await Promise.all(
-        strategy.workers.flatMap((_, w) =>
-          Array.from({ length: scenario.inFlightPerWorker }, () => lane(w)),
-        ),
-      );
+      run = await options.pool.run(tasks, durationMs, () => {
+        t0 = systemClock.now();
+      });
     } finally {
-      clearTimeout(timer);
       clearInterval(progress);
-      await strategy.close();
     }
+    const { outcomes, startedAt } = run;
+    const latencies = outcomes.flatMap((o) => o.latenciesMs);
+    const perWorker = outcomes.map((o) => o.succeeded);
+    const failed = outcomes.reduce((sum, o) => sum + o.failed, 0);
+    const cut = outcomes.reduce((sum, o) => sum + o.cutAtDeadline, 0);
+    const errors: Record<string, number> = {};
+    for (const o of outcomes)
+      for (const [key, n] of Object.entries(o.errors)) errors[key] = (errors[key] ?? 0) + n;
 
     const stats = sim.stats();
-    const offset = t0 - stats.startedAt;
+    const offset = startedAt - stats.startedAt;
     const warm = warmupMs(durationMs, scenario.periodMs);
     const goodput = goodputOf(
       stats.series.points,
@@ -172,7 +156,7 @@ export async function runStrategy(
     return {
       result: {
         name,
-        note: strategy.note,
+        note: outcomes[0]!.note,
         requests: succeeded + failed,
         succeeded,
         failed,

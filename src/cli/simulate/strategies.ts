@@ -1,37 +1,41 @@
 /**
- * The strategies `simulate` compares. Each makes, per worker, what one worker process of an
- * application would have: its own SDK client, its own limiter objects and, when Redis is used,
- * its own Redis connection. Workers run as async tasks of this process (docs/cli.md says why), so
- * what they share is exactly what separate processes would share: Redis, or nothing.
+ * The strategies `simulate` compares, as one worker process of an application would have them:
+ * its own SDK client, its own limiter objects and, when Redis is used, its own Redis connection.
+ * Each worker runs in its own process (worker-process.ts), so what workers share is exactly what
+ * an application's processes share: Redis, or nothing.
  */
 import type { Redis } from 'ioredis';
-import { wrap } from '../../index.js';
 import type { ProviderPolicyOptions } from '../../pipeline/pipeline-options.js';
-import type { ProviderPolicy } from '../../pipeline/provider-policy.js';
-import { MemoryBudgetStore } from '../../stores/memory-budget-store.js';
 import type { Quota, Scenario, StrategyName } from './args.js';
 import { importPeer, makeClient, promptOf, type SdkClient, sendCall } from './traffic.js';
 
-/** One worker's way of making a call; resolves when the call succeeded, rejects otherwise. */
+/** One call of this worker; resolves when the call succeeded, rejects otherwise. */
 export type WorkerCall = (index: number, signal: AbortSignal) => Promise<void>;
 
-export interface StrategyRun {
-  /** One call function per worker. */
-  readonly workers: readonly WorkerCall[];
-  /** How the budget is kept, for the report: `shared through Redis`, `in memory, per worker`... */
+/** One worker's side of a strategy. */
+export interface WorkerStrategy {
+  readonly call: WorkerCall;
+  /** How the budget is kept, for the report: `one budget shared through Redis`... */
   readonly note: string;
   close(): Promise<void>;
 }
 
-export interface StrategyContext {
+export interface WorkerContext {
   readonly scenario: Scenario;
   /** The simulator's origin. */
   readonly url: string;
-  /** Makes a new Redis connection, when a Redis answered; one per worker. */
+  /** Opens this worker's Redis connection, when a Redis answered. */
   readonly redis: (() => Promise<Redis>) | undefined;
-  /** Unique per run and strategy, so runs and parallel users never share keys. */
+  /** Unique per run and strategy: every worker of the strategy uses the same keys. */
   readonly keyPrefix: string;
 }
+
+/** The strategies that share one budget between the workers when Redis is there. */
+export const SHARING_STRATEGIES: readonly StrategyName[] = [
+  'llm-resilience',
+  'rate-limiter-flexible',
+  'bottleneck',
+];
 
 /** The limits strategies are configured with: the quota × `limitFactor`, whole units. */
 export function configuredLimits(scenario: Scenario): Quota {
@@ -43,46 +47,66 @@ export function configuredLimits(scenario: Scenario): Quota {
   );
 }
 
-export async function createStrategy(
+/**
+ * Without Redis a budget in memory cannot be shared between processes: the honest set-up is a
+ * static split, each worker configured with its share of the quota (rounded down).
+ */
+export function workerShare(scenario: Scenario): Quota {
+  return Object.fromEntries(
+    Object.entries(configuredLimits(scenario)).map(([k, v]) => [
+      k,
+      Math.max(1, Math.floor((v ?? 0) / scenario.workers)),
+    ]),
+  );
+}
+
+/**
+ * Why one worker's share cannot carry a call (a dimension's share below one call's start cost),
+ * or `undefined` when it can: a limiter would then never admit it.
+ */
+export function shareTooSmall(scenario: Scenario): string | undefined {
+  const share = workerShare(scenario);
+  const costs = startCosts(scenario);
+  for (const [dimension, cost] of Object.entries(costs)) {
+    const limit = share[dimension as keyof Quota] ?? 0;
+    if (limit < cost)
+      return `without Redis each of the ${scenario.workers} workers gets 1/${scenario.workers} of the quota, and its ${dimension} share (${limit}) is below one call's ${cost}: give fewer --workers, or --redis`;
+  }
+  return undefined;
+}
+
+/** Builds this worker's side of strategy `name`. */
+export async function createWorker(
   name: StrategyName,
-  context: StrategyContext,
-): Promise<StrategyRun> {
+  context: WorkerContext,
+): Promise<WorkerStrategy> {
   switch (name) {
     case 'llm-resilience':
-      return pipelineStrategy(context, 'shared');
+      return pipelineWorker(context, 'shared');
     case 'per-process':
-      return pipelineStrategy(context, 'per-worker');
+      return pipelineWorker(context, 'full-quota');
     case 'naive':
-      return naiveStrategy(context);
+      return naiveWorker(context);
     case 'rate-limiter-flexible':
-      return rateLimiterFlexibleStrategy(context);
+      return rateLimiterFlexibleWorker(context);
     case 'bottleneck':
-      return bottleneckStrategy(context);
+      return bottleneckWorker(context);
   }
 }
 
-type Connections = { open(): Promise<Redis>; closeAll(): Promise<void> };
-
-function connections(context: StrategyContext): Connections {
-  const opened: Redis[] = [];
-  return {
-    async open() {
-      const client = await context.redis!();
-      opened.push(client);
-      return client;
-    },
-    async closeAll() {
-      await Promise.all(opened.map((c) => c.quit().catch(() => c.disconnect())));
-    },
-  };
+function sharedNote(scenario: Scenario, what: string): string {
+  const share = Object.entries(workerShare(scenario))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  return `no Redis: ${what} in each worker process at 1/${scenario.workers} of the quota (${share})`;
 }
 
-function callLoop(
+/** Sends call `index` through `around`, which wraps the send in the strategy's limiting. */
+function callsThrough(
   sdk: SdkClient,
-  context: StrategyContext,
+  scenario: Scenario,
   around: (send: (signal: AbortSignal) => Promise<number>, signal: AbortSignal) => Promise<void>,
 ): WorkerCall {
-  const { scenario } = context;
   const prompt = promptOf(scenario.traffic.promptTokens);
   return (index, signal) =>
     around((s) => sendCall(sdk, scenario.model, scenario.traffic, prompt, index, s), signal);
@@ -90,78 +114,67 @@ function callLoop(
 
 /**
  * llm-resilience's provider pipeline with the real SDK (`fetch: policy.fetch, maxRetries: 0`).
- * `shared`: one budget for every worker, through Redis when one answers, else one in-memory store
- * (the workers are in one process). `per-worker`: each worker its own in-memory budget at the full
- * quota, the multi-worker mistake.
+ * `shared`: one budget for every worker through Redis, else a share per worker in memory.
+ * `full-quota`: an in-memory budget at the full quota in each worker, the multi-worker mistake.
  */
-async function pipelineStrategy(
-  context: StrategyContext,
-  sharing: 'shared' | 'per-worker',
-): Promise<StrategyRun> {
-  const { anthropicPolicy, openaiPolicy } = await import('../../index.js');
+async function pipelineWorker(
+  context: WorkerContext,
+  sharing: 'shared' | 'full-quota',
+): Promise<WorkerStrategy> {
+  const { anthropicPolicy, openaiPolicy, wrap } = await import('../../index.js');
+  const { MemoryBudgetStore } = await import('../../stores/memory-budget-store.js');
   const { scenario } = context;
-  const conns = connections(context);
-  const makePolicy = scenario.provider === 'anthropic' ? anthropicPolicy : openaiPolicy;
-  const base: ProviderPolicyOptions = {
+  const viaRedis = sharing === 'shared' && context.redis !== undefined;
+  const redis = viaRedis ? await context.redis!() : undefined;
+  const limits =
+    sharing === 'shared' && !viaRedis ? workerShare(scenario) : configuredLimits(scenario);
+  const options: ProviderPolicyOptions = {
     model: scenario.model,
-    limits: configuredLimits(scenario),
+    limits,
     periodMs: scenario.periodMs,
     outputTokens: scenario.outputCounting,
     key: `${context.keyPrefix}budget`,
     // Every call of a worker is in flight or waiting for budget: no bulkhead queue overflow.
     bulkhead: { maxConcurrent: scenario.inFlightPerWorker, maxQueue: scenario.inFlightPerWorker },
+    ...(redis ? { redis } : { store: new MemoryBudgetStore() }),
   };
-  let note: string;
-  let storeFor: () => Promise<Partial<ProviderPolicyOptions>>;
-  if (sharing === 'per-worker') {
-    note = 'in memory, one budget per worker at the full quota';
-    storeFor = async () => ({ store: new MemoryBudgetStore() });
-  } else if (context.redis) {
-    note = 'one budget shared through Redis';
-    storeFor = async () => ({ redis: await conns.open() });
-  } else {
-    const store = new MemoryBudgetStore();
-    note = 'one in-memory budget shared by the in-process workers (no Redis)';
-    storeFor = async () => ({ store });
-  }
-  const policies: ProviderPolicy[] = [];
-  const workers: WorkerCall[] = [];
-  for (let w = 0; w < scenario.workers; w++) {
-    const policy = makePolicy({ ...base, ...(await storeFor()) });
-    policies.push(policy);
-    const sdk = await makeClient(scenario.provider, context.url, {
-      maxRetries: 0,
-      fetch: policy.fetch,
-    });
-    const wrapped = wrap(policy);
-    workers.push(
-      callLoop(sdk, context, async (send, signal) => {
-        await wrapped.execute(({ signal: s }) => send(s), signal);
-      }),
-    );
-  }
+  const policy = (scenario.provider === 'anthropic' ? anthropicPolicy : openaiPolicy)(options);
+  const sdk = await makeClient(scenario.provider, context.url, {
+    maxRetries: 0,
+    fetch: policy.fetch,
+  });
+  const wrapped = wrap(policy);
   return {
-    workers,
-    note,
+    call: callsThrough(sdk, scenario, async (send, signal) => {
+      await wrapped.execute(({ signal: s }) => send(s), signal);
+    }),
+    note:
+      sharing === 'full-quota'
+        ? 'in memory, one budget per worker process at the full quota'
+        : viaRedis
+          ? 'one budget shared through Redis'
+          : sharedNote(scenario, 'an in-memory budget'),
     async close() {
-      for (const p of policies) p.dispose();
-      await conns.closeAll();
+      policy.dispose();
+      await quit(redis);
     },
   };
 }
 
+async function quit(redis: Redis | undefined): Promise<void> {
+  await redis?.quit().catch(() => redis.disconnect());
+}
+
 /** The SDK alone, with its default retries (2, honouring retry-after), no limiter. */
-async function naiveStrategy(context: StrategyContext): Promise<StrategyRun> {
-  const workers: WorkerCall[] = [];
-  for (let w = 0; w < context.scenario.workers; w++) {
-    const sdk = await makeClient(context.scenario.provider, context.url, {});
-    workers.push(
-      callLoop(sdk, context, async (send, signal) => {
-        await send(signal);
-      }),
-    );
-  }
-  return { workers, note: 'no limiter; SDK default retries', close: async () => {} };
+async function naiveWorker(context: WorkerContext): Promise<WorkerStrategy> {
+  const sdk = await makeClient(context.scenario.provider, context.url, {});
+  return {
+    call: callsThrough(sdk, context.scenario, async (send, signal) => {
+      await send(signal);
+    }),
+    note: 'no limiter; SDK default retries',
+    close: async () => {},
+  };
 }
 
 /** Costs of one call on each configured dimension, charged before it starts (what the provider charges). */
@@ -202,171 +215,136 @@ function sleepOrAbort(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /**
- * rate-limiter-flexible: one limiter per dimension (RateLimiterRedis, or RateLimiterMemory shared
- * by the in-process workers without Redis) at the configured quota, fixed windows of one period.
- * Each call consumes its start costs on every dimension (giving back what it took when one says
- * no, then waiting as long as that one asks), runs with the SDK's default retries, and rewards the
+ * rate-limiter-flexible: one limiter per dimension at the configured quota (RateLimiterRedis), or
+ * at this worker's share without Redis (RateLimiterMemory), fixed windows of one period. Each
+ * call consumes its start costs on every dimension (giving back what it took when one says no,
+ * then waiting as long as that one asks), runs with the SDK's default retries, and rewards the
  * unused output afterwards.
  */
-async function rateLimiterFlexibleStrategy(context: StrategyContext): Promise<StrategyRun> {
+async function rateLimiterFlexibleWorker(context: WorkerContext): Promise<WorkerStrategy> {
   type Rlf = typeof import('rate-limiter-flexible');
   const rlf = await importPeer<Rlf>('rate-limiter-flexible');
   const { scenario } = context;
-  const limits = configuredLimits(scenario);
   const costs = startCosts(scenario);
-  const conns = connections(context);
   const duration = scenario.periodMs / 1000;
-  const shared = context.redis
-    ? undefined
-    : Object.fromEntries(
-        Object.entries(limits).map(([d, points]) => [
-          d,
-          new rlf.RateLimiterMemory({ points, duration, keyPrefix: `${context.keyPrefix}${d}` }),
-        ]),
-      );
-  const workers: WorkerCall[] = [];
-  for (let w = 0; w < scenario.workers; w++) {
-    let limiters: Record<string, InstanceType<Rlf['RateLimiterMemory']>>;
-    if (shared) limiters = shared;
-    else {
-      const storeClient = await conns.open();
-      limiters = Object.fromEntries(
-        Object.entries(limits).map(([d, points]) => [
-          d,
-          new rlf.RateLimiterRedis({
-            storeClient,
-            points,
-            duration,
-            keyPrefix: `${context.keyPrefix}${d}`,
-          }),
-        ]),
-      ) as unknown as typeof limiters;
-    }
-    const sdk = await makeClient(scenario.provider, context.url, {});
-    const acquire = async (signal: AbortSignal) => {
-      for (;;) {
-        const taken: string[] = [];
-        let waitMs = 0;
-        for (const [d, cost] of Object.entries(costs)) {
-          try {
-            await limiters[d]!.consume('org', cost);
-            taken.push(d);
-          } catch (refusal) {
-            if (refusal instanceof Error) throw refusal;
-            waitMs = (refusal as { msBeforeNext: number }).msBeforeNext;
-            break;
-          }
+  const redis = context.redis ? await context.redis() : undefined;
+  const limits = redis ? configuredLimits(scenario) : workerShare(scenario);
+  const limiters = Object.fromEntries(
+    Object.entries(limits).map(([d, points]) => {
+      const keyPrefix = `${context.keyPrefix}${d}`;
+      return [
+        d,
+        redis
+          ? new rlf.RateLimiterRedis({ storeClient: redis, points, duration, keyPrefix })
+          : new rlf.RateLimiterMemory({ points, duration, keyPrefix }),
+      ];
+    }),
+  ) as Record<string, InstanceType<Rlf['RateLimiterMemory']>>;
+  const sdk = await makeClient(scenario.provider, context.url, {});
+  const acquire = async (signal: AbortSignal) => {
+    for (;;) {
+      const taken: string[] = [];
+      let waitMs = 0;
+      for (const [d, cost] of Object.entries(costs)) {
+        try {
+          await limiters[d]!.consume('org', cost);
+          taken.push(d);
+        } catch (refusal) {
+          if (refusal instanceof Error) throw refusal;
+          waitMs = (refusal as { msBeforeNext: number }).msBeforeNext;
+          break;
         }
-        if (taken.length === Object.keys(costs).length) return;
-        await Promise.all(taken.map((d) => limiters[d]!.reward('org', costs[d]!)));
-        await sleepOrAbort(Math.max(1, waitMs), signal);
       }
-    };
-    workers.push(
-      callLoop(sdk, context, async (send, signal) => {
-        await acquire(signal);
-        const output = await send(signal);
-        await Promise.all(
-          Object.entries(unusedOf(scenario, output)).map(([d, n]) =>
-            n > 0 ? limiters[d]!.reward('org', n) : undefined,
-          ),
-        );
-      }),
-    );
-  }
+      if (taken.length === Object.keys(costs).length) return;
+      await Promise.all(taken.map((d) => limiters[d]!.reward('org', costs[d]!)));
+      await sleepOrAbort(Math.max(1, waitMs), signal);
+    }
+  };
   return {
-    workers,
-    note: shared
-      ? 'RateLimiterMemory shared by the in-process workers (no Redis); SDK retries'
-      : 'RateLimiterRedis, shared through Redis; SDK retries',
-    close: () => conns.closeAll(),
+    call: callsThrough(sdk, scenario, async (send, signal) => {
+      await acquire(signal);
+      const output = await send(signal);
+      await Promise.all(
+        Object.entries(unusedOf(scenario, output)).map(([d, n]) =>
+          n > 0 ? limiters[d]!.reward('org', n) : undefined,
+        ),
+      );
+    }),
+    note: redis
+      ? 'RateLimiterRedis, shared through Redis; SDK retries'
+      : `${sharedNote(scenario, 'RateLimiterMemory')}; SDK retries`,
+    close: () => quit(redis),
   };
 }
 
 /**
  * Bottleneck: one limiter per dimension whose reservoir holds the configured quota and is refilled
  * every period, clustered through Redis (`IORedisConnection`, the same limiter id in every worker)
- * or, without Redis, one local limiter shared by the in-process workers. Each call takes its
- * start costs as job weights, runs with the SDK's default retries, and gives the unused output
- * back with `incrementReservoir`.
+ * or, without Redis, a local one at this worker's share. Each call takes its start costs as job
+ * weights, runs with the SDK's default retries, and gives the unused output back with
+ * `incrementReservoir`.
  */
-async function bottleneckStrategy(context: StrategyContext): Promise<StrategyRun> {
+async function bottleneckWorker(context: WorkerContext): Promise<WorkerStrategy> {
   type BottleneckModule = typeof import('bottleneck');
   const { default: Bottleneck } = await importPeer<BottleneckModule>('bottleneck');
   const { scenario } = context;
-  const limits = configuredLimits(scenario);
   const costs = startCosts(scenario);
-  const conns = connections(context);
-  const all: InstanceType<typeof Bottleneck>[] = [];
-  const clustered: InstanceType<typeof Bottleneck.IORedisConnection>[] = [];
-  const make = (d: string, connection?: InstanceType<typeof Bottleneck.IORedisConnection>) => {
-    const limiter = new Bottleneck({
-      id: `${context.keyPrefix}${d}`,
-      reservoir: limits[d as keyof Quota]!,
-      reservoirRefreshAmount: limits[d as keyof Quota]!,
-      reservoirRefreshInterval: scenario.periodMs,
-      ...(connection && { datastore: 'ioredis', connection, clearDatastore: false }),
-    });
-    // Bottleneck reports its own errors (a lost connection) as events; a run reports them at its end.
-    limiter.on('error', () => {});
-    all.push(limiter);
-    return limiter;
-  };
-  const shared = context.redis
-    ? undefined
-    : Object.fromEntries(Object.keys(limits).map((d) => [d, make(d)]));
-  const workers: WorkerCall[] = [];
-  for (let w = 0; w < scenario.workers; w++) {
-    let limiters: Record<string, InstanceType<typeof Bottleneck>>;
-    if (shared) limiters = shared;
-    else {
-      const client = await conns.open();
-      const connection = new Bottleneck.IORedisConnection({ client });
-      clustered.push(connection);
-      limiters = Object.fromEntries(Object.keys(limits).map((d) => [d, make(d, connection)]));
-      await Promise.all(Object.values(limiters).map((l) => l.ready()));
-    }
-    const sdk = await makeClient(scenario.provider, context.url, {});
-    workers.push(
-      callLoop(sdk, context, async (send, signal) => {
-        const aborted = new Promise<never>((_, reject) => {
-          if (signal.aborted) reject(signal.reason);
-          signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-        });
-        aborted.catch(() => {});
-        await Promise.race([
-          Promise.all(
-            Object.entries(costs).map(([d, weight]) =>
-              limiters[d]!.schedule({ weight }, async () => {}),
-            ),
-          ),
-          aborted,
-        ]);
-        const output = await send(signal);
-        await Promise.all(
-          Object.entries(unusedOf(scenario, output)).map(([d, n]) =>
-            n > 0 ? limiters[d]!.incrementReservoir(n) : undefined,
-          ),
-        );
-      }),
-    );
-  }
+  const redis = context.redis ? await context.redis() : undefined;
+  const limits = redis ? configuredLimits(scenario) : workerShare(scenario);
+  const connection = redis ? new Bottleneck.IORedisConnection({ client: redis }) : undefined;
+  const limiters = Object.fromEntries(
+    Object.keys(limits).map((d) => {
+      const limiter = new Bottleneck({
+        id: `${context.keyPrefix}${d}`,
+        reservoir: limits[d as keyof Quota]!,
+        reservoirRefreshAmount: limits[d as keyof Quota]!,
+        reservoirRefreshInterval: scenario.periodMs,
+        ...(connection && { datastore: 'ioredis', connection, clearDatastore: false }),
+      });
+      // Bottleneck reports its own errors (a lost connection) as events; calls fail on their own.
+      limiter.on('error', () => {});
+      return [d, limiter];
+    }),
+  );
+  await Promise.all(Object.values(limiters).map((l) => l.ready()));
+  const sdk = await makeClient(scenario.provider, context.url, {});
   return {
-    workers,
-    note: shared
-      ? 'one local Bottleneck per dimension shared by the in-process workers (no Redis); SDK retries'
-      : 'Bottleneck clustered through Redis; SDK retries',
+    call: callsThrough(sdk, scenario, async (send, signal) => {
+      const aborted = new Promise<never>((_, reject) => {
+        if (signal.aborted) reject(signal.reason);
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      });
+      aborted.catch(() => {});
+      await Promise.race([
+        Promise.all(
+          Object.entries(costs).map(([d, weight]) =>
+            limiters[d]!.schedule({ weight }, async () => {}),
+          ),
+        ),
+        aborted,
+      ]);
+      const output = await send(signal);
+      await Promise.all(
+        Object.entries(unusedOf(scenario, output)).map(([d, n]) =>
+          n > 0 ? limiters[d]!.incrementReservoir(n) : undefined,
+        ),
+      );
+    }),
+    note: redis
+      ? 'Bottleneck clustered through Redis; SDK retries'
+      : `${sharedNote(scenario, 'a local Bottleneck per dimension')}; SDK retries`,
     async close() {
       // Either may return nothing (a clustered limiter whose connection is shared) or reject.
       const settle = (f: () => unknown) =>
         Promise.resolve()
           .then(f)
           .catch(() => {});
+      const all = Object.values(limiters);
       await Promise.all(all.map((l) => settle(() => l.stop({ dropWaitingJobs: true }))));
       await Promise.all(all.map((l) => settle(() => l.disconnect(false))));
       // The connection's subscriber is a duplicate of our client: only the connection closes it.
-      await Promise.all(clustered.map((c) => settle(() => c.disconnect(false))));
-      await conns.closeAll();
+      if (connection) await settle(() => connection.disconnect(false));
+      await quit(redis);
     },
   };
 }
