@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { DOMParser } from 'linkedom';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseSimulateArgs, STRATEGY_NAMES } from '../../src/cli/simulate/args.js';
+import { shareTooSmall, workerShare } from '../../src/cli/simulate/strategies.js';
 import { importPeer, MissingPackageError } from '../../src/cli/simulate/traffic.js';
 import { redisUrl } from '../support/redis.js';
 
@@ -90,6 +91,8 @@ describe('llm-resilience simulate', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('per second: time is compressed');
     expect(stdout).toContain('No Redis');
+    // Each worker is a child process: without Redis nothing in memory is shared between them.
+    expect(stdout).toContain('Each worker is a process of its own');
     const table = stdout.slice(stdout.indexOf('┌'));
     for (const header of ['strategy', 'provider 429s', 'billed requests', 'goodput', 'fairness'])
       expect(table).toContain(header);
@@ -100,6 +103,10 @@ describe('llm-resilience simulate', () => {
       'llm-resilience',
       'naive',
     ]);
+    expect(strategies[0]!.note).toBe(
+      'no Redis: an in-memory budget in each worker process at 1/4 of the quota (rpm=15,itpm=15000,otpm=1500)',
+    );
+    expect(strategies[0]!.perWorker).toHaveLength(4);
     // The default quota is far below the demand: without a limiter the provider refuses calls.
     expect(strategies[1]!.provider429).toBeGreaterThan(0);
 
@@ -195,6 +202,30 @@ describe('simulate arguments', () => {
     expect(Object.keys(parsed.scenario.quota).sort()).toEqual(['rpm', 'tpm']);
     expect(parsed.scenario.redis).toBe('redis://127.0.0.1:6379');
     expect(parsed.scenario.strategies).toEqual(STRATEGY_NAMES);
+  });
+});
+
+describe("a worker's share of the quota without Redis", () => {
+  const scenario = (...argv: string[]) => {
+    const parsed = parseSimulateArgs(argv);
+    if (parsed.kind !== 'run') throw new Error(`not a run: ${JSON.stringify(parsed)}`);
+    return parsed.scenario;
+  };
+
+  it('is the configured quota over the workers, rounded down', () => {
+    expect(workerShare(scenario('--workers', '3', '--limit-factor', '2'))).toEqual({
+      rpm: 40,
+      itpm: 40_000,
+      otpm: 4_000,
+    });
+    expect(shareTooSmall(scenario('--workers', '4'))).toBeUndefined();
+  });
+
+  it('is refused, naming the dimension, when it cannot carry one call', () => {
+    // 6,000 otpm over 16 workers is 375 each, below one call's max_tokens of 512.
+    expect(shareTooSmall(scenario('--workers', '16'))).toContain(
+      'its otpm share (375) is below one call\'s 512',
+    );
   });
 });
 
