@@ -6,7 +6,8 @@
  *
  * A limiter's limit is not kept in Redis (its workers hold it), so `limit` and `available` come
  * only with `limits` naming it; the rest (next slot, hold, how far the schedule runs ahead) is
- * read from Redis alone.
+ * read from Redis alone. A pipeline's budget records its limits beside its queues
+ * (RedisBudgetStore's `recordedLimits`), so budgets show them unless `limits` says otherwise.
  */
 import type { Redis } from 'ioredis';
 import { type CircuitFailure, scrubSecrets } from '../circuit/circuit-snapshot.js';
@@ -14,7 +15,7 @@ import { SharedCircuitStore } from '../circuit/shared-circuit.js';
 import { isLimiterUnavailableError } from '../errors/limiter-unavailable-error.js';
 import type { AlgorithmName } from '../limiter/algorithms.js';
 import { availableUnits, timesOf } from '../limiter/limiter-group.js';
-import { makeRate, type Rate } from '../limiter/rate.js';
+import { costUs, makeRate, type Rate } from '../limiter/rate.js';
 import type { LimiterSpec } from '../limiter/store.js';
 import { RedisBudgetStore } from '../stores/redis/redis-budget-store.js';
 import { RedisStore } from '../stores/redis/redis-store.js';
@@ -55,10 +56,21 @@ export interface BudgetState {
   readonly modelClass?: string;
   readonly tenant?: string;
   readonly dimension?: string;
-  /** Only when the limit was given (Redis does not keep it). */
+  /** From the budget's record in Redis, or from the limits given; absent when neither has it. */
   readonly limit?: number;
   readonly periodMs?: number;
   readonly available?: number;
+  /** ms until one unit is admissible (0: now); with the limit only. */
+  readonly nextSlotMs?: number;
+  /** Where `limit` came from: the budget's record in Redis, or the limits given to inspect. */
+  readonly limitSource?: 'recorded' | 'given';
+  /**
+   * The budget's configured limit (times `utilization`), as recorded: `limit` is below it after
+   * the provider's headers reported a lower limit, or after an adaptive cut.
+   */
+  readonly configuredLimit?: number;
+  /** `limit / configuredLimit`: 1 unless the limit was lowered. */
+  readonly adaptive?: number;
   /**
    * Calls waiting in the queue for this dimension; not the tickets past their claim grace (a dead
    * worker's), which the next operation on the key drops.
@@ -109,6 +121,8 @@ export interface InspectOptions {
 
 const LIMITER_KEY = /^\{([^}]+)\}:(g|t):(.*)$/;
 const BUDGET_KEY = /^\{([^}]+)\}:q:(.*)$/;
+/** A budget key's limits record, beside its queue (RedisBudgetStore's `limitsKeyOf`). */
+const BUDGET_LIMITS_KEY = /^\{([^}]+)\}:l:(.*)$/;
 
 /** Reads every shared limiter and circuit once. */
 export async function inspectRedis(
@@ -135,6 +149,27 @@ export async function inspectRedis(
       unreadable.push({ redisKey: key, reason });
     }
   };
+  const readBudgetKey = async (
+    prefix: string,
+    encoded: string,
+    key: string,
+    idle: boolean,
+  ): Promise<void> => {
+    const name = decodeKeyName(encoded);
+    // A pipeline's budget name is URI-encoded inside the key's name: match the decoded one too.
+    const budget = name === undefined ? undefined : pipelineParts(name).budget;
+    if (name === undefined || !(wanted(key, name) || (budget !== undefined && wanted(key, budget))))
+      return;
+    let store = budgetStores.get(prefix);
+    if (store === undefined) {
+      store = new RedisBudgetStore(redis, { prefix });
+      budgetStores.set(prefix, store);
+    }
+    const s = store;
+    const given = options.limits ?? [];
+    await read(key, () => readBudget(redis, s, key, prefix, name, given, idle), budgets);
+  };
+  const present = new Set(found);
   for (const key of found) {
     const match = LIMITER_KEY.exec(key);
     if (match) {
@@ -154,24 +189,14 @@ export async function inspectRedis(
     }
     const queue = BUDGET_KEY.exec(key);
     if (queue) {
-      const [, prefix, encoded] = queue as unknown as [string, string, string];
-      const name = decodeKeyName(encoded);
-      // A pipeline's budget name is URI-encoded inside the key's name: match the decoded one too.
-      const budget = name === undefined ? undefined : pipelineParts(name).budget;
-      if (
-        name === undefined ||
-        !(wanted(key, name) || (budget !== undefined && wanted(key, budget)))
-      ) {
-        continue;
-      }
-      let store = budgetStores.get(prefix);
-      if (store === undefined) {
-        store = new RedisBudgetStore(redis, { prefix });
-        budgetStores.set(prefix, store);
-      }
-      const limits = options.limits ?? [];
-      const s = store;
-      await read(key, () => readBudget(redis, s, key, prefix, name, limits), budgets);
+      await readBudgetKey(queue[1]!, queue[2]!, key, false);
+      continue;
+    }
+    const record = BUDGET_LIMITS_KEY.exec(key);
+    if (record) {
+      // A queue that expired (its bucket full again) still shows, full, while its record lives.
+      const queueKey = `{${record[1]}}:q:${record[2]}`;
+      if (!present.has(queueKey)) await readBudgetKey(record[1]!, record[2]!, queueKey, true);
       continue;
     }
     if (!wanted(key, key)) continue;
@@ -240,6 +265,10 @@ function limitFor(name: string, limits: readonly GivenLimit[]): GivenLimit | und
   return limits.find((l) => l.name === name) ?? limits.find((l) => l.name === last);
 }
 
+/**
+ * One dimension of a budget: its queue read through the store, with the limit recorded beside it
+ * (or given). `idle`: the queue key has expired (its bucket full again), the record has not.
+ */
 async function readBudget(
   redis: Redis,
   store: RedisBudgetStore,
@@ -247,29 +276,41 @@ async function readBudget(
   prefix: string,
   name: string,
   limits: readonly GivenLimit[],
+  idle: boolean,
 ): Promise<BudgetState | undefined> {
-  if ((await redis.type(redisKey)) !== 'string') return undefined;
+  if ((await redis.type(redisKey)) !== (idle ? 'none' : 'string')) return undefined;
+  if (store.keyOf(name) !== redisKey) return undefined;
   const given = limitFor(name, limits);
-  // Without the limit, a stand-in rate whose bucket holds 1 µs: `available` is then not reported,
-  // and a waiting ticket is judged due from the latest start it could have (a bucket holds at
-  // least its cost), so only tickets certainly past their claim grace are left out of `queued`.
+  const recorded = given ? undefined : await store.recordedLimits(name);
+  // Without a limit, a stand-in rate whose bucket holds 1 µs: `available` and `nextSlotMs` are
+  // then not reported, and a waiting ticket is judged due from the latest start it could have (a
+  // bucket holds at least its cost), so only tickets certainly past their claim grace are left
+  // out of `queued`.
   const rate = given
     ? makeRate(given.limit, Math.round(given.periodMs * 1000), given.limit)
-    : makeRate(1, 1, 1);
-  if (store.keyOf(name) !== redisKey) return undefined;
+    : (recorded?.rate ?? makeRate(1, 1, 1));
+  const unit = recorded?.unit ?? 1;
   const [look, ttlMs] = await Promise.all([
     store.look({ key: name, rate, lagUs: 0 }, 0),
     redis.pttl(redisKey),
   ]);
+  const known = given ?? recorded;
   return {
     redisKey,
     prefix,
     name,
     ...pipelineParts(name),
-    ...(given && {
-      limit: given.limit,
-      periodMs: given.periodMs,
-      available: look.queued > 0 ? 0 : availableUnits(rate, { freeUs: look.freeUs, fifoUs: 0 }),
+    ...(known && {
+      limit: known.limit,
+      periodMs: known.periodMs,
+      available:
+        look.queued > 0 ? 0 : availableUnits(rate, { freeUs: look.freeUs, fifoUs: 0 }) * unit,
+      nextSlotMs: Math.max(0, costUs(rate, 1) - look.freeUs) / 1000,
+      limitSource: given ? ('given' as const) : ('recorded' as const),
+    }),
+    ...(recorded && {
+      configuredLimit: recorded.configured,
+      adaptive: Math.round((recorded.limit / recorded.configured) * 1000) / 1000,
     }),
     queued: look.queued,
     heldForMs: look.heldUs / 1000,

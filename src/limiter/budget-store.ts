@@ -12,6 +12,11 @@ export interface BudgetSpec {
   readonly rate: Rate;
   /** µs a start takes to reach the provider, at most (bucket-queue.ts `chargedEnd`). */
   readonly lagUs: number;
+  /**
+   * Units of the limit per unit of `rate` (1, or a power of ten for limits too large for exact µs
+   * arithmetic), so that a store can record the limit as configured. @default 1
+   */
+  readonly unit?: number;
 }
 
 /** Where a member's reservation stands, for the waiter to plan its start. */

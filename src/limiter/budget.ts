@@ -220,6 +220,7 @@ export class Budget {
       key: d.key,
       rate: d.rate,
       lagUs: Math.round(d.arrivalLagMs * 1000),
+      unit: d.unit,
     }));
     this.recent = this.specs.map(() => []);
     this.pending = this.specs.map(() => []);

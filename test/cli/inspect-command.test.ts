@@ -162,6 +162,75 @@ describe('llm-resilience inspect (child process, real Redis)', () => {
     }
   });
 
+  it("shows a budget's limits without --limits, from its record in Redis, with the provider's lower limit adopted", async () => {
+    // The provider's headers report 5 requests a minute where 6 were configured: the pipeline
+    // adopts 5, and the record keeps 6 as the configured limit.
+    const sim = await startSimulator({
+      provider: 'anthropic',
+      outputTokens: 20,
+      limits: { rpm: 5, itpm: 100_000, otpm: 100_000 },
+    });
+    const pipelineRedis = new Redis(url);
+    const key = `${prefix}-recorded`;
+    const policy = anthropicPolicy({
+      limits: { rpm: 6, itpm: 100_000, otpm: 100_000 },
+      redis: pipelineRedis,
+      key,
+    });
+    try {
+      const client = new Anthropic({
+        fetch: policy.fetch,
+        maxRetries: 0,
+        baseURL: sim.url,
+        apiKey: FAKE_KEY,
+      });
+      for (let i = 0; i < 2; i++) {
+        await wrap(policy).execute(() =>
+          client.messages.create({
+            model: 'claude-sonnet-4-6',
+            max_tokens: 64,
+            messages: [{ role: 'user', content: 'hello' }],
+          }),
+        );
+      }
+      const own = await policy.inspect();
+      const { code, stdout, stderr } = await inspect('--redis', url, '--key', key, '--json');
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      const snapshot = JSON.parse(stdout) as InspectSnapshot;
+      const byDimension = Object.fromEntries(snapshot.budgets.map((b) => [b.dimension, b]));
+      // Every dimension, the token ones too: their queues expired (full again), their records did not.
+      expect(Object.keys(byDimension).sort()).toEqual(['itpm', 'otpm', 'rpm']);
+      expect(byDimension.rpm).toMatchObject({
+        limit: 5,
+        periodMs: 60_000,
+        configuredLimit: 6,
+        adaptive: 0.833,
+        limitSource: 'recorded',
+      });
+      expect(own.limits.find((l) => l.name === 'rpm')?.limit).toBe(5);
+      const ownRpm = own.limits.find((l) => l.name === 'rpm')!;
+      expect(Math.abs(byDimension.rpm!.available! - ownRpm.available)).toBeLessThanOrEqual(1);
+      expect(byDimension.rpm!.nextSlotMs).toBeGreaterThanOrEqual(0);
+      for (const d of ['itpm', 'otpm']) {
+        expect(byDimension[d]).toMatchObject({
+          limit: 100_000,
+          configuredLimit: 100_000,
+          adaptive: 1,
+        });
+        expect(byDimension[d]!.available).toBeGreaterThan(99_000);
+      }
+      const text = await inspect('--redis', url, '--key', key);
+      expect(text.stdout).toMatch(/│ rpm +│ 5\/min +│/);
+      expect(text.stdout).toContain('0.833 of 6');
+      expect(text.stdout).not.toContain('pass --limits');
+    } finally {
+      policy.dispose();
+      await pipelineRedis.quit();
+      await sim.close();
+    }
+  });
+
   it('shows a hold placed after a 429, with no limit given', async () => {
     await rpm.holdFor(30_000);
     const { code, stdout } = await inspect('--redis', url, '--key', `${prefix}`, '--json');

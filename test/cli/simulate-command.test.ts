@@ -224,7 +224,7 @@ describe("a worker's share of the quota without Redis", () => {
   it('is refused, naming the dimension, when it cannot carry one call', () => {
     // 6,000 otpm over 16 workers is 375 each, below one call's max_tokens of 512.
     expect(shareTooSmall(scenario('--workers', '16'))).toContain(
-      'its otpm share (375) is below one call\'s 512',
+      "its otpm share (375) is below one call's 512",
     );
   });
 });

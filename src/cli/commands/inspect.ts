@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import Table from 'cli-table3';
-import type { GivenLimit, InspectSnapshot } from '../inspect-redis.js';
+import type { BudgetState, GivenLimit, InspectSnapshot } from '../inspect-redis.js';
 
 export const inspectUsage = `Usage: llm-resilience inspect --redis URL [--key NAME] [--limits LIST] [--watch] [--json]
 
@@ -225,8 +225,8 @@ export function snapshotText(snapshot: InspectSnapshot): string {
     }
     lines.push('Limiters:', table.toString());
   }
-  if ([...snapshot.limiters, ...snapshot.budgets].some((l) => l.limit === undefined)) {
-    lines.push('(limit and available: pass --limits; Redis does not keep them)');
+  if (snapshot.limiters.some((l) => l.limit === undefined)) {
+    lines.push("(a limiter's limit and available: pass --limits; Redis does not keep them)");
   }
   lines.push('');
   if (snapshot.budgets.length === 0) lines.push('Pipeline budgets: none found');
@@ -239,8 +239,10 @@ export function snapshotText(snapshot: InspectSnapshot): string {
         'dimension',
         'limit',
         'available',
+        'next slot',
         'queued',
         'held for',
+        'adaptive',
       ],
       style: { head: [], border: [], compact: true },
     });
@@ -254,11 +256,16 @@ export function snapshotText(snapshot: InspectSnapshot): string {
         b.dimension ?? '',
         b.limit === undefined ? '?' : `${b.limit}/${seconds(b.periodMs ?? 60_000)}`,
         b.available === undefined ? '?' : String(b.available),
+        b.nextSlotMs === undefined ? '?' : ms(b.nextSlotMs),
         String(b.queued),
         ms(b.heldForMs),
+        adaptive(b),
       ]);
     }
     lines.push('Pipeline budgets:', table.toString());
+    if (snapshot.budgets.some((b) => b.limit === undefined)) {
+      lines.push('(a budget without its limits record in Redis: pass --limits for its limit)');
+    }
   }
   lines.push('');
   if (snapshot.circuits.length === 0) lines.push('Circuits: none found');
@@ -290,6 +297,12 @@ export function snapshotText(snapshot: InspectSnapshot): string {
     for (const u of snapshot.unreadable.slice(0, 5)) lines.push(`  ${u.redisKey}: ${u.reason}`);
   }
   return lines.join('\n');
+}
+
+/** `1` at the configured limit, else the share in force and of what: `0.75 of 6000`. */
+function adaptive(b: BudgetState): string {
+  if (b.adaptive === undefined || b.configuredLimit === undefined) return '';
+  return b.adaptive === 1 ? '1' : `${b.adaptive} of ${b.configuredLimit}`;
 }
 
 function ms(value: number): string {

@@ -1,4 +1,4 @@
-import type { Clock } from '../../clock.js';
+import { type Clock, systemClock } from '../../clock.js';
 import { InvalidArgumentError } from '../../errors/invalid-argument-error.js';
 import { LimiterUnavailableError } from '../../errors/limiter-unavailable-error.js';
 import { roundMs } from '../../events/event-numbers.js';
@@ -16,8 +16,10 @@ import type {
   SharedContact,
   TicketPlan,
 } from '../../limiter/budget-store.js';
+import { makeRate, type Rate } from '../../limiter/rate.js';
 import { evalScript, type LuaScript, type RedisScriptClient } from '../../redis/eval-script.js';
 import { DEFAULT_CLAIM_GRACE_US, MemoryBudgetStore } from '../memory-budget-store.js';
+import { budgetLimitsReadScript, budgetLimitsScript } from './lua/budget-limits-script.js';
 import {
   budgetAdjustScript,
   budgetCancelScript,
@@ -76,6 +78,22 @@ export interface RedisBudgetClient extends RedisScriptClient {
   duplicate(): RedisSubscriberClient;
 }
 
+/** A budget key's limit as recorded beside its queue, for `inspect`. */
+export interface RecordedBudgetLimits {
+  /** Units per period, as the last worker to write the record had it. */
+  readonly limit: number;
+  readonly burst: number;
+  readonly periodMs: number;
+  /**
+   * The highest limit written while the record lived: the configured one (times `utilization`),
+   * where `limit` may be lower, adopted from the provider's headers or cut after 429s.
+   */
+  readonly configured: number;
+  /** The queue's rate, in units of `unit`: what reads of the queue need. */
+  readonly rate: Rate;
+  readonly unit: number;
+}
+
 const NOT_CHARGED: TicketPlan = { seq: -1, queued: false, waitUs: 0, version: 0 };
 
 /** Watchers of one Redis key. */
@@ -124,6 +142,8 @@ export class RedisBudgetStore implements BudgetStore {
   /** Listeners that hear while the subscriber is up for other reasons (see SharedContact.onMade). */
   private readonly passiveListeners = new Map<string, Set<(notice: ContactNotice) => void>>();
   private subscriber: RedisSubscriberClient | undefined;
+  /** The limits record written last by this store, per Redis key of the record. */
+  private readonly recorded = new Map<string, { readonly rate: Rate; readonly atMs: number }>();
 
   constructor(
     private readonly redis: RedisBudgetClient,
@@ -177,6 +197,68 @@ export class RedisBudgetStore implements BudgetStore {
     return !this.outage.down;
   }
 
+  /** The Redis key of a budget key's limits record: `{prefix}:l:<name>`, in the queue's slot. */
+  limitsKeyOf(name: string): string {
+    return `{${this.prefix}}:l:${encodeKeyName(name)}`;
+  }
+
+  /** The limit recorded beside `name`'s queue; `undefined` when there is none (or not ours). */
+  async recordedLimits(name: string): Promise<RecordedBudgetLimits | undefined> {
+    const reply = await withTimeout(
+      evalScript(this.redis, budgetLimitsReadScript, [this.limitsKeyOf(name)], []),
+      'look',
+      this.timeoutMs,
+    );
+    if (!Array.isArray(reply)) return undefined;
+    const [limit, burst, unit, periodUs, highest] = reply.map(Number);
+    const whole = (n: number | undefined): n is number => Number.isSafeInteger(n) && n! > 0;
+    if (![limit, burst, unit, periodUs, highest].every(whole)) return undefined;
+    try {
+      return {
+        limit: limit!,
+        burst: burst!,
+        periodMs: periodUs! / 1000,
+        configured: highest!,
+        rate: makeRate(
+          Math.max(1, Math.floor(limit! / unit!)),
+          periodUs!,
+          Math.max(1, Math.floor(burst! / unit!)),
+        ),
+        unit: unit!,
+      };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Writes each key's limit beside its queue, so `inspect` can show it: at first use, when the
+   * limit changes (a provider's lower limit, an adaptive cut), and again every half period while
+   * used, since the record expires like the queues do (the time to refill plus the TTL slack).
+   * Not awaited by the caller: a record that fails to be written only leaves `inspect` without it.
+   */
+  private recordLimits(specs: readonly BudgetSpec[]): void {
+    if (this.outage.down) return;
+    const nowMs = (this.clock ?? systemClock).now();
+    for (const spec of specs) {
+      const key = this.limitsKeyOf(spec.key);
+      const last = this.recorded.get(key);
+      const refillMs = Math.ceil(spec.rate.capacityUs / 1000);
+      if (last && last.rate === spec.rate && nowMs - last.atMs < refillMs / 2) continue;
+      this.recorded.set(key, { rate: spec.rate, atMs: nowMs });
+      const unit = spec.unit ?? 1;
+      const args = [
+        spec.rate.limit * unit,
+        spec.rate.burst * unit,
+        unit,
+        spec.rate.periodUs,
+        refillMs + this.slackMs,
+      ];
+      // A failed write is tried again after the same interval: `inspect` lacks it until then.
+      evalScript(this.redis, budgetLimitsScript, [key], args).catch(() => {});
+    }
+  }
+
   /**
    * The Redis key holding a budget key's queue: `{prefix}:q:<name>`; the prefix in braces is the
    * Redis Cluster hash tag, so a budget's keys share a slot and one script serves them all.
@@ -195,6 +277,7 @@ export class RedisBudgetStore implements BudgetStore {
     specs.forEach((s, i) => {
       args.push(s.rate.capacityUs, costsUs[i]!, s.lagUs);
     });
+    this.recordLimits(specs);
     const sent = await this.send(budgetReserveScript, specs, args, 'reserve');
     if ('reply' in sent) {
       const r = numbers(sent.reply, 4);
