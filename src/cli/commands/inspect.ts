@@ -16,9 +16,10 @@ written.
 Options:
   --redis <url>          redis://[user:password@]host:port[/db] (default: $REDIS_URL)
   --key <name>           only keys whose name contains this
-  --limits <list>        the limits of the keys, which Redis does not keep: rpm=50,itpm=30000 applies
-                         to every key named rpm or ending in :rpm (and so on); per --period-ms.
-                         With them: limit, available, and when it is full again
+  --limits <list>        limits of the keys: rpm=50,itpm=30000 applies to every key named rpm or
+                         ending in :rpm (and so on); per --period-ms. Redis does not keep a
+                         limiter's limits (a budget records its own; these override them). With
+                         them: limit, available, and when it is full again
   --period-ms <ms>       the limits' period (default 60000)
   --watch                refresh every second until Ctrl-C
   --json                 one JSON object (with --watch: one per line)
