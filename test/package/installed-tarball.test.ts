@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisUrl, uniquePrefix } from '../support/redis.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -122,9 +123,44 @@ try {
 }
 `;
 
+// Runs in a second app, with ioredis: a pipeline's budget shared through Redis, for `inspect` to
+// read. Two calls to a simulator whose headers report a lower output limit than configured.
+const BUDGET_SCRIPT = `
+import Anthropic from '@anthropic-ai/sdk';
+import { Redis } from 'ioredis';
+import { anthropicPolicy } from 'llm-resilience';
+import { startSimulator } from 'llm-resilience/simulator';
+
+const [url, key] = process.argv.slice(2);
+const sim = await startSimulator({
+  provider: 'anthropic',
+  outputTokens: 20,
+  limits: { rpm: 6, itpm: 30_000, otpm: 6_000 },
+});
+const redis = new Redis(url);
+const policy = anthropicPolicy({ limits: { rpm: 6, itpm: 30_000, otpm: 8_000 }, redis, key });
+try {
+  const client = new Anthropic({ baseURL: sim.url, apiKey: 'test', maxRetries: 0, fetch: policy.fetch });
+  for (let i = 0; i < 2; i++) {
+    await policy.execute(() =>
+      client.messages.create({
+        model: 'claude-sonnet-4-6',
+        max_tokens: 64,
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+    );
+  }
+} finally {
+  policy.dispose();
+  await redis.quit();
+  await sim.close();
+}
+`;
+
 describe('the packed tarball installed into an empty app with the current SDKs', () => {
   let work: string;
   let app: string;
+  let tarballPath: string;
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'llm-resilience-package-'));
@@ -140,6 +176,7 @@ describe('the packed tarball installed into an empty app with the current SDKs',
     );
     const tarball = (await readdir(work)).find((name) => name.endsWith('.tgz'));
     if (!tarball) throw new Error(`npm pack wrote no .tgz into ${work}`);
+    tarballPath = join(work, tarball);
 
     await mkdir(app);
     await writeFile(
@@ -255,6 +292,65 @@ describe('the packed tarball installed into an empty app with the current SDKs',
     expect(report.binding).toBe('itpm');
     expect(report.maxCallsPerMinute).toBe(53);
   }, 60_000);
+
+  describe('in an app that shares budgets through Redis', () => {
+    let redisApp: string;
+
+    beforeAll(async () => {
+      redisApp = join(work, 'redis-app');
+      await mkdir(redisApp);
+      await writeFile(
+        join(redisApp, 'package.json'),
+        `${JSON.stringify({ name: 'redis-app', version: '1.0.0', private: true, type: 'module' }, null, 2)}\n`,
+      );
+      await writeFile(join(redisApp, 'budget.mjs'), BUDGET_SCRIPT);
+      await runOk(
+        'npm',
+        [
+          'install',
+          '--no-audit',
+          '--no-fund',
+          '--engine-strict',
+          tarballPath,
+          'cockatiel',
+          '@anthropic-ai/sdk',
+          'ioredis',
+        ],
+        redisApp,
+        'npm install of the tarball with cockatiel, @anthropic-ai/sdk and ioredis',
+      );
+    }, 600_000);
+
+    it('`npx llm-resilience inspect` reads the budget a pipeline made, limits included', async () => {
+      const url = await redisUrl();
+      const key = uniquePrefix('tarball-inspect');
+      await runOk('node', ['budget.mjs', url, key], redisApp, 'The pipeline script in the app');
+      const outcome = await run(
+        'npx',
+        [...NPX_LOCAL, 'llm-resilience', 'inspect', '--redis', url, '--key', key, '--json'],
+        redisApp,
+      );
+      expect(outcome).toMatchObject({ code: 0, stderr: '' });
+      const snapshot = JSON.parse(outcome.stdout) as {
+        budgets: {
+          budget?: string;
+          provider?: string;
+          dimension?: string;
+          limit?: number;
+          configuredLimit?: number;
+          available?: number;
+        }[];
+      };
+      const byDimension = Object.fromEntries(snapshot.budgets.map((b) => [b.dimension, b]));
+      expect(Object.keys(byDimension).sort()).toEqual(['itpm', 'otpm', 'rpm']);
+      expect(byDimension.rpm).toMatchObject({ budget: key, provider: 'anthropic', limit: 6 });
+      // Two calls of 6 a minute (one unit every 10 s): 4 left, or 5 if one refilled meanwhile.
+      expect(byDimension.rpm!.available).toBeGreaterThanOrEqual(4);
+      expect(byDimension.rpm!.available).toBeLessThanOrEqual(5);
+      // The provider's lower output limit, adopted; the configured one kept beside it.
+      expect(byDimension.otpm).toMatchObject({ limit: 6_000, configuredLimit: 8_000 });
+    }, 120_000);
+  });
 
   it('names an unknown command and exits 2', async () => {
     const outcome = await run('npx', [...NPX_LOCAL, 'llm-resilience', 'nosuchcommand'], app);
