@@ -4,9 +4,9 @@
  * limiters at once and starts exactly when its slot comes; the summary shows that neither limit
  * was exceeded in any second, and which one bound.
  */
-import { parseArgs } from 'node:util';
 import { systemClock } from '../../clock.js';
 import { gcra, limiterGroup, MemoryStore, tokenBucket } from '../../limiter/index.js';
+import { type NotARun, parseCommandOptions, runParsed, TEXT } from '../command-args.js';
 
 export interface DemoOptions {
   calls: number;
@@ -16,33 +16,42 @@ export interface DemoOptions {
   tokensPerSecond: number;
 }
 
-export function parseDemoArgs(argv: readonly string[]): DemoOptions | 'help' {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      calls: { type: 'string', default: '40' },
-      workers: { type: 'string', default: '4' },
-      rps: { type: 'string', default: '10' },
-      burst: { type: 'string', default: '5' },
-      'tokens-per-second': { type: 'string', default: '2000' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
+/** Turns `demo`'s arguments into options; never throws. */
+export function parseDemoArgs(
+  argv: readonly string[],
+): NotARun | { readonly kind: 'run'; readonly options: DemoOptions } {
+  const parsed = parseCommandOptions(argv, {
+    calls: TEXT,
+    workers: TEXT,
+    rps: TEXT,
+    burst: TEXT,
+    'tokens-per-second': TEXT,
   });
-  if (values.help) return 'help';
-  const int = (name: string, raw: string, min: number): number => {
+  if (parsed.kind !== 'values') return parsed;
+  const { values } = parsed;
+  const int = (name: keyof typeof values, fallback: number, min: number): number => {
+    const raw = values[name];
+    if (typeof raw !== 'string') return fallback;
     const n = Number(raw);
-    if (!Number.isSafeInteger(n) || n < min)
-      throw new Error(`--${name} must be an integer >= ${min}, got "${raw}"`);
+    if (raw.trim() === '' || !Number.isSafeInteger(n) || n < min)
+      throw new RangeError(`--${name} must be an integer >= ${min}, got "${raw}"`);
     return n;
   };
-  return {
-    calls: int('calls', values.calls, 1),
-    workers: int('workers', values.workers, 1),
-    rps: int('rps', values.rps, 1),
-    burst: int('burst', values.burst, 1),
-    tokensPerSecond: int('tokens-per-second', values['tokens-per-second'], 600),
-  };
+  try {
+    return {
+      kind: 'run',
+      options: {
+        calls: int('calls', 40, 1),
+        workers: int('workers', 4, 1),
+        rps: int('rps', 10, 1),
+        burst: int('burst', 5, 1),
+        tokensPerSecond: int('tokens-per-second', 2000, 600),
+      },
+    };
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    return { kind: 'error', message: error.message };
+  }
 }
 
 const HELP = `Usage: llm-resilience demo [--calls 40] [--workers 4] [--rps 10] [--burst 5] [--tokens-per-second 2000]
@@ -50,12 +59,13 @@ const HELP = `Usage: llm-resilience demo [--calls 40] [--workers 4] [--rps 10] [
 Paces a burst of calls through a requests limiter (GCRA) and a tokens limiter (token bucket),
 acquired together, and prints when each call started and why it waited.`;
 
-export async function run(argv: readonly string[]): Promise<number> {
-  const options = parseDemoArgs(argv);
-  if (options === 'help') {
-    console.log(HELP);
-    return 0;
-  }
+export function run(argv: readonly string[]): Promise<number> {
+  return runParsed(parseDemoArgs(argv), { name: 'demo', usage: HELP }, ({ options }) =>
+    demo(options),
+  );
+}
+
+async function demo(options: DemoOptions): Promise<number> {
   const { calls, workers, rps, burst, tokensPerSecond } = options;
   const store = new MemoryStore();
   const requests = gcra({

@@ -3,8 +3,8 @@
  * once or every second. Reading: ../inspect-redis.ts. ioredis (an optional peer) is loaded only
  * when the command runs.
  */
-import { parseArgs } from 'node:util';
 import Table from 'cli-table3';
+import { type NotARun, parseCommandOptions, runParsed, TEXT } from '../command-args.js';
 import type { BudgetState, GivenLimit, InspectSnapshot } from '../inspect-redis.js';
 
 export const inspectUsage = `Usage: llm-resilience inspect --redis URL [--key NAME] [--limits LIST] [--watch] [--json]
@@ -34,8 +34,7 @@ export interface InspectRequest {
 }
 
 export type ParsedInspectArgs =
-  | { readonly kind: 'help' }
-  | { readonly kind: 'error'; readonly message: string }
+  | NotARun
   | { readonly kind: 'run'; readonly request: InspectRequest };
 
 /** Turns `inspect`'s arguments into a request; never throws, never connects. */
@@ -43,13 +42,16 @@ export function parseInspectArgs(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>> = {},
 ): ParsedInspectArgs {
-  let values: ReturnType<typeof parse>['values'];
-  try {
-    values = parse(argv).values;
-  } catch (error) {
-    return { kind: 'error', message: error instanceof Error ? error.message : String(error) };
-  }
-  if (values.help) return { kind: 'help' };
+  const parsed = parseCommandOptions(argv, {
+    redis: TEXT,
+    key: TEXT,
+    limits: TEXT,
+    'period-ms': TEXT,
+    watch: { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  if (parsed.kind !== 'values') return parsed;
+  const { values } = parsed;
   const url = values.redis ?? env.REDIS_URL;
   if (url === undefined || url === '') {
     return { kind: 'error', message: '--redis: a Redis URL is needed (or $REDIS_URL)' };
@@ -94,24 +96,6 @@ export function parseInspectArgs(
   };
 }
 
-function parse(argv: readonly string[]) {
-  const text = { type: 'string' } as const;
-  return parseArgs({
-    args: [...argv],
-    strict: true,
-    allowPositionals: false,
-    options: {
-      redis: text,
-      key: text,
-      limits: text,
-      'period-ms': text,
-      watch: { type: 'boolean' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-}
-
 /** The URL without its password, for messages. */
 export function maskUrl(url: string): string {
   return url.replace(/^(rediss?:\/\/)([^@/]*)@/, (_, scheme: string, auth: string) =>
@@ -119,17 +103,15 @@ export function maskUrl(url: string): string {
   );
 }
 
-export async function run(argv: readonly string[]): Promise<number> {
-  const parsed = parseInspectArgs(argv, process.env);
-  if (parsed.kind === 'help') {
-    console.log(inspectUsage);
-    return 0;
-  }
-  if (parsed.kind === 'error') {
-    console.error(`${parsed.message}\n\nRun \`llm-resilience inspect --help\` for the options.`);
-    return 2;
-  }
-  const { request } = parsed;
+export function run(argv: readonly string[]): Promise<number> {
+  return runParsed(
+    parseInspectArgs(argv, process.env),
+    { name: 'inspect', usage: inspectUsage },
+    ({ request }) => inspect(request),
+  );
+}
+
+async function inspect(request: InspectRequest): Promise<number> {
   let Redis: typeof import('ioredis').Redis;
   try {
     ({ Redis } = await import('ioredis'));

@@ -2,7 +2,6 @@
  * Arguments of `llm-resilience plan`, parsed without doing anything: a pure function of argv
  * (and of a demand file's text, read by the caller), so it is tested without running the CLI.
  */
-import { parseArgs } from 'node:util';
 import { findPreset } from '../../../policies/find-preset.js';
 import type { PresetProvider, TierPreset } from '../../../policies/types.js';
 import { describeValue, isInvalidConfigError } from '../../errors/invalid-config-error.js';
@@ -14,6 +13,7 @@ import {
   type TrafficShape,
 } from '../../planning/capacity-plan.js';
 import { type DemandTraffic, demandTraffic } from '../../planning/demand-file.js';
+import { type NotARun, parseCommandOptions, TEXT } from '../command-args.js';
 
 export const planUsage = `Usage: llm-resilience plan (--provider P --tier T --model M | --limits LIST)
                           (--traffic LIST | --demand FILE) [options]
@@ -70,10 +70,7 @@ export interface PlanRequest {
   readonly json: boolean;
 }
 
-export type ParsedPlanArgs =
-  | { readonly kind: 'help' }
-  | { readonly kind: 'error'; readonly message: string }
-  | { readonly kind: 'run'; readonly request: PlanRequest };
+export type ParsedPlanArgs = NotARun | { readonly kind: 'run'; readonly request: PlanRequest };
 
 /** Reads a demand file's text; the caller's, so parsing stays free of I/O. */
 export type ReadDemand = (path: string) => string;
@@ -99,13 +96,22 @@ export function parsePlanArgs(argv: readonly string[], readDemand: ReadDemand): 
 }
 
 function parse(argv: readonly string[], readDemand: ReadDemand): ParsedPlanArgs {
-  let values: ReturnType<typeof parseOptions>['values'];
-  try {
-    values = parseOptions(argv).values;
-  } catch (error) {
-    return { kind: 'error', message: error instanceof Error ? error.message : String(error) };
-  }
-  if (values.help) return { kind: 'help' };
+  const parsed = parseCommandOptions(argv, {
+    provider: TEXT,
+    tier: TEXT,
+    model: TEXT,
+    limits: TEXT,
+    traffic: TEXT,
+    demand: TEXT,
+    'max-tokens': TEXT,
+    'output-tokens': TEXT,
+    'latency-ms': TEXT,
+    utilization: TEXT,
+    workers: TEXT,
+    json: { type: 'boolean' },
+  });
+  if (parsed.kind !== 'values') return parsed;
+  const { values } = parsed;
 
   const explicitLimits = values.limits === undefined ? {} : parseLimits(values.limits);
   const demand = trafficSource(values, readDemand);
@@ -180,30 +186,6 @@ function parse(argv: readonly string[], readDemand: ReadDemand): ParsedPlanArgs 
       json: values.json === true,
     },
   };
-}
-
-function parseOptions(argv: readonly string[]) {
-  const text = { type: 'string' } as const;
-  return parseArgs({
-    args: [...argv],
-    strict: true,
-    allowPositionals: false,
-    options: {
-      provider: text,
-      tier: text,
-      model: text,
-      limits: text,
-      traffic: text,
-      demand: text,
-      'max-tokens': text,
-      'output-tokens': text,
-      'latency-ms': text,
-      utilization: text,
-      workers: text,
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
 }
 
 function trafficSource(

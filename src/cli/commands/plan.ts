@@ -6,20 +6,19 @@
 import { readFileSync } from 'node:fs';
 import { isInvalidConfigError } from '../../errors/invalid-config-error.js';
 import { planCapacity } from '../../planning/capacity-plan.js';
+import { runParsed } from '../command-args.js';
 import { buildReport, reportJson, reportText } from '../plan-report.js';
-import { parsePlanArgs, planUsage } from './plan-args.js';
+import { type PlanRequest, parsePlanArgs, planUsage } from './plan-args.js';
 
-export async function run(argv: readonly string[]): Promise<number> {
-  const parsed = parsePlanArgs(argv, (path) => readFileSync(path, 'utf8'));
-  if (parsed.kind === 'help') {
-    console.log(planUsage);
-    return 0;
-  }
-  if (parsed.kind === 'error') {
-    console.error(`${parsed.message}\n\nRun \`llm-resilience plan --help\` for the options.`);
-    return 2;
-  }
-  const { request } = parsed;
+export function run(argv: readonly string[]): Promise<number> {
+  return runParsed(
+    parsePlanArgs(argv, (path) => readFileSync(path, 'utf8')),
+    { name: 'plan', usage: planUsage },
+    async ({ request }) => plan(request),
+  );
+}
+
+function plan(request: PlanRequest): number {
   let plan: ReturnType<typeof planCapacity>;
   try {
     plan = planCapacity({

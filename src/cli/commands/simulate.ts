@@ -5,6 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { runParsed } from '../command-args.js';
 import { parseSimulateArgs, type Scenario, simulateUsage } from '../simulate/args.js';
 import { maskRedisUrl, redisAnswers } from '../simulate/redis-connection.js';
 import { chartSvg, reportOf, type SimulateReport, summaryTable } from '../simulate/report.js';
@@ -136,17 +137,15 @@ function writeFile(path: string, text: string): void {
   writeFileSync(path, text);
 }
 
-export async function run(argv: readonly string[]): Promise<number> {
-  const parsed = parseSimulateArgs(argv, process.env);
-  if (parsed.kind === 'help') {
-    console.log(simulateUsage);
-    return 0;
-  }
-  if (parsed.kind === 'error') {
-    console.error(`${parsed.message}\n\nRun \`llm-resilience simulate --help\` for the options.`);
-    return 2;
-  }
-  const { scenario } = parsed;
+export function run(argv: readonly string[]): Promise<number> {
+  return runParsed(
+    parseSimulateArgs(argv, process.env),
+    { name: 'simulate', usage: simulateUsage },
+    ({ scenario }) => simulateCommand(scenario),
+  );
+}
+
+async function simulateCommand(scenario: Scenario): Promise<number> {
   // A terminal of unknown width (0 columns) would get an empty line from log-update.
   const out = await progressOutput(process.stdout.isTTY === true && process.stdout.columns > 0);
   let result: Awaited<ReturnType<typeof simulate>>;

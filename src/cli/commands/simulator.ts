@@ -2,9 +2,9 @@
  * `llm-resilience simulator`: runs the provider simulator until Ctrl-C, then prints its stats.
  * Argument parsing is a pure exported function; the simulator module is loaded only to run.
  */
-import { parseArgs } from 'node:util';
 import { FAULT_KINDS } from '../../simulator/faults.js';
 import type { FaultKind, SimulatorOptions } from '../../simulator/index.js';
+import { type NotARun, parseCommandOptions, runParsed, TEXT } from '../command-args.js';
 
 export const simulatorUsage = `Usage: llm-resilience simulator [options]
 
@@ -34,19 +34,34 @@ Options:
   -h, --help                 show this help`;
 
 export type ParsedSimulatorArgs =
-  | { readonly kind: 'help' }
-  | { readonly kind: 'error'; readonly message: string }
+  | NotARun
   | { readonly kind: 'run'; readonly options: SimulatorOptions };
 
 /** Turns command-line arguments into simulator options; never throws, never starts anything. */
 export function parseSimulatorArgs(argv: readonly string[]): ParsedSimulatorArgs {
-  let values: ReturnType<typeof parse>['values'];
-  try {
-    values = parse(argv).values;
-  } catch (error) {
-    return { kind: 'error', message: error instanceof Error ? error.message : String(error) };
-  }
-  if (values.help) return { kind: 'help' };
+  const parsed = parseCommandOptions(argv, {
+    provider: TEXT,
+    port: TEXT,
+    host: TEXT,
+    rpm: TEXT,
+    itpm: TEXT,
+    otpm: TEXT,
+    tpm: TEXT,
+    concurrent: TEXT,
+    'per-second': { type: 'boolean' },
+    'latency-ms': TEXT,
+    'per-token-ms': TEXT,
+    jitter: TEXT,
+    'output-tokens': TEXT,
+    'fault-rate': TEXT,
+    fault: { type: 'string', multiple: true },
+    'slow-first-byte-ms': TEXT,
+    'max-body-bytes': TEXT,
+    'api-key': TEXT,
+    seed: TEXT,
+  });
+  if (parsed.kind !== 'values') return parsed;
+  const { values } = parsed;
   const provider = values.provider ?? 'anthropic';
   if (provider !== 'anthropic' && provider !== 'openai')
     return { kind: 'error', message: `--provider must be anthropic or openai, got "${provider}"` };
@@ -128,47 +143,11 @@ export function parseSimulatorArgs(argv: readonly string[]): ParsedSimulatorArgs
   return { kind: 'run', options };
 }
 
-function parse(argv: readonly string[]) {
-  const text = { type: 'string' } as const;
-  return parseArgs({
-    args: [...argv],
-    strict: true,
-    allowPositionals: false,
-    options: {
-      provider: text,
-      port: text,
-      host: text,
-      rpm: text,
-      itpm: text,
-      otpm: text,
-      tpm: text,
-      concurrent: text,
-      'per-second': { type: 'boolean' },
-      'latency-ms': text,
-      'per-token-ms': text,
-      jitter: text,
-      'output-tokens': text,
-      'fault-rate': text,
-      fault: { type: 'string', multiple: true },
-      'slow-first-byte-ms': text,
-      'max-body-bytes': text,
-      'api-key': text,
-      seed: text,
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+export function run(argv: readonly string[]): Promise<number> {
+  return runParsed(parseSimulatorArgs(argv), { name: 'simulator', usage: simulatorUsage }, serve);
 }
 
-export async function run(argv: readonly string[]): Promise<number> {
-  const parsed = parseSimulatorArgs(argv);
-  if (parsed.kind === 'help') {
-    console.log(simulatorUsage);
-    return 0;
-  }
-  if (parsed.kind === 'error') {
-    console.error(`${parsed.message}\n\n${simulatorUsage}`);
-    return 2;
-  }
+async function serve(parsed: { readonly options: SimulatorOptions }): Promise<number> {
   const { startSimulator } = await import('../../simulator/index.js');
   let sim: Awaited<ReturnType<typeof startSimulator>>;
   try {

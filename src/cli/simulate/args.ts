@@ -2,8 +2,8 @@
  * `simulate`'s command line, parsed into a plain scenario. Pure: no I/O, never throws (a bad
  * argument is an `error` result the command prints before exiting with 2).
  */
-import { parseArgs } from 'node:util';
 import { findPreset } from '../../../policies/find-preset.js';
+import { type NotARun, parseCommandOptions, TEXT } from '../command-args.js';
 
 export const STRATEGY_NAMES = [
   'llm-resilience',
@@ -62,10 +62,7 @@ export interface Scenario {
   readonly seed: number;
 }
 
-export type ParsedSimulateArgs =
-  | { readonly kind: 'help' }
-  | { readonly kind: 'error'; readonly message: string }
-  | { readonly kind: 'run'; readonly scenario: Scenario };
+export type ParsedSimulateArgs = NotARun | { readonly kind: 'run'; readonly scenario: Scenario };
 
 export const DEFAULT_MODELS: Readonly<Record<Provider, string>> = {
   anthropic: 'claude-sonnet-4-6',
@@ -126,13 +123,33 @@ export function parseSimulateArgs(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>> = {},
 ): ParsedSimulateArgs {
-  let values: ReturnType<typeof parse>['values'];
-  try {
-    values = parse(argv).values;
-  } catch (error) {
-    return { kind: 'error', message: error instanceof Error ? error.message : String(error) };
-  }
-  if (values.help) return { kind: 'help' };
+  const parsed = parseCommandOptions(argv, {
+    provider: TEXT,
+    tier: TEXT,
+    model: TEXT,
+    limits: TEXT,
+    'period-ms': TEXT,
+    'limit-factor': TEXT,
+    workers: TEXT,
+    inflight: TEXT,
+    duration: TEXT,
+    'prompt-tokens': TEXT,
+    'output-tokens': TEXT,
+    'max-tokens': TEXT,
+    stream: TEXT,
+    'output-counting': TEXT,
+    'latency-ms': TEXT,
+    'per-token-ms': TEXT,
+    seed: TEXT,
+    strategies: TEXT,
+    redis: TEXT,
+    json: TEXT,
+    svg: TEXT,
+    'no-svg': { type: 'boolean' },
+    quick: { type: 'boolean' },
+  });
+  if (parsed.kind !== 'values') return parsed;
+  const { values } = parsed;
   const fail = (message: string): ParsedSimulateArgs => ({ kind: 'error', message });
 
   const provider = values.provider ?? 'anthropic';
@@ -268,39 +285,4 @@ function parseLimits(provider: Provider, text: string): Quota {
     quota[match[1]!] = value;
   }
   return quota;
-}
-
-function parse(argv: readonly string[]) {
-  const text = { type: 'string' } as const;
-  return parseArgs({
-    args: [...argv],
-    strict: true,
-    allowPositionals: false,
-    options: {
-      provider: text,
-      tier: text,
-      model: text,
-      limits: text,
-      'period-ms': text,
-      'limit-factor': text,
-      workers: text,
-      inflight: text,
-      duration: text,
-      'prompt-tokens': text,
-      'output-tokens': text,
-      'max-tokens': text,
-      stream: text,
-      'output-counting': text,
-      'latency-ms': text,
-      'per-token-ms': text,
-      seed: text,
-      strategies: text,
-      redis: text,
-      json: text,
-      svg: text,
-      'no-svg': { type: 'boolean' },
-      quick: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
 }
