@@ -234,5 +234,8 @@ describe('optional packages', () => {
     const error = await importPeer('llm-resilience-no-such-package').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MissingPackageError);
     expect((error as Error).message).toContain('npm install llm-resilience-no-such-package');
+    expect(new MissingPackageError('@observablehq/plot', 'linkedom').message).toBe(
+      'this needs the packages "@observablehq/plot" and "linkedom", which are not installed here: npm install @observablehq/plot linkedom',
+    );
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The package as a user gets it: `npm pack`, then `npm install` of the tarball into an empty app
- * together with cockatiel and the current SDKs from the registry. Tests that import src/ cannot
+ * together with cockatiel, the current SDKs and the chart's optional peers from the registry. Tests that import src/ cannot
  * see what this sees: the bin started through npm's `.bin` symlink, the dependency tree npm
  * builds from our peer ranges, and classes compared across the package boundary.
  *
@@ -195,12 +195,16 @@ describe('the packed tarball installed into an empty app with the current SDKs',
         'cockatiel',
         'openai',
         '@anthropic-ai/sdk',
+        // Optional peers of the package, for simulate's chart alone.
+        '@observablehq/plot',
+        'linkedom',
       ],
       app,
     );
     if (install.code !== 0) {
       throw new Error(
-        `npm install of the tarball with cockatiel, openai and @anthropic-ai/sdk from the npm ` +
+        `npm install of the tarball with cockatiel, openai, @anthropic-ai/sdk, @observablehq/plot ` +
+          `and linkedom from the npm ` +
           `registry failed (exit ${install.code}). This test needs the registry: is it reachable ` +
           `from here? npm said:\n${install.stderr.slice(-4000)}`,
       );
@@ -320,6 +324,34 @@ describe('the packed tarball installed into an empty app with the current SDKs',
         'npm install of the tarball with cockatiel, @anthropic-ai/sdk and ioredis',
       );
     }, 600_000);
+
+    it('`npx llm-resilience simulate` without the optional chart packages writes the figures and says what to install for the chart', async () => {
+      const outcome = await run(
+        'npx',
+        [
+          ...NPX_LOCAL,
+          'llm-resilience',
+          'simulate',
+          '--quick',
+          '--strategies',
+          'naive',
+          '--workers',
+          '1',
+          '--json',
+          'out/simulate.json',
+        ],
+        redisApp,
+      );
+      expect(outcome).toMatchObject({ code: 0, stderr: '' });
+      expect(outcome.stdout).toContain(
+        'No chart: this needs the packages "@observablehq/plot" and "linkedom", which are not installed here: npm install @observablehq/plot linkedom',
+      );
+      const report = JSON.parse(await readFile(join(redisApp, 'out', 'simulate.json'), 'utf8')) as {
+        strategies: { name: string; succeeded: number }[];
+      };
+      expect(report.strategies.map((s) => s.name)).toEqual(['naive']);
+      expect(report.strategies[0]!.succeeded).toBeGreaterThan(0);
+    }, 120_000);
 
     it('`npx llm-resilience inspect` reads the budget a pipeline made, limits included', async () => {
       const url = await redisUrl();

@@ -114,7 +114,8 @@ Strategies and output:
   --strategies <a,b,...>   ${STRATEGY_NAMES.join(', ')} (default: all)
   --redis <url>            share budgets through this Redis (default: REDIS_URL when set, else in memory)
   --json <file>            write the figures as JSON
-  --svg <file>             the chart (default simulate.svg)
+  --svg <file>             the chart (default simulate.svg); needs the optional packages
+                           @observablehq/plot and linkedom
   --no-svg                 no chart
   -h, --help               show this help`;
 

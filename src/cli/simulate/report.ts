@@ -6,7 +6,7 @@ import type { PlotOptions } from '@observablehq/plot';
 import type { Scenario } from './args.js';
 import type { ChartBin, QuotaDimension } from './measure.js';
 import type { StrategyResult, StrategyRunOutput } from './run.js';
-import { importPeer } from './traffic.js';
+import { importPeer, MissingPackageError } from './traffic.js';
 
 /** The JSON of a run: bench-results/goodput.json's shape. */
 export interface SimulateReport {
@@ -95,8 +95,20 @@ const DIMENSION_LABEL: Readonly<Record<QuotaDimension, string>> = {
  * as red crosses sized by their count.
  */
 export async function chartSvg(scenario: Scenario, outputs: readonly StrategyRunOutput[]) {
-  const Plot = await importPeer<typeof import('@observablehq/plot')>('@observablehq/plot');
-  const { parseHTML } = await importPeer<typeof import('linkedom')>('linkedom');
+  // Optional peers (15 MB with their dependencies, for this chart alone): name both if missing.
+  const [plot, dom] = await Promise.allSettled([
+    importPeer<typeof import('@observablehq/plot')>('@observablehq/plot'),
+    importPeer<typeof import('linkedom')>('linkedom'),
+  ]);
+  if (plot.status === 'rejected' || dom.status === 'rejected') {
+    const errors = [plot, dom].flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+    const other = errors.find((e) => !(e instanceof MissingPackageError));
+    if (other !== undefined) throw other;
+    const names = errors.flatMap((e: MissingPackageError) => e.packageNames);
+    throw new MissingPackageError(names[0]!, ...names.slice(1));
+  }
+  const Plot = plot.value;
+  const { parseHTML } = dom.value;
   const { document } = parseHTML('<!doctype html><html><body></body></html>');
   type Row = { strategy: string; t: number; share: number; series: string };
   const lines: Row[] = [];

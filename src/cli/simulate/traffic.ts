@@ -37,13 +37,19 @@ export async function makeClient(
   return { provider, client: new Sdk({ baseURL: `${url}/v1`, ...common }) };
 }
 
-/** Thrown when an optional package a strategy needs is not installed. */
+/** Thrown when optional packages a strategy or the chart needs are not installed. */
 export class MissingPackageError extends Error {
-  constructor(readonly packageName: string) {
-    super(
-      `this needs the package "${packageName}", which is not installed here: npm install ${packageName}`,
-    );
+  readonly packageNames: readonly string[];
+
+  constructor(...packageNames: [string, ...string[]]) {
+    const quoted = packageNames.map((n) => `"${n}"`);
+    const what =
+      quoted.length === 1
+        ? `the package ${quoted[0]}, which is not installed here`
+        : `the packages ${quoted.slice(0, -1).join(', ')} and ${quoted.at(-1)}, which are not installed here`;
+    super(`this needs ${what}: npm install ${packageNames.join(' ')}`);
     this.name = 'MissingPackageError';
+    this.packageNames = packageNames;
   }
 }
 

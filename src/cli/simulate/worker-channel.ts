@@ -34,9 +34,9 @@ export class WorkerChannel {
       this.waiter = undefined;
       if (message.type === 'failed')
         waiter?.reject(
-          message.missingPackage === undefined
+          message.missingPackages === undefined
             ? new WorkerProcessError(index, `failed: ${message.name}: ${message.message}`)
-            : new MissingPackageError(message.missingPackage),
+            : new MissingPackageError(...message.missingPackages),
         );
       else waiter?.resolve(message);
     });

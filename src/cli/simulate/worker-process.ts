@@ -87,7 +87,9 @@ function fail(error: unknown): void {
     type: 'failed',
     name: e.name,
     message: e.message,
-    ...(error instanceof MissingPackageError && { missingPackage: error.packageName }),
+    ...(error instanceof MissingPackageError && {
+      missingPackages: error.packageNames as [string, ...string[]],
+    }),
   });
 }
 

@@ -46,6 +46,6 @@ export type FromWorker =
       readonly type: 'failed';
       readonly name: string;
       readonly message: string;
-      /** Set when an optional package is missing: the strategy is skipped, not the run. */
-      readonly missingPackage?: string;
+      /** Set when optional packages are missing: the strategy is skipped, not the run. */
+      readonly missingPackages?: readonly [string, ...string[]];
     };
