@@ -142,7 +142,7 @@ export class RedisBudgetStore implements BudgetStore {
   /** Listeners that hear while the subscriber is up for other reasons (see SharedContact.onMade). */
   private readonly passiveListeners = new Map<string, Set<(notice: ContactNotice) => void>>();
   private subscriber: RedisSubscriberClient | undefined;
-  /** The limits record written last by this store, per Redis key of the record. */
+  /** The limits record written last by this store, per budget key. */
   private readonly recorded = new Map<string, { readonly rate: Rate; readonly atMs: number }>();
 
   constructor(
@@ -241,11 +241,11 @@ export class RedisBudgetStore implements BudgetStore {
     if (this.outage.down) return;
     const nowMs = (this.clock ?? systemClock).now();
     for (const spec of specs) {
-      const key = this.limitsKeyOf(spec.key);
-      const last = this.recorded.get(key);
+      // Keyed by the budget key's name: no encoding on the way of every reserve.
+      const last = this.recorded.get(spec.key);
       const refillMs = Math.ceil(spec.rate.capacityUs / 1000);
       if (last && last.rate === spec.rate && nowMs - last.atMs < refillMs / 2) continue;
-      this.recorded.set(key, { rate: spec.rate, atMs: nowMs });
+      this.recorded.set(spec.key, { rate: spec.rate, atMs: nowMs });
       const unit = spec.unit ?? 1;
       const args = [
         spec.rate.limit * unit,
@@ -255,7 +255,9 @@ export class RedisBudgetStore implements BudgetStore {
         refillMs + this.slackMs,
       ];
       // A failed write is tried again after the same interval: `inspect` lacks it until then.
-      evalScript(this.redis, budgetLimitsScript, [key], args).catch(() => {});
+      evalScript(this.redis, budgetLimitsScript, [this.limitsKeyOf(spec.key)], args).catch(
+        () => {},
+      );
     }
   }
 
