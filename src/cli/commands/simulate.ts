@@ -61,10 +61,11 @@ export async function simulate(
   const pool = await WorkerPool.start(scenario.workers);
   try {
     // The first calls of a process load and compile the SDK and the pipeline: 0.5 s on a small
-    // machine, lost by whichever strategy ran first. A short unmeasured run pays it.
+    // machine, lost by whichever strategy ran first. A short unmeasured run pays it, with the
+    // full quota in each worker (a worker's share may be too small for one call).
     await runStrategy(
       { ...scenario, durationS: 0.5, inFlightPerWorker: 2, redis: undefined },
-      'llm-resilience',
+      'per-process',
       { pool, redisUrl: undefined, keyPrefix: `${keyPrefix}warm-up:` },
     ).catch(() => {});
     const tooSmall = scenario.redis === undefined ? shareTooSmall(scenario) : undefined;

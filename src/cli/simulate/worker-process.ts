@@ -60,6 +60,9 @@ async function go(durationMs: number): Promise<void> {
           const key = `${e.name ?? 'Error'}${e.status ? ` ${e.status}` : ''}`;
           errors[key] = (errors[key] ?? 0) + 1;
         }
+        // A call refused at once (a cost above the limit) would loop in microtasks alone and
+        // starve the deadline's timer: let timers run between failures.
+        await new Promise((resolve) => setImmediate(resolve));
       }
     }
   };
