@@ -51,6 +51,15 @@ const STRATEGY_KEYS = [
   'fairness',
 ];
 
+function checkReportShape(report: Record<string, unknown>, names: readonly string[]) {
+  for (const key of ['scenario', 'provider', 'quota', 'workers', 'inFlightPerWorker', 'durationS'])
+    expect(report).toHaveProperty(key);
+  const strategies = report.strategies as Record<string, unknown>[];
+  expect(strategies.map((s) => s.name)).toEqual(names);
+  for (const s of strategies) for (const key of STRATEGY_KEYS) expect(s).toHaveProperty(key);
+  return strategies as Record<string, number | string | object>[];
+}
+
 function checkReport(report: Record<string, unknown>, names: readonly string[]) {
   for (const key of ['scenario', 'provider', 'quota', 'workers', 'inFlightPerWorker', 'durationS'])
     expect(report).toHaveProperty(key);
@@ -150,6 +159,35 @@ describe('llm-resilience simulate', () => {
     expect(strategies[1]!.note).toContain('RateLimiterRedis');
     expect(strategies[2]!.note).toContain('clustered through Redis');
     expect(strategies[0]!.note).toBe('one budget shared through Redis');
+  });
+
+  it('ends on time when every call is refused at once, and skips a share too small for one call', {
+    timeout: 120_000,
+  }, async () => {
+    // otpm 100 is below one call's max_tokens (512): the pipeline refuses each call at once.
+    const json = join(dir, 'refused.json');
+    const { code, stdout, stderr } = await cli([
+      'simulate',
+      '--quick',
+      '--limits',
+      'rpm=60,itpm=60000,otpm=100',
+      '--workers',
+      '2',
+      '--strategies',
+      'llm-resilience,per-process',
+      '--no-svg',
+      '--json',
+      json,
+    ]);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toContain(
+      "llm-resilience: skipped, without Redis each of the 2 workers gets 1/2 of the quota, and its otpm share (50) is below one call's 512",
+    );
+    const [perProcess] = checkReportShape(JSON.parse(readFileSync(json, 'utf8')), ['per-process']);
+    expect(perProcess!.succeeded).toBe(0);
+    expect(perProcess!.failed).toBeGreaterThan(0);
+    expect(Object.keys(perProcess!.errors as object)).toEqual(['CostExceedsCapacityError']);
   });
 
   it('refuses bad arguments with exit code 2 and a message, before starting anything', {
