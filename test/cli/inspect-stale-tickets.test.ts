@@ -6,9 +6,11 @@
  * tickets with a clock a minute behind, so by Redis's clock they have been due for a minute;
  * another key holds tickets queued now, which do count.
  *
- * Redis does not keep a key's limit: without it, the CLI knows a ticket is dead when a later one
- * started past it (what happens while other workers go on), and otherwise judges it by the latest
- * start it could have, so a lone dead ticket still counts until the limit is given.
+ * A store records each key's limit beside its queue, and with it the CLI judges every ticket. A
+ * key without its record (written by an older version) is read without the limit: the CLI knows
+ * a ticket is dead when a later one started past it (what happens while other workers go on),
+ * and otherwise judges it by the latest start it could have, so a lone dead ticket still counts
+ * until the limit is given.
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,12 +76,18 @@ describe('inspect and tickets past their claim grace', () => {
     const byName = new Map(snapshot.budgets.map((b) => [b.name, b]));
     console.log(
       `inspect: passed dead tickets queued ${byName.get('passed')?.queued}, lone dead tickets queued ${byName.get('dead')?.queued} ` +
-        `(with the limit given: see below), live tickets queued ${byName.get('live')?.queued}`,
+        `(limit recorded), live tickets queued ${byName.get('live')?.queued}`,
     );
     expect(byName.get('passed')?.queued).toBe(0);
     expect(byName.get('live')?.queued).toBe(2);
-    // Without its limit, a dead ticket nothing passed cannot be told from a live one.
-    expect(byName.get('dead')?.queued).toBe(2);
+    // The limit recorded beside the queue tells the lone dead tickets from live ones.
+    expect(byName.get('dead')).toMatchObject({ queued: 0, limitSource: 'recorded', limit: 6 });
+    // Without its record, a dead ticket nothing passed cannot be told from a live one.
+    await redis.del(liveWorker.limitsKeyOf(dead.key));
+    const unrecorded = await inspectRedis(redis, { key: prefix });
+    const deadUnrecorded = unrecorded.budgets.find((b) => b.name === 'dead');
+    expect(deadUnrecorded?.queued).toBe(2);
+    expect(deadUnrecorded?.limit).toBeUndefined();
     // With the limit given, the dead key's tickets do not hold its capacity either: what the
     // dead worker took refilled long ago.
     const withLimits = await inspectRedis(redis, {
