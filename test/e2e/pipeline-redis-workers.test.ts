@@ -9,10 +9,27 @@
  * each must not overlap.
  */
 import { describe, expect, it } from 'vitest';
-import { type RedisPipelineRun, runRedisPipeline } from '../support/pipeline-redis-run.js';
+import {
+  type RedisPipelineRun,
+  type RedisPipelineRunOptions,
+  runRedisPipeline,
+} from '../support/pipeline-redis-run.js';
 import { redisUrl } from '../support/redis.js';
 
 const QUOTA = { rpm: 600_000, itpm: 60_000_000, otpm: 180_000 };
+
+/** 8 workers x 16 calls in flight for 12 s at QUOTA, `max_tokens` 1024, with `changes`. */
+async function eightWorkers(changes: Partial<RedisPipelineRunOptions> = {}) {
+  return runRedisPipeline({
+    redisUrl: await redisUrl(),
+    workers: 8,
+    inFlight: 16,
+    windowMs: 12_000,
+    perMinute: QUOTA,
+    maxTokens: 1024,
+    ...changes,
+  });
+}
 
 function print(name: string, run: RedisPipelineRun): void {
   const { reports, ...figures } = run;
@@ -33,14 +50,7 @@ describe('8 workers x 16 calls through one Redis budget', () => {
   it('complete or reject typed, with few provider 429s and the binding quota well used', {
     timeout: 90_000,
   }, async () => {
-    const run = await runRedisPipeline({
-      redisUrl: await redisUrl(),
-      workers: 8,
-      inFlight: 16,
-      windowMs: 12_000,
-      perMinute: QUOTA,
-      maxTokens: 1024,
-    });
+    const run = await eightWorkers();
     print('at the right limits', run);
     expectTyped(run);
     expect(run.completed).toBeGreaterThan(0);
@@ -51,14 +61,9 @@ describe('8 workers x 16 calls through one Redis budget', () => {
   it('the same through the OpenAI SDK: few 429s, the token quota well used', {
     timeout: 90_000,
   }, async () => {
-    const run = await runRedisPipeline({
-      redisUrl: await redisUrl(),
+    const run = await eightWorkers({
       provider: 'openai',
-      workers: 8,
-      inFlight: 16,
-      windowMs: 12_000,
       perMinute: { rpm: 600_000, tpm: 360_000 },
-      maxTokens: 1024,
     });
     print('OpenAI at the right limits', run);
     expectTyped(run);
@@ -73,14 +78,8 @@ describe('provider feedback across 8 workers x 16 calls on one Redis budget', ()
   it('limits configured at twice the real quota: few 429s, the real quota well used', {
     timeout: 90_000,
   }, async () => {
-    const run = await runRedisPipeline({
-      redisUrl: await redisUrl(),
-      workers: 8,
-      inFlight: 16,
-      windowMs: 12_000,
-      perMinute: QUOTA,
+    const run = await eightWorkers({
       configured: { rpm: QUOTA.rpm * 2, itpm: QUOTA.itpm * 2, otpm: QUOTA.otpm * 2 },
-      maxTokens: 1024,
     });
     print('configured at 2x', run);
     expectTyped(run);
@@ -95,13 +94,7 @@ describe('provider feedback across 8 workers x 16 calls on one Redis budget', ()
     timeout: 90_000,
   }, async () => {
     // Anthropic's 2026 rule (output counted as generated), as a preset's pipeline charges it.
-    const run = await runRedisPipeline({
-      redisUrl: await redisUrl(),
-      workers: 8,
-      inFlight: 16,
-      windowMs: 12_000,
-      perMinute: QUOTA,
-      maxTokens: 1024,
+    const run = await eightWorkers({
       outputTokens: 'generated',
       simulator: { background: { share: 0.5 } },
     });
@@ -115,15 +108,10 @@ describe('provider feedback across 8 workers x 16 calls on one Redis budget', ()
   });
 
   it('a spend cap: one request, then none; inspect says until when', {
-    timeout: 60_000,
+    timeout: 90_000,
   }, async () => {
-    const run = await runRedisPipeline({
-      redisUrl: await redisUrl(),
-      workers: 8,
-      inFlight: 16,
+    const run = await eightWorkers({
       windowMs: 3_000,
-      perMinute: QUOTA,
-      maxTokens: 1024,
       simulator: { faults: { script: [{ kind: 'spend_cap' }] } },
     });
     print('spend cap', run);
@@ -146,11 +134,7 @@ describe('provider feedback across 8 workers x 16 calls on one Redis budget', ()
   it('output counted as generated, 300 of max_tokens 4096 on average: no 429s, the output quota used', {
     timeout: 90_000,
   }, async () => {
-    const run = await runRedisPipeline({
-      redisUrl: await redisUrl(),
-      workers: 8,
-      inFlight: 16,
-      windowMs: 12_000,
+    const run = await eightWorkers({
       perMinute: { ...QUOTA, otpm: 600_000 },
       maxTokens: 4096,
       outputRange: { min: 100, max: 500 },

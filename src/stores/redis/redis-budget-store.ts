@@ -29,7 +29,7 @@ import {
   budgetReserveScript,
   budgetVersionsScript,
 } from './lua/budget-scripts.js';
-import { contactEnterScript, contactLookScript, contactMadeScript } from './lua/contact-scripts.js';
+import { contactEnterScript, contactMadeScript } from './lua/contact-scripts.js';
 import { encodeKeyName } from './redis-keys.js';
 import {
   degradeOperation,
@@ -500,7 +500,7 @@ export class RedisBudgetStore implements BudgetStore {
       let reply: unknown;
       try {
         reply = await withTimeout(
-          evalScript(this.redis, contactLookScript, [this.contactKey(name)], []),
+          evalScript(this.redis, contactEnterScript, [this.contactKey(name)], [0]),
           'contact',
           this.timeoutMs,
         );

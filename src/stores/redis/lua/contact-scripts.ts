@@ -6,7 +6,10 @@ import type { LuaScript } from '../../../redis/eval-script.js';
  * provider's answers taught (a quota stop, its limits, an output). KEYS[1] is the hash.
  */
 
-/** ARGV: lease ms. Returns { 2 open | 1 probe (lease taken) | 0 wait, the notice's JSON or '' }. */
+/**
+ * ARGV: lease ms (0: only look). Returns { 2 open | 1 probe (lease taken) | 0 wait, the notice's
+ * JSON or '' }.
+ */
 export const contactEnterScript: LuaScript = {
   name: 'contact-enter',
   numberOfKeys: 1,
@@ -14,7 +17,7 @@ export const contactEnterScript: LuaScript = {
 local state = redis.call('HGET', KEYS[1], 'state')
 local notice = redis.call('HGET', KEYS[1], 'notice') or ''
 if state == 'open' then return {2, notice} end
-if state == 'probe' then return {0, notice} end
+if state == 'probe' or ARGV[1] == '0' then return {0, notice} end
 redis.call('HSET', KEYS[1], 'state', 'probe')
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
 return {1, notice}
@@ -42,17 +45,5 @@ redis.call('HSET', KEYS[1], 'state', 'open', 'notice', json)
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
 redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' ' .. json)
 return 1
-`,
-};
-
-/** No ARGV. Returns { 2 open | 0 otherwise, the notice's JSON or '' }, taking no lease. */
-export const contactLookScript: LuaScript = {
-  name: 'contact-look',
-  numberOfKeys: 1,
-  source: `
-local state = redis.call('HGET', KEYS[1], 'state')
-local notice = redis.call('HGET', KEYS[1], 'notice') or ''
-if state == 'open' then return {2, notice} end
-return {0, notice}
 `,
 };
