@@ -91,6 +91,18 @@ export function ledgerAfterGrantInPlace(
   while (entries.length > 0 && entries[entries.length - 1]!.gap + offset >= gap) {
     spare = entries.pop();
   }
+  if (spare === undefined && entries.length === LEDGER_SIZE) {
+    // Full, nothing popped: the oldest entry is dropped (as ledgerAfterGrant drops it after the
+    // push) and its object becomes the newest, moved along in place: a schedule running ahead
+    // (every grant lands here) neither allocates nor shrinks and regrows the array.
+    const oldest = entries[0] as { seq: number; gap: number };
+    l.floor = Math.max(l.floor, oldest.seq);
+    for (let i = 1; i < LEDGER_SIZE; i++) entries[i - 1] = entries[i]!;
+    oldest.seq = seq;
+    oldest.gap = gap - offset;
+    entries[LEDGER_SIZE - 1] = oldest;
+    return l;
+  }
   if (spare === undefined) {
     entries.push({ seq, gap: gap - offset });
   } else {
@@ -98,7 +110,6 @@ export function ledgerAfterGrantInPlace(
     spare.gap = gap - offset;
     entries.push(spare);
   }
-  if (entries.length > LEDGER_SIZE) l.floor = Math.max(l.floor, entries.shift()!.seq);
   return l;
 }
 
