@@ -159,11 +159,19 @@ export class LimiterGroup implements Acquirer {
       cost >= 0 &&
       cost <= sole.rate.burst
     ) {
-      const askedMs = this.clock.now();
       if (cost !== this.lastCost) this.singleCostUs(cost);
+      const askedMs = this.clock.now();
       const outcome = sole.store.reserveOne(sole.spec, this.lastCostUs, 0, toUs(askedMs));
       return Promise.resolve(this.decideSole(outcome, sole.rate, askedMs));
     }
+    return this.tryAcquireAny(cost);
+  }
+
+  /**
+   * `tryAcquire` off the hot path: a group, another store, or a cost to check. Apart, so that the
+   * hot path stays small enough for the compiler to inline what it calls.
+   */
+  private tryAcquireAny(cost: Cost): Promise<Decision> {
     let costs: number[];
     try {
       costs = this.checkedCosts(cost, 'tryAcquire()');

@@ -101,8 +101,20 @@ export class MemoryStore implements Store {
   reserveOne(spec: LimiterSpec, cost: number, maxWaitUs: number, nowUs: number): ReserveOutcome {
     const e = this.entry(spec);
     const capacityUs = spec.rate.capacityUs;
-    if (spec.algorithm === 'gcra')
+    if (spec.algorithm === 'gcra') {
       return this.reserveOneGcra(e, cost, maxWaitUs, nowUs, capacityUs);
+    }
+    return this.reserveOneAny(e, cost, maxWaitUs, nowUs, capacityUs);
+  }
+
+  /** `reserveOne` on a key of any algorithm, through its `ops`. */
+  private reserveOneAny(
+    e: Entry,
+    cost: number,
+    maxWaitUs: number,
+    nowUs: number,
+    capacityUs: number,
+  ): ReserveOutcome {
     const { ops } = e;
     const w = ops.wait(e.state, nowUs, cost, capacityUs);
     const waitUs = Math.max(0, w);
