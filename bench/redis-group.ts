@@ -42,12 +42,31 @@ function client(): Redis {
   return new Redis(url, { enableAutoPipelining: process.env.AUTO_PIPELINING === '1' });
 }
 
-/** Script calls (EVALSHA and EVAL) the server has run so far, from INFO commandstats. */
-async function scriptCalls(redis: Redis): Promise<number> {
+/** Script calls (EVALSHA and EVAL) the server has run so far, and its µs in them (INFO commandstats). */
+async function scriptStats(redis: Redis): Promise<{ calls: number; usec: number }> {
   const info = await redis.info('commandstats');
   let calls = 0;
-  for (const m of info.matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+)/g)) calls += Number(m[1]);
-  return calls;
+  let usec = 0;
+  for (const m of info.matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+),usec=(\d+)/g)) {
+    calls += Number(m[1]);
+    usec += Number(m[2]);
+  }
+  return { calls, usec };
+}
+
+/** Script calls and Redis µs per call of the side whose phase `measure` runs. */
+async function withScriptStats(
+  stats: Redis,
+  measure: () => Promise<{ count: number; perSecond: number }>,
+): Promise<Phase> {
+  const before = await scriptStats(stats);
+  const { count, perSecond } = await measure();
+  const after = await scriptStats(stats);
+  return {
+    perSecond,
+    scriptCallsPerCall: (after.calls - before.calls) / count,
+    redisUsPerCall: (after.usec - before.usec) / count,
+  };
 }
 
 /** The two sides' call, each on a client of its own. */
@@ -114,12 +133,16 @@ interface Round {
   /** Script calls Redis ran per acquire + settle (every client of the server counted). */
   oursScriptCallsPerCall?: number;
   flexibleScriptCallsPerCall?: number;
+  /** Redis's µs in scripts per acquire + settle. */
+  oursRedisUsPerCall?: number;
+  flexibleRedisUsPerCall?: number;
 }
 
 /** What one phase measured: calls per second, and script calls per call when known. */
 interface Phase {
   perSecond: number;
   scriptCallsPerCall?: number;
+  redisUsPerCall?: number;
 }
 
 function median(values: number[]): number {
@@ -141,11 +164,13 @@ async function rounds(phase: (side: Side) => Promise<Phase>): Promise<Round[]> {
       ratio,
       oursScriptCallsPerCall: ours.scriptCallsPerCall,
       flexibleScriptCallsPerCall: flexible.scriptCallsPerCall,
+      oursRedisUsPerCall: ours.redisUsPerCall,
+      flexibleRedisUsPerCall: flexible.redisUsPerCall,
     });
     const scripts =
       ours.scriptCallsPerCall === undefined
         ? ''
-        : `; script calls per call ${ours.scriptCallsPerCall.toFixed(3)} vs ${flexible.scriptCallsPerCall?.toFixed(3)}`;
+        : `; script calls per call ${ours.scriptCallsPerCall.toFixed(3)} vs ${flexible.scriptCallsPerCall?.toFixed(3)}, Redis µs per call ${ours.redisUsPerCall?.toFixed(1)} vs ${flexible.redisUsPerCall?.toFixed(1)}`;
     console.log(
       `  round ${i + 1}: ${Math.round(ours.perSecond).toLocaleString('en')} vs ${Math.round(flexible.perSecond).toLocaleString('en')} calls/s (${ratio.toFixed(2)}x)${scripts}`,
     );
@@ -168,7 +193,7 @@ async function child(): Promise<void> {
   process.send!('ready');
 }
 
-async function multiProcess(prefix: string): Promise<Round[]> {
+async function multiProcess(prefix: string, stats: Redis): Promise<Round[]> {
   const self = fileURLToPath(import.meta.url);
   const workers = Array.from({ length: WORKERS }, () =>
     fork(self, ['--child'], {
@@ -178,19 +203,20 @@ async function multiProcess(prefix: string): Promise<Round[]> {
   );
   await Promise.all(workers.map((w) => new Promise((resolve) => w.once('message', resolve))));
   const phase = async (side: Side): Promise<Phase> => {
-    const started = performance.now();
-    const counts = await Promise.all(
-      workers.map(
-        (w) =>
-          new Promise<number>((resolve) => {
-            w.once('message', (m: { count: number }) => resolve(m.count));
-            w.send({ side, ms: PHASE_MS });
-          }),
-      ),
-    );
-    return {
-      perSecond: counts.reduce((a, b) => a + b, 0) / ((performance.now() - started) / 1000),
-    };
+    return withScriptStats(stats, async () => {
+      const started = performance.now();
+      const counts = await Promise.all(
+        workers.map(
+          (w) =>
+            new Promise<number>((resolve) => {
+              w.once('message', (m: { count: number }) => resolve(m.count));
+              w.send({ side, ms: PHASE_MS });
+            }),
+        ),
+      );
+      const count = counts.reduce((a, b) => a + b, 0);
+      return { count, perSecond: count / ((performance.now() - started) / 1000) };
+    });
   };
   try {
     return await rounds(phase);
@@ -208,11 +234,17 @@ function summary(name: string, r: Round[]) {
       ratio: Number(x.ratio.toFixed(3)),
       oursScriptCallsPerCall: scripts(x.oursScriptCallsPerCall),
       flexibleScriptCallsPerCall: scripts(x.flexibleScriptCallsPerCall),
+      oursRedisUsPerCall: scripts(x.oursRedisUsPerCall),
+      flexibleRedisUsPerCall: scripts(x.flexibleRedisUsPerCall),
     })),
     oursPerSecond: median(r.map((x) => x.ours)),
     rateLimiterFlexiblePerSecond: median(r.map((x) => x.flexible)),
     ratio: Number(median(r.map((x) => x.ratio)).toFixed(3)),
     lowestRatio: Number(Math.min(...r.map((x) => x.ratio)).toFixed(3)),
+    oursScriptCallsPerCall: scripts(median(r.map((x) => x.oursScriptCallsPerCall ?? 0))),
+    flexibleScriptCallsPerCall: scripts(median(r.map((x) => x.flexibleScriptCallsPerCall ?? 0))),
+    oursRedisUsPerCall: scripts(median(r.map((x) => x.oursRedisUsPerCall ?? 0))),
+    flexibleRedisUsPerCall: scripts(median(r.map((x) => x.flexibleRedisUsPerCall ?? 0))),
   };
 }
 
@@ -225,29 +257,29 @@ async function main(): Promise<void> {
   const { calls, close } = makeCalls(prefix);
   const stats = client();
   console.log('One process:');
-  const one = await rounds(async (side) => {
-    const scriptsBefore = await scriptCalls(stats);
-    const count = await run(calls[side], PHASE_MS);
-    const scripts = (await scriptCalls(stats)) - scriptsBefore;
-    return { perSecond: count / (PHASE_MS / 1000), scriptCallsPerCall: scripts / count };
-  });
+  const one = await rounds((side) =>
+    withScriptStats(stats, async () => {
+      const count = await run(calls[side], PHASE_MS);
+      return { count, perSecond: count / (PHASE_MS / 1000) };
+    }),
+  );
   await close();
-  await stats.quit();
   let many: Round[] | undefined;
   if (WORKERS > 0) {
     console.log(`${WORKERS} processes:`);
-    many = await multiProcess(prefix);
+    many = await multiProcess(prefix, stats);
   }
+  await stats.quit();
   const results = [summary('1 process', one)];
   if (many) results.push(summary(`${WORKERS} processes`, many));
   console.log(
-    '\n| processes × in flight | llm-resilience calls/s | rate-limiter-flexible calls/s | ratio (median, lowest) |',
+    '\n| processes × in flight | llm-resilience calls/s | rate-limiter-flexible calls/s | ratio (median, lowest) | Redis script calls per call | Redis µs per call |',
   );
-  console.log('| --- | --- | --- | --- |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
   for (const [i, s] of results.entries()) {
     const shape = `${i === 0 ? 1 : WORKERS} × ${IN_FLIGHT}`;
     console.log(
-      `| ${shape} | ${s.oursPerSecond.toLocaleString('en')} | ${s.rateLimiterFlexiblePerSecond.toLocaleString('en')} | ${s.ratio.toFixed(2)}×, ${s.lowestRatio.toFixed(2)}× |`,
+      `| ${shape} | ${s.oursPerSecond.toLocaleString('en')} | ${s.rateLimiterFlexiblePerSecond.toLocaleString('en')} | ${s.ratio.toFixed(2)}×, ${s.lowestRatio.toFixed(2)}× | ${s.oursScriptCallsPerCall} vs ${s.flexibleScriptCallsPerCall} | ${s.oursRedisUsPerCall?.toFixed(1)} vs ${s.flexibleRedisUsPerCall?.toFixed(1)} |`,
     );
   }
   const loadAfter = os.loadavg()[0]!.toFixed(2);
