@@ -17,11 +17,10 @@ export interface Clock {
  * backwards when NTP adjusts the system time.
  */
 const origin = performance.timeOrigin; // a getter: read once
-// Node defines the global `performance` by a getter, run on every read: read once, and `now`
-// bound to it (a clock reading is a tenth of an in-process tryAcquire).
-const monotonicNow = performance.now.bind(performance);
+// `performance` itself is read on every call, though Node defines the global by a getter: fake
+// timers (vi.useFakeTimers(), @sinonjs/fake-timers) replace it, and this clock follows them.
 export const systemClock: Clock = {
-  now: () => origin + monotonicNow(),
+  now: () => origin + performance.now(),
 };
 
 /** Longest delay a platform timer holds; a longer one fires after 1 ms. */
