@@ -17,6 +17,8 @@ export interface Clock {
  * backwards when NTP adjusts the system time.
  */
 const origin = performance.timeOrigin; // a getter: read once
+// `performance` itself is read on every call, though Node defines the global by a getter: fake
+// timers (vi.useFakeTimers(), @sinonjs/fake-timers) replace it, and this clock follows them.
 export const systemClock: Clock = {
   now: () => origin + performance.now(),
 };

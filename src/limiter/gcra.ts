@@ -10,11 +10,11 @@
  * the latest start it granted, and a small ledger (refund-ledger.ts) of how far the schedule may
  * move back for a refund to an earlier grant.
  */
+import { ledgerAfterGrantInPlace } from './owned-ledger.js';
 import {
   emptyLedger,
   type Ledger,
   ledgerAfterGrant,
-  ledgerAfterGrantInPlace,
   ledgerAfterRefund,
   ledgerAllowance,
 } from './refund-ledger.js';

@@ -30,12 +30,15 @@ export class LimiterGroup implements Acquirer {
   readonly clock: Clock;
   private readonly specs: readonly LimiterSpec[];
   private readonly queue: WakeQueue;
-  /** The store when it answers in process (no promise needed), read once. */
-  private readonly memory: MemoryStore | undefined;
   /** The µs of the last single cost asked, kept: most callers ask the same cost every time. */
   private lastCost = -1;
   private lastCosts: readonly number[] = [];
   private lastCostsUs: readonly number[] = [];
+  private lastCostUs = 0;
+  /** The one member and its store, when the group is a single limiter in process (the hot path). */
+  private readonly soleInMemory:
+    | { readonly store: MemoryStore; readonly spec: LimiterSpec; readonly rate: Rate }
+    | undefined;
 
   constructor(readonly limiters: readonly LimiterMember[]) {
     if (!Array.isArray(limiters) || limiters.length === 0) {
@@ -74,7 +77,10 @@ export class LimiterGroup implements Acquirer {
     }
     this.specs = limiters.map((l) => l.spec);
     this.queue = new WakeQueue(this.clock);
-    this.memory = this.store instanceof MemoryStore ? this.store : undefined;
+    this.soleInMemory =
+      this.store instanceof MemoryStore && limiters.length === 1
+        ? { store: this.store, spec: first.spec, rate: first.rate }
+        : undefined;
   }
 
   async acquire(cost: Cost = 1, options: AcquireOptions = {}): Promise<Permit> {
@@ -145,19 +151,27 @@ export class LimiterGroup implements Acquirer {
   tryAcquire(cost: Cost = 1): Promise<Decision> {
     // The hot path (one limiter in process, one valid cost): the same steps as below without
     // the arrays and the checks' closures, which cost as much as the reservation itself.
-    const { memory } = this;
+    const sole = this.soleInMemory;
     if (
-      memory !== undefined &&
+      sole !== undefined &&
       typeof cost === 'number' &&
-      this.limiters.length === 1 &&
       Number.isSafeInteger(cost) &&
       cost >= 0 &&
-      cost <= this.limiters[0]!.rate.burst
+      cost <= sole.rate.burst
     ) {
+      if (cost !== this.lastCost) this.singleCostUs(cost);
       const askedMs = this.clock.now();
-      const outcome = memory.reserveSync(this.specs, this.singleCostUs(cost), 0, toUs(askedMs));
-      return Promise.resolve(this.decide(outcome, cost, askedMs));
+      const outcome = sole.store.reserveOne(sole.spec, this.lastCostUs, 0, toUs(askedMs));
+      return Promise.resolve(this.decideSole(outcome, sole.rate, askedMs));
     }
+    return this.tryAcquireAny(cost);
+  }
+
+  /**
+   * `tryAcquire` off the hot path: a group, another store, or a cost to check. Apart, so that the
+   * hot path stays small enough for the compiler to inline what it calls.
+   */
+  private tryAcquireAny(cost: Cost): Promise<Decision> {
     let costs: number[];
     try {
       costs = this.checkedCosts(cost, 'tryAcquire()');
@@ -196,6 +210,21 @@ export class LimiterGroup implements Acquirer {
   }
 
   /**
+   * `decide` for the single limiter of the hot path, with `lastCosts`: the same decision, with
+   * the in-process store's figures (no time scale) read straight from the outcome.
+   */
+  private decideSole(outcome: ReserveOutcome, rate: Rate, answeredMs: number): Decision {
+    const { freeUs } = outcome;
+    const remaining = outcome.fifoUs > 0 ? 0 : Math.min(rate.burst, unitsIn(rate, freeUs));
+    const resetAfterMs = (rate.capacityUs - Math.min(freeUs, rate.capacityUs)) / 1000;
+    if (!outcome.granted) {
+      return { allowed: false, retryAfterMs: outcome.waitUs / 1000, remaining, resetAfterMs };
+    }
+    const permit = this.permit(outcome, this.lastCosts, answeredMs);
+    return { allowed: true, retryAfterMs: 0, remaining, resetAfterMs, permit };
+  }
+
+  /**
    * `costsUs([cost])` of a single limiter, and `[cost]` for its permits: the same frozen arrays
    * while the cost stays the same.
    */
@@ -203,6 +232,7 @@ export class LimiterGroup implements Acquirer {
     if (cost !== this.lastCost) {
       this.lastCosts = Object.freeze([cost]);
       this.lastCostsUs = Object.freeze([costUs(this.limiters[0]!.rate, cost)]);
+      this.lastCostUs = this.lastCostsUs[0]!;
       this.lastCost = cost;
     }
     return this.lastCostsUs;

@@ -62,47 +62,6 @@ export function ledgerAfterGrant(
 }
 
 /**
- * `ledgerAfterGrant` for a state's owner (see gcraGrantInPlace): the same ledger, written into
- * `ledger` and its array instead of new ones, reusing a dropped entry for the new one. Only for a
- * ledger that one live state owns; the shared `emptyLedger` goes through `ledgerAfterGrant`.
- */
-export function ledgerAfterGrantInPlace(
-  ledger: Ledger,
-  tatBefore: number,
-  startUs: number,
-  seq: number,
-): Ledger {
-  if (ledger === emptyLedger) return ledgerAfterGrant(ledger, tatBefore, startUs, seq);
-  const l = ledger as { offset: number; floor: number; entries: LedgerEntry[] };
-  const entries = l.entries;
-  const offset = l.offset + Math.max(0, startUs - tatBefore);
-  const gap = Math.max(0, tatBefore - startUs);
-  l.offset = offset;
-  if (gap === 0 && entries.length > 0) {
-    // As in ledgerAfterGrant: gap 0 is the only minimum left. The first entry is rewritten
-    // (truncating, not emptying, keeps the array's storage).
-    const only = entries[0] as { seq: number; gap: number };
-    entries.length = 1;
-    only.seq = seq;
-    only.gap = -offset;
-    return l;
-  }
-  let spare: { seq: number; gap: number } | undefined;
-  while (entries.length > 0 && entries[entries.length - 1]!.gap + offset >= gap) {
-    spare = entries.pop();
-  }
-  if (spare === undefined) {
-    entries.push({ seq, gap: gap - offset });
-  } else {
-    spare.seq = seq;
-    spare.gap = gap - offset;
-    entries.push(spare);
-  }
-  if (entries.length > LEDGER_SIZE) l.floor = Math.max(l.floor, entries.shift()!.seq);
-  return l;
-}
-
-/**
  * µs that may be given back to grant `grantSeq`: unbounded for the latest event, 0 when nothing
  * is known about the events after it.
  */
