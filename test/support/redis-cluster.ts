@@ -16,16 +16,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
 import { redisScripts } from '../../src/stores/redis/lua/scripts.js';
-import { freeServerPort, hasRedisServer, launchRedisServer, NO_REDIS, waitExit } from './redis.js';
+import {
+  askRedis,
+  freeServerPort,
+  hasRedisServer,
+  launchRedisServer,
+  NO_REDIS,
+  type RedisNode,
+  until,
+  waitExit,
+} from './redis.js';
 
 const run = promisify(execFile);
 
-export interface ClusterNode {
-  readonly host: string;
-  readonly port: number;
-}
+export type ClusterNode = RedisNode;
 
 export interface RedisClusterOptions {
   /** @default 3 */
@@ -188,26 +193,7 @@ function liveNodes(children: ReadonlyMap<number, ChildProcess>): ClusterNode[] {
     .map(([port]) => ({ host: HOST, port }));
 }
 
-/** A fresh connection per command: no client state (retries, queues) to survive a kill. */
-async function ask(node: ClusterNode, name: string, ...args: (string | number)[]) {
-  const redis = new Redis({
-    host: node.host,
-    port: node.port,
-    lazyConnect: true,
-    connectTimeout: 2000,
-    commandTimeout: 2000,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  });
-  redis.on('error', () => {}); // a refused connection is an answer here, reported by `call`
-  try {
-    await redis.connect();
-    return await redis.call(name, ...args);
-  } finally {
-    redis.disconnect();
-  }
-}
+const ask = askRedis;
 
 async function clusterState(node: ClusterNode): Promise<string | undefined> {
   try {
@@ -305,14 +291,5 @@ async function settled(node: ClusterNode, masters: number, total: number): Promi
     return info.includes('master_link_status:up');
   } catch {
     return false;
-  }
-}
-
-async function until(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!(await check())) {
-    if (performance.now() > deadline)
-      throw new Error(`Timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

@@ -130,6 +130,13 @@ process.on('SIGTERM', () => server.kill('SIGTERM'));
 process.on('SIGUSR2', () => server.kill('SIGKILL'));
 `;
 
+export interface LaunchOptions {
+  /** A config file, read before the command line's options (Sentinel needs one it can rewrite). */
+  config?: string;
+  /** Run as a Sentinel (`--sentinel`). @default false */
+  sentinel?: boolean;
+}
+
 /**
  * Starts `redis-server` on `port` (loopback, no persistence, plus `extraArgs`) under the
  * watchdog, and resolves once it answers PING. `child.kill('SIGUSR2')` SIGKILLs the server,
@@ -138,9 +145,13 @@ process.on('SIGUSR2', () => server.kill('SIGKILL'));
 export async function launchRedisServer(
   port: number,
   extraArgs: readonly string[] = [],
+  options: LaunchOptions = {},
 ): Promise<ChildProcess> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  // A config file must come first; the command line overrides it.
+  const args = options.config ? [options.config] : [];
+  args.push('--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no');
   args.push(...extraArgs);
+  if (options.sentinel) args.push('--sentinel');
   const child = spawn(process.execPath, ['-e', WATCHDOG, String(process.pid), ...args], {
     stdio: 'ignore',
   });
@@ -207,6 +218,51 @@ export function uniquePrefix(name: string): string {
 
 /** Older name of `RedisServerHandle`. */
 export type RedisServer = RedisServerHandle;
+
+/** A server's (or a Sentinel's) address. */
+export interface RedisNode {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** One command to one server, on a connection of its own: no client state survives a kill. */
+export async function askRedis(
+  node: RedisNode,
+  name: string,
+  ...args: (string | number)[]
+): Promise<unknown> {
+  const redis = new Redis({
+    host: node.host,
+    port: node.port,
+    lazyConnect: true,
+    connectTimeout: 2000,
+    commandTimeout: 2000,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => {}); // a refused connection is an answer here, reported by `call`
+  try {
+    await redis.connect();
+    return await redis.call(name, ...args);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Resolves once `check()` is true (asked every 50 ms); rejects after `ms`, naming `what`. */
+export async function until(
+  what: string,
+  ms: number,
+  check: () => Promise<boolean>,
+): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!(await check())) {
+    if (performance.now() > deadline)
+      throw new Error(`Timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 /** Whether a Redis answers PING at host:port within `timeoutMs`. */
 export function pings(host: string, port: number, timeoutMs: number): Promise<boolean> {
