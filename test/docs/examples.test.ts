@@ -2,7 +2,8 @@
  * Every guide runs as written. Each ```ts block of README.md and docs/*.md is a complete program:
  * it is written to .tmp/ with the package's import paths pointed at src/, type-checked with the
  * project's compiler options, and run with tsx, against the real Redis of test/support/redis.ts
- * (`REDIS_URL`) and a real Redis Cluster (`REDIS_CLUSTER_NODES`); examples that need a provider
+ * (`REDIS_URL`), a real Redis Cluster (`REDIS_CLUSTER_NODES`) and a real Sentinel group
+ * (`REDIS_SENTINELS`, master `mymaster`); examples that need a provider
  * start the simulator themselves. Examples assert their own results with node:assert, so a wrong
  * example fails here, and one that writes to stderr (an SDK's deprecation warning, ioredis's
  * "Unhandled error event") fails too. Every other block is shell (```sh) or text (```text):
@@ -16,6 +17,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisUrl } from '../support/redis.js';
 import { type RedisCluster, startRedisCluster } from '../support/redis-cluster.js';
+import { type RedisSentinelGroup, startRedisSentinel } from '../support/redis-sentinel.js';
 
 const run = promisify(execFile);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -63,8 +65,15 @@ function exampleFile(guide: string, index: number): string {
 describe('README.md and docs/*.md examples', () => {
   let url: string;
   let cluster: RedisCluster | undefined;
+  let sentinel: RedisSentinelGroup | undefined;
   beforeAll(async () => {
-    [url, cluster] = await Promise.all([redisUrl(), startRedisCluster()]);
+    [url, cluster, sentinel] = await Promise.all([
+      redisUrl(),
+      startRedisCluster(),
+      startRedisSentinel(),
+    ]);
+    // docs/redis.md names the master as production configs usually do.
+    expect(sentinel.name).toBe('mymaster');
     mkdirSync(dir, { recursive: true });
     for (const { file, examples } of runnable) {
       examples.forEach((code, i) => {
@@ -88,7 +97,7 @@ describe('README.md and docs/*.md examples', () => {
   }, 90_000);
   afterAll(async () => {
     rmSync(dir, { recursive: true, force: true });
-    await cluster?.stop();
+    await Promise.all([cluster?.stop(), sentinel?.stop()]);
   });
 
   it('the README and every guide with code have runnable examples', () => {
@@ -149,9 +158,15 @@ process.exit(0);
 `,
       );
       const nodes = (cluster?.nodes ?? []).map((n) => `${n.host}:${n.port}`).join(',');
+      const sentinels = (sentinel?.sentinels ?? []).map((n) => `${n.host}:${n.port}`).join(',');
       const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', runner], {
         cwd: root,
-        env: { ...process.env, REDIS_URL: url, REDIS_CLUSTER_NODES: nodes },
+        env: {
+          ...process.env,
+          REDIS_URL: url,
+          REDIS_CLUSTER_NODES: nodes,
+          REDIS_SENTINELS: sentinels,
+        },
         timeout: 55_000,
       });
       const results = JSON.parse(stdout.trim().split('\n').at(-1) as string) as {
