@@ -77,6 +77,8 @@ export interface ProviderPolicyOptions<R = unknown> {
    * Redis (a `RedisBudgetStore` with its defaults: prefix 'llmr', `onUnavailable: 'fail-closed'`),
    * and what one worker's settle gives back moves the callers waiting in every worker forward.
    * For other store options, pass `store: new RedisBudgetStore(redis, options)` instead.
+   * A Sentinel client (`new Redis({ sentinels, name })`) works as is: the store's subscriber is a
+   * `redis.duplicate()`, which follows the master too (docs/redis.md#redis-sentinel).
    * @default none: the budget is this process's
    */
   redis?: Redis | Cluster;
