@@ -24,6 +24,8 @@ import {
 } from '../../src/index.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis.js';
 import {
+  type FactoryFuzz,
+  fuzzFactory,
   junk,
   maybe,
   onlyTypedOrSuccess,
@@ -53,73 +55,84 @@ afterAll(() => {
   console.info('fuzzed factories (made / refused):', JSON.stringify(outcomes));
 });
 
+/** `fuzzFactory`, its outcomes counted under `name` (or the name the input gives). */
+function fuzz<I, T>(
+  name: string | ((input: I) => string),
+  spec: Omit<FactoryFuzz<I, T>, 'tally'>,
+): Promise<void> {
+  return fuzzFactory({
+    ...spec,
+    tally: (outcome, input) => tally(typeof name === 'string' ? name : name(input), outcome),
+  });
+}
+
+/** A decision's wait: finite and not negative. */
+function expectWait(decision: { retryAfterMs: number }): void {
+  expect(Number.isFinite(decision.retryAfterMs) && decision.retryAfterMs >= 0).toBe(true);
+}
+
+/** Four to five calls at once through a bulkhead: each runs or is refused typed; none is left. */
+async function expectBulkheadCalls(
+  policy: { execute(fn: () => string): Promise<string>; inspect(): unknown },
+  calls: number,
+): Promise<void> {
+  const results = await Promise.allSettled(
+    Array.from({ length: calls }, () => policy.execute(() => 'ok')),
+  );
+  for (const r of results) {
+    if (r.status === 'rejected') expect(isBulkheadRejectedError(r.reason)).toBe(true);
+  }
+  expect(policy.inspect()).toEqual({ executing: 0, queued: 0 });
+}
+
 const limiterOptions = {
   gcra: options({ key, name: key, limit: positive, periodMs: ms, burst: positive }),
   tokenBucket: options({ key, name: key, capacity: positive, refillPerSecond: ms }),
 };
 
 describe('fuzz: limiter factories', () => {
-  it('gcra() and tokenBucket(): built or refused typed; tryAcquire and inspect settle', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.constantFrom('gcra', 'tokenBucket') as fc.Arbitrary<'gcra' | 'tokenBucket'>,
-        fc.constant(null).chain(() => fc.tuple(limiterOptions.gcra, limiterOptions.tokenBucket)),
-        maybe(fc.integer({ min: 0, max: 10 })),
-        async (kind, [g, t], cost) => {
-          const opts = kind === 'gcra' ? g : t;
-          const outcome = await onlyTypedOrSuccess(
-            { kind, opts, cost },
-            () =>
-              kind === 'gcra'
-                ? gcra({ ...(opts as object), store: new MemoryStore() } as never)
-                : tokenBucket({ ...(opts as object), store: new MemoryStore() } as never),
-            async (limiter) => {
-              const d = await limiter.tryAcquire(cost as number);
-              expect(Number.isFinite(d.retryAfterMs) && d.retryAfterMs >= 0).toBe(true);
-              const snap = await limiter.inspect();
-              expect(JSON.parse(JSON.stringify(snap))).toEqual(snap);
-            },
-          );
-          tally(kind, outcome);
-        },
-      ),
-      { numRuns: RUNS.fast },
-    );
-  });
+  it('gcra() and tokenBucket(): built or refused typed; tryAcquire and inspect settle', () =>
+    fuzz((input) => input.kind, {
+      input: fc.record({
+        kind: fc.constantFrom('gcra', 'tokenBucket') as fc.Arbitrary<'gcra' | 'tokenBucket'>,
+        both: fc.tuple(limiterOptions.gcra, limiterOptions.tokenBucket),
+        cost: maybe(fc.integer({ min: 0, max: 10 })),
+      }),
+      make: ({ kind, both: [g, t] }) =>
+        kind === 'gcra'
+          ? gcra({ ...g, store: new MemoryStore() } as never)
+          : tokenBucket({ ...t, store: new MemoryStore() } as never),
+      use: async (limiter, { cost }) => {
+        expectWait(await limiter.tryAcquire(cost as number));
+        const snap = await limiter.inspect();
+        expect(JSON.parse(JSON.stringify(snap))).toEqual(snap);
+      },
+      runs: RUNS.fast,
+    }));
 
-  it('limiterGroup() over random members and costs: built or refused typed', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(fc.tuple(fc.boolean(), key, positive), { maxLength: 4 }),
-        fc.boolean(),
-        maybe(fc.array(fc.integer({ min: 0, max: 20 }), { maxLength: 5 })),
-        async (members, sameStore, costs) => {
-          const shared = new MemoryStore();
-          const input = { members, sameStore, costs };
-          const outcome = await onlyTypedOrSuccess(
-            input,
-            () =>
-              limiterGroup(
-                members.map(([isGcra, k, n]) => {
-                  const store = sameStore ? shared : new MemoryStore();
-                  return isGcra
-                    ? gcra({ key: k, limit: n, periodMs: 1000, store })
-                    : tokenBucket({ key: k, capacity: n, refillPerSecond: n, store });
-                }),
-              ),
-            async (group) => {
-              const d = await group.tryAcquire(costs as number[]);
-              expect(Number.isFinite(d.retryAfterMs) && d.retryAfterMs >= 0).toBe(true);
-            },
-          );
-          tally('limiterGroup', outcome);
-        },
-      ),
-      { numRuns: RUNS.medium },
-    );
-  });
+  it('limiterGroup() over random members and costs: built or refused typed', () =>
+    fuzz('limiterGroup', {
+      input: fc.record({
+        members: fc.array(fc.tuple(fc.boolean(), key, positive), { maxLength: 4 }),
+        sameStore: fc.boolean(),
+        costs: maybe(fc.array(fc.integer({ min: 0, max: 20 }), { maxLength: 5 })),
+      }),
+      make: ({ members, sameStore }) => {
+        const shared = new MemoryStore();
+        return limiterGroup(
+          members.map(([isGcra, k, n]) => {
+            const store = sameStore ? shared : new MemoryStore();
+            return isGcra
+              ? gcra({ key: k, limit: n, periodMs: 1000, store })
+              : tokenBucket({ key: k, capacity: n, refillPerSecond: n, store });
+          }),
+        );
+      },
+      use: async (group, { costs }) => expectWait(await group.tryAcquire(costs as number[])),
+      runs: RUNS.medium,
+    }));
 
-  it('new Budget(): random dimensions built or refused typed; tryAcquire settles', async () => {
+  it('new Budget(): random dimensions built or refused typed; tryAcquire settles', () => {
     const dimension = options({
       name: key,
       key,
@@ -128,176 +141,120 @@ describe('fuzz: limiter factories', () => {
       burst: positive,
       arrivalLagMs: fc.integer({ min: 0, max: 1000 }),
     });
-    await fc.assert(
-      fc.asyncProperty(
-        maybe(fc.array(dimension, { maxLength: 4 })),
-        maybe(fc.array(fc.integer({ min: 0, max: 100 }), { maxLength: 4 })),
-        async (dimensions, costs) => {
-          const input = { dimensions, costs };
-          const outcome = await onlyTypedOrSuccess(
-            input,
-            () => new Budget({ dimensions: dimensions as never, store: new MemoryBudgetStore() }),
-            async (budget) => {
-              const d = await budget.tryAcquire(costs as number[]);
-              expect(Number.isFinite(d.retryAfterMs) && d.retryAfterMs >= 0).toBe(true);
-              await d.permit?.cancel();
-              await budget.inspect();
-            },
-          );
-          tally('Budget', outcome);
-        },
-      ),
-      { numRuns: RUNS.medium },
-    );
+    return fuzz('Budget', {
+      input: fc.record({
+        dimensions: maybe(fc.array(dimension, { maxLength: 4 })),
+        costs: maybe(fc.array(fc.integer({ min: 0, max: 100 }), { maxLength: 4 })),
+      }),
+      make: ({ dimensions }) =>
+        new Budget({ dimensions: dimensions as never, store: new MemoryBudgetStore() }),
+      use: async (budget, { costs }) => {
+        const d = await budget.tryAcquire(costs as number[]);
+        expectWait(d);
+        await d.permit?.cancel();
+        await budget.inspect();
+      },
+      runs: RUNS.medium,
+    });
   });
 
-  it('rateLimitPolicy(): built or refused typed; a call runs or is refused typed', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        options({
-          cost: fc.oneof(
-            fc.integer({ min: 0, max: 200 }),
-            fc.constant(() => 1),
-          ),
-          maxWaitMs: fc.integer({ min: 0, max: 50 }),
-          settle: fc.constant(() => undefined),
-        }),
-        async (opts) => {
-          const limiter = gcra({ key: 'k', limit: 100, periodMs: 1000, store: new MemoryStore() });
-          const outcome = await onlyTypedOrSuccess(
-            opts,
-            () => rateLimitPolicy(limiter, opts as never),
-            (policy) => policy.execute(() => 'ok'),
-          );
-          tally('rateLimitPolicy', outcome);
-        },
-      ),
-      { numRuns: RUNS.fast },
-    );
-  });
+  it('rateLimitPolicy(): built or refused typed; a call runs or is refused typed', () =>
+    fuzz('rateLimitPolicy', {
+      input: options({
+        cost: fc.oneof(
+          fc.integer({ min: 0, max: 200 }),
+          fc.constant(() => 1),
+        ),
+        maxWaitMs: fc.integer({ min: 0, max: 50 }),
+        settle: fc.constant(() => undefined),
+      }),
+      make: (opts) =>
+        rateLimitPolicy(
+          gcra({ key: 'k', limit: 100, periodMs: 1000, store: new MemoryStore() }),
+          opts as never,
+        ),
+      use: (policy) => policy.execute(() => 'ok'),
+      runs: RUNS.fast,
+    }));
 });
 
 describe('fuzz: resilience policies', () => {
-  it('retryPolicy(): built or refused typed; a call succeeds, a failing one rejects with its error', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        options({
-          maxRetries: fc.integer({ min: 0, max: 3 }),
-          maxRetryAfterMs: ms,
-          baseDelayMs: fc.integer({ min: 0, max: 3 }),
-          maxDelayMs: fc.integer({ min: 0, max: 5 }),
-          retryOn: fc.constant(() => false),
-          random: fc.constant(() => 0.5),
-        }),
-        async (opts) => {
-          const outcome = await onlyTypedOrSuccess(
-            opts,
-            () => retryPolicy(opts as never),
-            async (policy) => {
-              await expect(policy.execute(() => 'ok')).resolves.toBe('ok');
-              const own = new RangeError('not a provider error');
-              await expect(policy.execute(() => Promise.reject(own))).rejects.toBe(own);
-            },
-          );
-          tally('retryPolicy', outcome);
-        },
-      ),
-      { numRuns: RUNS.fast },
-    );
-  });
+  it('retryPolicy(): built or refused typed; a call succeeds, a failing one rejects with its error', () =>
+    fuzz('retryPolicy', {
+      input: options({
+        maxRetries: fc.integer({ min: 0, max: 3 }),
+        maxRetryAfterMs: ms,
+        baseDelayMs: fc.integer({ min: 0, max: 3 }),
+        maxDelayMs: fc.integer({ min: 0, max: 5 }),
+        retryOn: fc.constant(() => false),
+        random: fc.constant(() => 0.5),
+      }),
+      make: (opts) => retryPolicy(opts as never),
+      use: async (policy) => {
+        await expect(policy.execute(() => 'ok')).resolves.toBe('ok');
+        const own = new RangeError('not a provider error');
+        await expect(policy.execute(() => Promise.reject(own))).rejects.toBe(own);
+      },
+      runs: RUNS.fast,
+    }));
 
-  it('circuitBreakerPolicy(): built or refused typed; a call runs', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        options({
-          consecutiveFailures: fc.integer({ min: 1, max: 10 }),
-          halfOpenAfterMs: ms,
-          sampling: options({
-            threshold: share,
-            durationMs: ms,
-            minimumRps: fc.integer({ min: 0, max: 10 }),
-          }),
-          halfOpenSampling: options({ calls: fc.integer({ min: 1, max: 5 }), threshold: share }),
-          isFailure: fc.constant(() => true),
+  it('circuitBreakerPolicy(): built or refused typed; a call runs', () =>
+    fuzz('circuitBreakerPolicy', {
+      input: options({
+        consecutiveFailures: fc.integer({ min: 1, max: 10 }),
+        halfOpenAfterMs: ms,
+        sampling: options({
+          threshold: share,
+          durationMs: ms,
+          minimumRps: fc.integer({ min: 0, max: 10 }),
         }),
-        async (opts) => {
-          const outcome = await onlyTypedOrSuccess(
-            opts,
-            () => circuitBreakerPolicy(opts as never),
-            async (policy) => {
-              await expect(policy.execute(() => 'ok')).resolves.toBe('ok');
-              expect(['closed', 'open', 'half-open', 'isolated']).toContain(policy.inspect().state);
-              policy.dispose();
-            },
-          );
-          tally('circuitBreakerPolicy', outcome);
-        },
-      ),
-      { numRuns: RUNS.fast },
-    );
-  });
+        halfOpenSampling: options({ calls: fc.integer({ min: 1, max: 5 }), threshold: share }),
+        isFailure: fc.constant(() => true),
+      }),
+      make: (opts) => circuitBreakerPolicy(opts as never),
+      use: async (policy) => {
+        await expect(policy.execute(() => 'ok')).resolves.toBe('ok');
+        expect(['closed', 'open', 'half-open', 'isolated']).toContain(policy.inspect().state);
+        policy.dispose();
+      },
+      runs: RUNS.fast,
+    }));
 
-  it('bulkheadPolicy(): built or refused typed; calls run or are refused', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        options({
-          maxConcurrent: fc.integer({ min: 1, max: 5 }),
-          maxQueue: fc.integer({ min: 0, max: 5 }),
-          leaseMs: ms,
-          pollIntervalMs: ms,
-          random: fc.constant(() => 0.5),
-        }),
-        async (opts) => {
-          const outcome = await onlyTypedOrSuccess(
-            opts,
-            () => bulkheadPolicy(opts as never),
-            async (policy) => {
-              const results = await Promise.allSettled(
-                [0, 1, 2, 3].map(() => policy.execute(() => 'ok')),
-              );
-              for (const r of results) {
-                if (r.status === 'rejected') expect(isBulkheadRejectedError(r.reason)).toBe(true);
-              }
-              expect(policy.inspect()).toEqual({ executing: 0, queued: 0 });
-            },
-          );
-          tally('bulkheadPolicy', outcome);
-        },
-      ),
-      { numRuns: RUNS.fast },
-    );
-  });
+  it('bulkheadPolicy(): built or refused typed; calls run or are refused', () =>
+    fuzz('bulkheadPolicy', {
+      input: options({
+        maxConcurrent: fc.integer({ min: 1, max: 5 }),
+        maxQueue: fc.integer({ min: 0, max: 5 }),
+        leaseMs: ms,
+        pollIntervalMs: ms,
+        random: fc.constant(() => 0.5),
+      }),
+      make: (opts) => bulkheadPolicy(opts as never),
+      use: (policy) => expectBulkheadCalls(policy, 4),
+      runs: RUNS.fast,
+    }));
 
-  it('fallbackPolicy(): built or refused typed; a failing call falls back or rejects with its error', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        options({
-          to: fc.constant(() => 'backup'),
-          on: fc.constantFrom(
-            () => true,
-            () => false,
-          ),
-        }),
-        async (opts) => {
-          const outcome = await onlyTypedOrSuccess(
-            opts,
-            () => fallbackPolicy(opts as never),
-            async (policy) => {
-              const own = Object.assign(new Error('529'), { status: 529 });
-              const result = await policy.execute(() => Promise.reject(own)).catch((e) => e);
-              // the error itself, or what `to` returned (junk `to` functions return undefined)
-              expect(result === own || !(result instanceof Error)).toBe(true);
-            },
-          );
-          tally('fallbackPolicy', outcome);
-        },
-      ),
-      { numRuns: RUNS.fast },
-    );
-  });
+  it('fallbackPolicy(): built or refused typed; a failing call falls back or rejects with its error', () =>
+    fuzz('fallbackPolicy', {
+      input: options({
+        to: fc.constant(() => 'backup'),
+        on: fc.constantFrom(
+          () => true,
+          () => false,
+        ),
+      }),
+      make: (opts) => fallbackPolicy(opts as never),
+      use: async (policy) => {
+        const own = Object.assign(new Error('529'), { status: 529 });
+        const result = await policy.execute(() => Promise.reject(own)).catch((e) => e);
+        // the error itself, or what `to` returned (junk `to` functions return undefined)
+        expect(result === own || !(result instanceof Error)).toBe(true);
+      },
+      runs: RUNS.fast,
+    }));
 });
 
-describe('fuzz: RedisStore options (on a Redis server of its own)', () => {
+describe('fuzz: options of what lives in Redis (on a Redis server of its own)', () => {
   let server: RedisServerHandle;
   let redis: Redis;
   beforeAll(async () => {
@@ -309,104 +266,53 @@ describe('fuzz: RedisStore options (on a Redis server of its own)', () => {
     await server?.stop();
   });
 
-  it('new RedisStore(): built or refused typed; a limiter on it answers', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        options({
-          prefix: fc.string({ minLength: 1, maxLength: 12 }),
-          onUnavailable: fc.constantFrom('fail-closed', 'fail-open', 'local'),
-          timeoutMs: fc.integer({ min: 1, max: 5000 }),
-          localWorkers: fc.integer({ min: 1, max: 16 }),
-          recheckMs: fc.integer({ min: 1, max: 5000 }),
-        }),
-        async (opts) => {
-          const outcome = await onlyTypedOrSuccess(
-            opts,
-            () => new RedisStore(redis, opts as never),
-            async (store) => {
-              const limiter = gcra({ key: 'fuzz', limit: 10, periodMs: 1000, store });
-              const d = await limiter.tryAcquire();
-              expect(Number.isFinite(d.retryAfterMs) && d.retryAfterMs >= 0).toBe(true);
-            },
-          );
-          tally('RedisStore', outcome);
-        },
-      ),
-      { numRuns: RUNS.medium },
-    );
-  });
-});
+  it('new RedisStore(): built or refused typed; a limiter on it answers', () =>
+    fuzz('RedisStore', {
+      input: options({
+        prefix: fc.string({ minLength: 1, maxLength: 12 }),
+        onUnavailable: fc.constantFrom('fail-closed', 'fail-open', 'local'),
+        timeoutMs: fc.integer({ min: 1, max: 5000 }),
+        localWorkers: fc.integer({ min: 1, max: 16 }),
+        recheckMs: fc.integer({ min: 1, max: 5000 }),
+      }),
+      make: (opts) => new RedisStore(redis, opts as never),
+      use: async (store) =>
+        expectWait(await gcra({ key: 'fuzz', limit: 10, periodMs: 1000, store }).tryAcquire()),
+      runs: RUNS.medium,
+    }));
 
-describe('fuzz: cluster-wide bulkhead and shared circuit options (own Redis server)', () => {
-  let server: RedisServerHandle;
-  let redis: Redis;
-  beforeAll(async () => {
-    server = await startRedisServer();
-    redis = new Redis(server.url);
-  });
-  afterAll(async () => {
-    redis?.disconnect();
-    await server?.stop();
-  });
+  it('bulkheadPolicy({ redis, key, ... }): built or refused typed; calls run or are refused', () =>
+    fuzz('bulkheadPolicy+redis', {
+      input: options({
+        key: fc.string({ minLength: 1, maxLength: 12 }),
+        maxConcurrent: fc.integer({ min: 1, max: 3 }),
+        maxQueue: fc.integer({ min: 0, max: 3 }),
+        leaseMs: fc.integer({ min: 100, max: 60_000 }),
+        pollIntervalMs: fc.integer({ min: 1, max: 50 }),
+      }),
+      make: (opts) => bulkheadPolicy({ ...opts, redis } as never),
+      use: (policy) => expectBulkheadCalls(policy, 5),
+      timeoutMs: 5000,
+      runs: RUNS.slow * 2,
+    }));
 
-  it('bulkheadPolicy({ redis, key, ... }): built or refused typed; calls run or are refused', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        options({
-          key: fc.string({ minLength: 1, maxLength: 12 }),
-          maxConcurrent: fc.integer({ min: 1, max: 3 }),
-          maxQueue: fc.integer({ min: 0, max: 3 }),
-          leaseMs: fc.integer({ min: 100, max: 60_000 }),
-          pollIntervalMs: fc.integer({ min: 1, max: 50 }),
-        }),
-        async (opts) => {
-          const outcome = await onlyTypedOrSuccess(
-            opts,
-            () => bulkheadPolicy({ ...opts, redis } as never),
-            async (policy) => {
-              const results = await Promise.allSettled(
-                [0, 1, 2, 3, 4].map(() => policy.execute(() => 'ok')),
-              );
-              for (const r of results) {
-                if (r.status === 'rejected') expect(isBulkheadRejectedError(r.reason)).toBe(true);
-              }
-              expect(policy.inspect()).toEqual({ executing: 0, queued: 0 });
-            },
-            5000,
-          );
-          tally('bulkheadPolicy+redis', outcome);
-        },
-      ),
-      { numRuns: RUNS.slow * 2 },
-    );
-  });
-
-  it('circuitBreakerPolicy({ shared }): built or refused typed; a call runs; dispose closes it', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        options({
-          key: fc.string({ minLength: 1, maxLength: 12 }),
-          syncIntervalMs: fc.integer({ min: 10, max: 10_000 }),
-          probeLeaseMs: fc.integer({ min: 1, max: 60_000 }),
-        }),
-        async (shared) => {
-          const outcome = await onlyTypedOrSuccess(
-            shared,
-            () => circuitBreakerPolicy({ shared: { ...shared, redis } as never }),
-            async (policy) => {
-              try {
-                await expect(policy.execute(() => 'ok')).resolves.toBe('ok');
-              } finally {
-                policy.dispose();
-              }
-            },
-          );
-          tally('circuitBreakerPolicy+shared', outcome);
-        },
-      ),
-      { numRuns: RUNS.slow * 2 },
-    );
-  });
+  it('circuitBreakerPolicy({ shared }): built or refused typed; a call runs; dispose closes it', () =>
+    fuzz('circuitBreakerPolicy+shared', {
+      input: options({
+        key: fc.string({ minLength: 1, maxLength: 12 }),
+        syncIntervalMs: fc.integer({ min: 10, max: 10_000 }),
+        probeLeaseMs: fc.integer({ min: 1, max: 60_000 }),
+      }),
+      make: (shared) => circuitBreakerPolicy({ shared: { ...shared, redis } as never }),
+      use: async (policy) => {
+        try {
+          await expect(policy.execute(() => 'ok')).resolves.toBe('ok');
+        } finally {
+          policy.dispose();
+        }
+      },
+      runs: RUNS.slow * 2,
+    }));
 });
 
 describe('fuzz: junk in place of a whole options object', () => {

@@ -141,6 +141,42 @@ export async function onlyTypedOrSuccess<T>(
   return 'made';
 }
 
+/** One factory's fuzz: what `fuzzFactory` draws, builds, uses and counts. */
+export interface FactoryFuzz<I, T> {
+  /** The input of one run: an options object, or a tuple of what the factory takes. */
+  readonly input: fc.Arbitrary<I>;
+  /** Builds with the input: succeeds, or throws one of the library's typed errors. */
+  readonly make: (input: I) => T;
+  /** A call on what was built: succeeds, or rejects typed, within `timeoutMs`. */
+  readonly use?: (made: T, input: I) => unknown;
+  /** Runs of the property (one of RUNS). */
+  readonly runs: number;
+  /** @default 2000 */
+  readonly timeoutMs?: number;
+  /** Counts each outcome, for the file's printed figures. */
+  readonly tally: (outcome: 'made' | 'refused', input: I) => void;
+}
+
+/**
+ * The property every factory fuzz states: each input drawn is built or refused typed, and what
+ * was built runs a call that completes or rejects typed in time (`onlyTypedOrSuccess`).
+ */
+export function fuzzFactory<I, T>(fuzz: FactoryFuzz<I, T>): Promise<void> {
+  const { use } = fuzz;
+  return fc.assert(
+    fc.asyncProperty(fuzz.input, async (input) => {
+      const outcome = await onlyTypedOrSuccess(
+        input,
+        () => fuzz.make(input),
+        use ? (made) => use(made, input) : undefined,
+        fuzz.timeoutMs,
+      );
+      fuzz.tally(outcome, input);
+    }),
+    { numRuns: fuzz.runs },
+  );
+}
+
 function describe(error: unknown): string {
   if (error instanceof Error) return `${error.constructor.name}: ${error.message}`;
   return `non-Error ${typeof error}: ${show(error)}`;

@@ -19,8 +19,8 @@ import {
 } from '../../src/index.js';
 import { FAULT_KINDS, type Simulator, startSimulator } from '../../src/simulator/index.js';
 import {
+  fuzzFactory,
   junk,
-  onlyTypedOrSuccess,
   optionTrees,
   RUNS,
   show,
@@ -142,27 +142,22 @@ afterAll(() => {
 describe('fuzz: pipeline options', () => {
   it.each(['anthropic', 'openai'] as const)(
     '%sPolicy(): built or refused typed; inspect() is JSON-safe',
-    async (p) => {
-      await fc.assert(
-        fc.asyncProperty(pipelineOptions(p), async (opts) => {
-          const outcome = await onlyTypedOrSuccess(
-            opts,
-            () => factory[p]({ ...opts, store: new MemoryBudgetStore() } as never),
-            async (policy) => {
-              const snap = await policy.inspect();
-              expect(JSON.parse(JSON.stringify(snap))).toEqual(snap);
-              for (const d of snap.limits) {
-                expect(Number.isFinite(d.retryAfterMs) && d.retryAfterMs >= 0).toBe(true);
-                expect(Number.isFinite(d.available)).toBe(true);
-              }
-              policy.dispose();
-            },
-          );
-          count(`${p}:${outcome}`);
-        }),
-        { numRuns: RUNS.medium },
-      );
-    },
+    (p) =>
+      fuzzFactory({
+        input: pipelineOptions(p),
+        make: (opts) => factory[p]({ ...opts, store: new MemoryBudgetStore() } as never),
+        use: async (policy) => {
+          const snap = await policy.inspect();
+          expect(JSON.parse(JSON.stringify(snap))).toEqual(snap);
+          for (const d of snap.limits) {
+            expect(Number.isFinite(d.retryAfterMs) && d.retryAfterMs >= 0).toBe(true);
+            expect(Number.isFinite(d.available)).toBe(true);
+          }
+          policy.dispose();
+        },
+        runs: RUNS.medium,
+        tally: (outcome) => count(`${p}:${outcome}`),
+      }),
   );
 });
 
