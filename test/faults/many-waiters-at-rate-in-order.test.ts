@@ -12,12 +12,9 @@
  * the bounds below (5 s each) are far above the figures printed (hundreds of ms), against a
  * return of the quadratic cost, not a timing test. FAULTS_WAITERS=1000 runs it smaller.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { expect, it } from 'vitest';
-import { Budget } from '../../src/limiter/budget.js';
 import { BudgetPermit } from '../../src/limiter/budget-permit.js';
-import { MemoryBudgetStore } from '../../src/stores/memory-budget-store.js';
+import { collector, heldBudget, timers } from './waiters.js';
 
 const WAITERS = Number(process.env.FAULTS_WAITERS ?? 10_000);
 const RATE = 500;
@@ -25,24 +22,10 @@ const DRAIN_MS = 2000;
 // Long enough for 10,000 reservations to be made on a loaded box (the bound below).
 const HOLD_MS = 5000;
 
-/** A full collection, so the heap figures measure what is live. */
-function collector(): () => void {
-  setFlagsFromString('--expose_gc');
-  return runInNewContext('gc') as () => void;
-}
-
-const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-
 it('10,000 concurrent waiters: FIFO starts, one timer, bounded heap, one abort ends the rest', async () => {
   const gc = collector();
-  const budget = new Budget({
-    dimensions: [
-      { name: 'requests', key: 'faults:waiters', limit: RATE, periodMs: 1000, burst: 20 },
-    ],
-    store: new MemoryBudgetStore(),
-  });
   // Nobody starts for the first HOLD_MS: every waiter is queued when the heap is measured.
-  await budget.holdFor('requests', HOLD_MS, 20);
+  const budget = await heldBudget(RATE, HOLD_MS);
   const timersBefore = timers();
   gc();
   const heapBefore = process.memoryUsage().heapUsed;

@@ -4,57 +4,28 @@
  * EVAL), no call fails, and the requests sent in any second stay within the bound (burst + one
  * second of refill) — after the flushes too.
  */
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../src/simulator/index.js';
-import { type RedisServerHandle, startRedisServer, uniquePrefix } from '../support/redis.js';
+import { expect, it } from 'vitest';
 import {
   allSent,
-  type FaultWorker,
-  killAll,
+  endings,
+  faultBench,
+  faultConfig,
   maxInWindow,
-  rejections,
+  QUICK_ANSWERS,
   sleep,
-  startWorkers,
+  withWorkers,
 } from './fault-run.js';
 
 const WORKERS = 3;
 const RPS = 10;
 
-let sim: Simulator;
-let server: RedisServerHandle;
-beforeAll(async () => {
-  sim = await startSimulator({
-    provider: 'anthropic',
-    limits: { rpm: RPS * 60 },
-    perSecond: true,
-    latencyMs: { firstTokenMs: 40, perTokenMs: 1 },
-    outputTokens: { min: 10, max: 30 },
-  });
-  server = await startRedisServer();
-});
-afterAll(async () => {
-  await sim?.close();
-  await server?.stop();
-});
+// The simulator enforces the same bucket as the budget.
+const bench = faultBench({ ...QUICK_ANSWERS, limits: { rpm: RPS * 60 }, perSecond: true });
 
 it('SCRIPT FLUSH and FLUSHALL mid-run: scripts reload, no failure, no second above the bound', async () => {
-  let workers: FaultWorker[] = [];
-  const admin = new Redis(server.url);
-  try {
-    workers = await startWorkers(WORKERS, {
-      redisUrl: server.url,
-      simUrl: sim.url,
-      prefix: uniquePrefix('faults-flush'),
-      key: 'org',
-      inFlight: 4,
-      mode: 'fail-closed',
-      timeoutMs: 500,
-      recheckMs: 250,
-      limits: { rpm: RPS, itpm: 1_000_000, otpm: 1_000_000 },
-      periodMs: 1000,
-      maxTokens: 64,
-    });
+  const { sim } = bench();
+  const config = faultConfig(bench(), 'faults-flush', { rps: RPS });
+  await withWorkers(WORKERS, config, async (workers, admin) => {
     const before = sim.stats();
     for (const w of workers) w.go();
     await sleep(2000);
@@ -78,8 +49,7 @@ it('SCRIPT FLUSH and FLUSHALL mid-run: scripts reload, no failure, no second abo
       afterFlushAll: phase(flushAllAt, Date.now()),
     };
     const provider429 = (stats.statuses['429'] ?? 0) - (before.statuses['429'] ?? 0);
-    const rejected = rejections(reports);
-    const pending = reports.reduce((a, r) => a + r.pending, 0);
+    const { pending, rejected } = endings(reports);
     // Any second: a full bucket (RPS) and a second of refill (RPS); the first second starts full.
     const bound = 2 * RPS;
     console.log(
@@ -95,8 +65,5 @@ it('SCRIPT FLUSH and FLUSHALL mid-run: scripts reload, no failure, no second abo
     expect(phases.steady.maxPerSecond).toBeLessThanOrEqual(bound);
     expect(phases.afterScriptFlush.maxPerSecond).toBeLessThanOrEqual(bound);
     expect(phases.afterFlushAll.maxPerSecond).toBeLessThanOrEqual(bound);
-  } finally {
-    killAll(workers);
-    admin.disconnect();
-  }
+  });
 });

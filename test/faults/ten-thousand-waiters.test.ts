@@ -4,32 +4,15 @@
  * its reason, leaving no waiter and no timer behind. Prints the figures. Their FIFO starts at the
  * configured rate: many-waiters-at-rate-in-order.test.ts.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { expect, it } from 'vitest';
-import { Budget } from '../../src/limiter/budget.js';
-import { MemoryBudgetStore } from '../../src/stores/memory-budget-store.js';
+import { collector, heldBudget, timers } from './waiters.js';
 
 const WAITERS = 10_000;
 
-/** A full collection, so the heap figures measure what is live. */
-function collector(): () => void {
-  setFlagsFromString('--expose_gc');
-  return runInNewContext('gc') as () => void;
-}
-
-const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-
 it('10,000 concurrent waiters: one timer, bounded heap, one abort ends them all', async () => {
   const gc = collector();
-  const budget = new Budget({
-    dimensions: [
-      { name: 'requests', key: 'faults:waiters', limit: 500, periodMs: 1000, burst: 20 },
-    ],
-    store: new MemoryBudgetStore(),
-  });
   // Nobody starts for 60 s: every waiter stays queued while it is measured.
-  await budget.holdFor('requests', 60_000, 20);
+  const budget = await heldBudget(500, 60_000);
   gc();
   const heapBefore = process.memoryUsage().heapUsed;
   const abort = new AbortController();
