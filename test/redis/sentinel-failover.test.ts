@@ -264,10 +264,10 @@ describe('a Redis Sentinel master failing over', () => {
       const store = new RedisStore(a, { prefix: uniquePrefix('sentinel-store'), recheckMs: 250 });
       const rps = gcra({ key: 'rps', limit: BURST, periodMs: 1000, store });
 
-      // A waiter queued before the failover: worker A takes a whole budget of 10 a minute, worker
-      // B asks for 5, planned 30 s away at the budget's pace.
+      // A waiter queued before the failover: worker A takes a whole budget of 10 per 2 minutes,
+      // worker B asks for 5, planned 60 s away at the budget's pace.
       const waitPrefix = uniquePrefix('sentinel-wait');
-      const dimensions = [{ name: 'otpm', key: 'otpm', limit: 10, periodMs: 60_000 }];
+      const dimensions = [{ name: 'otpm', key: 'otpm', limit: 10, periodMs: 120_000 }];
       const storeA = new RedisBudgetStore(a, { prefix: waitPrefix });
       const storeB = new RedisBudgetStore(b, { prefix: waitPrefix });
       cleanups.push(() => storeA.close());
@@ -275,7 +275,7 @@ describe('a Redis Sentinel master failing over', () => {
       const first = await new Budget({ dimensions, store: storeA }).acquire([10]);
       let waiterStartedAt = Number.NaN;
       const waiter = new Budget({ dimensions, store: storeB })
-        .acquire([5], { maxWaitMs: 90_000 })
+        .acquire([5], { maxWaitMs: 150_000 })
         .then((permit) => {
           waiterStartedAt = performance.now();
           return permit;
@@ -342,9 +342,6 @@ describe('a Redis Sentinel master failing over', () => {
       const { calls } = run;
       const untyped = calls.filter((c) => c.outcome !== 'ok' && !TYPED.has(c.outcome));
       expect(untyped).toEqual([]);
-      const resumed = Object.fromEntries(
-        lanes.map((lane) => [lane, Math.round(resumedAfter(run.calls, lane, startedAt))]),
-      );
       // Replication is asynchronous: what the old master decided after the replica's last copy is
       // lost, and the new master may grant those units again. Losing writes only takes a key back
       // to an earlier state, and no state admits more than a full one: one burst over the bound at
@@ -356,7 +353,7 @@ describe('a Redis Sentinel master failing over', () => {
       expect(await subscribersOn(g, promoted, storeB.channel)).toBe(1);
       expect(await subscribersOn(g, old, storeB.channel, 0)).toBe(0);
 
-      // Worker A's settle on the new master gives 9 back: worker B starts now, not in 30 s.
+      // Worker A's settle on the new master gives 9 back: worker B starts now, not at its plan.
       expect(Number.isNaN(waiterStartedAt)).toBe(true);
       const settledAt = performance.now();
       await first.settle([1]);
@@ -392,7 +389,6 @@ describe('a Redis Sentinel master failing over', () => {
       measured[`SENTINEL FAILOVER, failoverDetector ${failoverDetector}`] = {
         promoted: Math.round(promotedAt - startedAt),
         clientsMoved: Math.round(movedAt - startedAt),
-        ...Object.fromEntries(Object.entries(resumed).map(([k, v]) => [`firstOk.${k}`, v])),
         ...Object.fromEntries(lanes.map((lane) => [`longestGap.${lane}`, longestGap(calls, lane)])),
         storeExcessOverBound: excess,
         waiterLagMs: Math.round(waiterLagMs),

@@ -48,18 +48,11 @@ export interface RedisSentinelGroup {
   failover(): Promise<void>;
   /** SIGKILLs a data server (no shutdown, no last words); resolves once it is gone. */
   kill(node: RedisNode): Promise<void>;
-  /** Starts a killed data server again on its port, empty; Sentinel makes it a replica. */
-  restart(node: RedisNode): Promise<void>;
   /**
    * Resolves with the new master once Sentinel names a server other than `old` and that server
    * reports `role:master`; rejects after `timeoutMs`.
    */
   waitForFailover(old: RedisNode, timeoutMs?: number): Promise<RedisNode>;
-  /**
-   * Resolves once `node` is a replica of the current master with its link up (a failover needs a
-   * synced replica, and so does a second one).
-   */
-  waitForReplica(node: RedisNode, timeoutMs?: number): Promise<void>;
   /** One command to one server or Sentinel, outside any client under test. */
   command(node: RedisNode, name: string, ...args: (string | number)[]): Promise<unknown>;
   /** Kills every process and removes the directory; safe to call twice. */
@@ -94,16 +87,16 @@ export async function startRedisSentinel(
     children.clear();
     rmSync(dir, { recursive: true, force: true });
   };
-  // Replicas sync at once (Redis 7 waits 5 s for more replicas to share a diskless sync).
+  // Replicas sync at once (Redis 7 waits 5 s for more replicas to share a diskless sync); a
+  // replica writes what it receives to a file of its own.
   const dataArgs = (port: number) =>
-    ['--dir', dir, '--repl-diskless-sync-delay', '0'].concat(
+    ['--dir', dir, '--dbfilename', `dump-${port}.rdb`, '--repl-diskless-sync-delay', '0'].concat(
       port === masterPort ? [] : ['--replicaof', HOST, String(masterPort)],
     );
   const launchData = async (port: number) => {
     children.set(port, await launchRedisServer(port, dataArgs(port)));
   };
-  const ask = (node: RedisNode, name: string, ...args: (string | number)[]) =>
-    askRedis(node, name, ...args);
+  const ask = askRedis;
   const role = async (node: RedisNode) => {
     try {
       return String(await ask(node, 'INFO', 'replication'));
@@ -132,10 +125,6 @@ export async function startRedisSentinel(
       child.kill('SIGUSR2');
       await waitExit(child);
     },
-    async restart(node) {
-      // Not as the replica of the first master: Sentinel turns it into one of the current master.
-      children.set(node.port, await launchRedisServer(node.port, ['--dir', dir]));
-    },
     async waitForFailover(old, timeoutMs = 30_000) {
       let now: RedisNode | undefined;
       await until(`Sentinel to promote a replica of ${HOST}:${old.port}`, timeoutMs, async () => {
@@ -147,18 +136,6 @@ export async function startRedisSentinel(
         return now.port !== old.port && (await role(now)).includes('role:master');
       });
       return now!;
-    },
-    async waitForReplica(node, timeoutMs = 30_000) {
-      await until(`${HOST}:${node.port} to replicate the master`, timeoutMs, async () => {
-        const current = await master().catch(() => undefined);
-        const info = await role(node);
-        return (
-          current !== undefined &&
-          info.includes('role:slave') &&
-          info.includes(`master_port:${current.port}`) &&
-          info.includes('master_link_status:up')
-        );
-      });
     },
     command: ask,
     stop,
