@@ -21,10 +21,12 @@ import {
   gcra,
   LimiterUnavailableError,
   openaiPolicy,
+  type ProviderPolicyOptions,
   RedisBudgetStore,
   RedisStore,
   wrap,
 } from '../../src/index.js';
+import type { Simulator } from '../../src/simulator/index.js';
 import type { OnUnavailable } from '../../src/stores/redis/redis-store-options.js';
 import { anthropicOutage, sleep } from '../support/real-time.js';
 import { type RedisNode, uniquePrefix, until } from '../support/redis.js';
@@ -198,11 +200,34 @@ async function subscribersOn(
   }
 }
 
-const anthropicParams = {
-  model: 'claude-sonnet-4-6',
-  max_tokens: 64,
-  messages: [{ role: 'user' as const, content: 'Write a short note on rate limits.' }],
-};
+/**
+ * Calls through an Anthropic pipeline of 20 requests a second (disposed after the test) and the
+ * real SDK against `sim`; `options` says where the budget lives.
+ */
+function anthropicCalls(
+  sim: Simulator,
+  options: Pick<ProviderPolicyOptions, 'redis' | 'store' | 'key' | 'circuit'>,
+): () => Promise<unknown> {
+  const policy = anthropicPolicy({
+    limits: { rpm: 20, itpm: 1_000_000, otpm: 1_000_000 },
+    periodMs: 1000,
+    maxWaitMs: 5000,
+    ...options,
+  });
+  cleanups.push(() => policy.dispose());
+  const client = new Anthropic({
+    baseURL: sim.url,
+    apiKey: 'test',
+    maxRetries: 0,
+    fetch: policy.fetch,
+  });
+  const params = {
+    model: 'claude-sonnet-4-6',
+    max_tokens: 64,
+    messages: [{ role: 'user' as const, content: 'Write a short note on rate limits.' }],
+  };
+  return () => wrap(policy).execute(() => client.messages.create(params));
+}
 
 describe('a Redis Sentinel master failing over', () => {
   it.each([true, false])(
@@ -230,23 +255,6 @@ describe('a Redis Sentinel master failing over', () => {
       const key = uniquePrefix('sentinel-org');
       // Two workers (two connections) on one Anthropic budget, a third pipeline for OpenAI, all
       // through `redis:`: the RedisBudgetStore of the defaults (fail-closed, 1 s timeout).
-      const anthropicOn = (redis: Redis) => {
-        const policy = anthropicPolicy({
-          limits: { rpm: 20, itpm: 1_000_000, otpm: 1_000_000 },
-          periodMs: 1000,
-          redis,
-          key,
-          maxWaitMs: 5000,
-        });
-        cleanups.push(() => policy.dispose());
-        const client = new Anthropic({
-          baseURL: anthropicSim.url,
-          apiKey: 'test',
-          maxRetries: 0,
-          fetch: policy.fetch,
-        });
-        return () => wrap(policy).execute(() => client.messages.create(anthropicParams));
-      };
       const openai = openaiPolicy({
         limits: { rpm: 20, tpm: 1_000_000 },
         periodMs: 1000,
@@ -299,8 +307,8 @@ describe('a Redis Sentinel master failing over', () => {
       expect(await subscribersOn(g, old, storeB.channel)).toBe(1);
 
       const run = load({
-        anthropicA: anthropicOn(a),
-        anthropicB: anthropicOn(b),
+        anthropicA: anthropicCalls(anthropicSim, { redis: a, key }),
+        anthropicB: anthropicCalls(anthropicSim, { redis: b, key }),
         openai: () =>
           wrap(openai).execute(() =>
             openaiClient.chat.completions.create({
@@ -435,24 +443,9 @@ describe('a Redis Sentinel master failing over', () => {
         s.onUnavailable(() => events.unavailable++);
         s.onRecovered(() => events.recoveredAt.push(performance.now()));
       }
-      const policy = anthropicPolicy({
-        limits: { rpm: 20, itpm: 1_000_000, otpm: 1_000_000 },
-        periodMs: 1000,
-        store: budgetStore,
-        key: 'org',
-        // The outage is the subject: a circuit opened by it would only hide the store's behaviour.
-        circuit: false,
-        maxWaitMs: 5000,
-      });
-      cleanups.push(() => policy.dispose());
-      const client = new Anthropic({
-        baseURL: sim.url,
-        apiKey: 'test',
-        maxRetries: 0,
-        fetch: policy.fetch,
-      });
       const rps = gcra({ key: 'rps', limit: BURST, periodMs: 1000, store });
-      const pipeline = () => wrap(policy).execute(() => client.messages.create(anthropicParams));
+      // The outage is the subject: a circuit opened by it would only hide the store's behaviour.
+      const pipeline = anthropicCalls(sim, { store: budgetStore, key: 'org', circuit: false });
 
       const run = load({
         pipeline1: pipeline,

@@ -11,21 +11,18 @@
  * even when it is killed. Like `redisUrl()`, this throws with instructions, never skips, when
  * `redis-server` or `redis-cli` is missing.
  */
-import { type ChildProcess, execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { redisScripts } from '../../src/stores/redis/lua/scripts.js';
 import {
   askRedis,
   freeServerPort,
   hasRedisServer,
-  launchRedisServer,
   NO_REDIS,
   type RedisNode,
+  type ServerGroup,
+  serverGroup,
   until,
-  waitExit,
 } from './redis.js';
 
 const run = promisify(execFile);
@@ -84,26 +81,12 @@ export async function startRedisCluster(
   requireTools();
   const total = masters * (1 + replicasPerMaster);
   const nodes = (await distinctFreePorts(total)).map((port) => ({ host: HOST, port }));
-  const dir = mkdtempSync(join(tmpdir(), 'llmr-cluster-'));
-  const children = new Map<number, ChildProcess>();
-  const stop = async () => {
-    await Promise.all(
-      [...children.values()].map((child) => {
-        child.kill('SIGUSR2'); // the watchdog SIGKILLs its server, then exits
-        return waitExit(child);
-      }),
-    );
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const servers = serverGroup('cluster');
+  const stop = () => servers.stop();
   const cluster: RedisCluster = {
     nodes,
-    shardOf: (slot) => shardOf(liveNodes(children), slot),
-    async kill(node) {
-      const child = children.get(node.port);
-      if (!child) throw new Error(`No node of this cluster on port ${node.port}`);
-      child.kill('SIGUSR2');
-      await waitExit(child);
-    },
+    shardOf: (slot) => shardOf(liveNodes(servers), slot),
+    kill: (node) => servers.kill(node.port),
     async killMasterOf(slot) {
       const { master } = await cluster.shardOf(slot);
       await cluster.kill(master);
@@ -115,7 +98,7 @@ export async function startRedisCluster(
         `slot ${slot} served again after ${HOST}:${dead.port} died`,
         timeoutMs,
         async () => {
-          const live = liveNodes(children);
+          const live = liveNodes(servers);
           const states = await Promise.all(live.map((node) => clusterState(node)));
           if (!states.every((state) => state === 'ok')) return false;
           const shard = await shardOf(live, slot);
@@ -134,11 +117,11 @@ export async function startRedisCluster(
     const launched = await Promise.allSettled(
       nodes.map(async ({ port }) => {
         const args = ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`];
-        args.push('--dir', dir);
+        args.push('--dir', servers.dir);
         if (timeout !== undefined) args.push('--cluster-node-timeout', String(timeout));
         // Replicas sync at once (Redis 7 waits 5 s for more replicas to share a diskless sync).
         args.push('--repl-diskless-sync-delay', '0');
-        children.set(port, await launchRedisServer(port, args));
+        await servers.launch(port, args);
       }),
     );
     for (const result of launched) if (result.status === 'rejected') throw result.reason;
@@ -187,10 +170,8 @@ async function distinctFreePorts(count: number): Promise<number[]> {
   return [...ports];
 }
 
-function liveNodes(children: ReadonlyMap<number, ChildProcess>): ClusterNode[] {
-  return [...children]
-    .filter(([, child]) => child.exitCode === null && child.signalCode === null)
-    .map(([port]) => ({ host: HOST, port }));
+function liveNodes(servers: ServerGroup): ClusterNode[] {
+  return servers.live().map((port) => ({ host: HOST, port }));
 }
 
 const ask = askRedis;

@@ -1,30 +1,13 @@
-/**
- * A real Redis Sentinel group for tests: a master and its replica (`redis-server --replicaof`) on
- * free loopback ports, watched by one `redis-server sentinel.conf --sentinel` (quorum 1) whose
- * config lives in a temporary directory removed by `stop()`. Clients reach it as production does:
- * `new Redis({ sentinels: group.sentinels, name: group.name })`.
- *
- * - `group.failover()`: `SENTINEL FAILOVER`, the master alive (a planned switch-over);
- * - `group.kill(await group.master())`: the master SIGKILLed, found down after `downAfterMs`;
- * - then `group.waitForFailover(old)`: resolves with the new master once Sentinel names it and
- *   it answers as a master.
- *
- * Every server runs under the watchdog of `launchRedisServer`, so none outlives the test process.
- * Like `redisUrl()`, this throws with instructions, never skips, when `redis-server` is missing.
- */
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   askRedis,
   freeServerPort,
   hasRedisServer,
-  launchRedisServer,
   NO_REDIS,
   type RedisNode,
+  serverGroup,
   until,
-  waitExit,
 } from './redis.js';
 
 export interface RedisSentinelOptions {
@@ -70,32 +53,20 @@ export async function startRedisSentinel(
   const ports = new Set<number>();
   while (ports.size < 3) ports.add(await freeServerPort(0));
   const [masterPort, replicaPort, sentinelPort] = [...ports] as [number, number, number];
-  const servers: RedisNode[] = [
+  const data: RedisNode[] = [
     { host: HOST, port: masterPort },
     { host: HOST, port: replicaPort },
   ];
   const sentinel: RedisNode = { host: HOST, port: sentinelPort };
-  const dir = mkdtempSync(join(tmpdir(), 'llmr-sentinel-'));
-  const children = new Map<number, ChildProcess>();
-  const stop = async () => {
-    await Promise.all(
-      [...children.values()].map((child) => {
-        child.kill('SIGUSR2'); // the watchdog SIGKILLs its server, then exits
-        return waitExit(child);
-      }),
-    );
-    children.clear();
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const servers = serverGroup('sentinel');
+  const { dir, stop } = servers;
   // Replicas sync at once (Redis 7 waits 5 s for more replicas to share a diskless sync); a
   // replica writes what it receives to a file of its own.
   const dataArgs = (port: number) =>
     ['--dir', dir, '--dbfilename', `dump-${port}.rdb`, '--repl-diskless-sync-delay', '0'].concat(
       port === masterPort ? [] : ['--replicaof', HOST, String(masterPort)],
     );
-  const launchData = async (port: number) => {
-    children.set(port, await launchRedisServer(port, dataArgs(port)));
-  };
+  const launchData = (port: number) => servers.launch(port, dataArgs(port));
   const ask = askRedis;
   const role = async (node: RedisNode) => {
     try {
@@ -114,17 +85,12 @@ export async function startRedisSentinel(
   const group: RedisSentinelGroup = {
     name: NAME,
     sentinels: [sentinel],
-    servers,
+    servers: data,
     master,
     async failover() {
       await ask(sentinel, 'SENTINEL', 'FAILOVER', NAME);
     },
-    async kill(node) {
-      const child = children.get(node.port);
-      if (!child) throw new Error(`No server of this group on port ${node.port}`);
-      child.kill('SIGUSR2');
-      await waitExit(child);
-    },
+    kill: (node) => servers.kill(node.port),
     async waitForFailover(old, timeoutMs = 30_000) {
       let now: RedisNode | undefined;
       await until(`Sentinel to promote a replica of ${HOST}:${old.port}`, timeoutMs, async () => {
@@ -145,7 +111,7 @@ export async function startRedisSentinel(
     await launchData(replicaPort);
     // Sentinel is not up yet to name the master: the replica's link alone says it synced.
     await until('the replica to sync', 30_000, async () =>
-      (await role(servers[1]!)).includes('master_link_status:up'),
+      (await role(data[1]!)).includes('master_link_status:up'),
     );
     // Sentinel rewrites its config file (it records what it learns): a file of its own.
     const conf = join(dir, 'sentinel.conf');
@@ -159,10 +125,7 @@ export async function startRedisSentinel(
         '',
       ].join('\n'),
     );
-    children.set(
-      sentinelPort,
-      await launchRedisServer(sentinelPort, ['--dir', dir], { config: conf, sentinel: true }),
-    );
+    await servers.launch(sentinelPort, ['--dir', dir], { config: conf, sentinel: true });
     // Sentinel learns of the replica from the master's INFO; a failover needs it known and
     // healthy.
     await until('Sentinel to know the replica', 30_000, async () => {

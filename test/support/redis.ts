@@ -15,7 +15,10 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { RedisScriptClient } from '../../src/redis/eval-script.js';
 import { redisScripts } from '../../src/stores/redis/lua/scripts.js';
@@ -172,6 +175,50 @@ export async function launchRedisServer(
 export function waitExit(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** Servers started together (a Cluster's nodes, a Sentinel group); see `serverGroup`. */
+export interface ServerGroup {
+  /** The group's temporary directory: its servers' `--dir`, its config files. */
+  readonly dir: string;
+  /** Starts a server of the group on `port` (as `launchRedisServer` does). */
+  launch(port: number, extraArgs?: readonly string[], options?: LaunchOptions): Promise<void>;
+  /** SIGKILLs the group's server on `port`; resolves once it is gone. */
+  kill(port: number): Promise<void>;
+  /** The ports of the servers still running. */
+  live(): number[];
+  /** Kills every server and removes the directory; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** An empty group of servers, in a new temporary directory named after `name`. */
+export function serverGroup(name: string): ServerGroup {
+  const dir = mkdtempSync(join(tmpdir(), `llmr-${name}-`));
+  const children = new Map<number, ChildProcess>();
+  const kill = async (child: ChildProcess) => {
+    child.kill('SIGUSR2'); // the watchdog SIGKILLs its server, then exits
+    await waitExit(child);
+  };
+  return {
+    dir,
+    async launch(port, extraArgs = [], options = {}) {
+      children.set(port, await launchRedisServer(port, extraArgs, options));
+    },
+    async kill(port) {
+      const child = children.get(port);
+      if (!child) throw new Error(`No server of this group on port ${port}`);
+      await kill(child);
+    },
+    live: () =>
+      [...children]
+        .filter(([, child]) => child.exitCode === null && child.signalCode === null)
+        .map(([port]) => port),
+    async stop() {
+      await Promise.all([...children.values()].map(kill));
+      children.clear();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Starts a private `redis-server` on a free loopback port (no persistence). */
