@@ -305,6 +305,7 @@ describe('a Redis Sentinel master failing over', () => {
 
       const old = await g.master();
       expect(await subscribersOn(g, old, storeB.channel)).toBe(1);
+      expect(await subscribersOn(g, old, `${circuitKey}:changed`, 2)).toBe(2);
 
       const run = load({
         anthropicA: anthropicCalls(anthropicSim, { redis: a, key }),
@@ -357,9 +358,13 @@ describe('a Redis Sentinel master failing over', () => {
       const excess = excessOverBound(calls);
       expect(excess).toBeLessThanOrEqual(BURST);
 
-      // The subscribers followed the master: the waiter's is on the new one, none on the old.
+      // The subscribers followed the master: the waiter's store's and both workers' circuit
+      // subscribers are on the new one, none on the old.
+      const circuitChannel = `${circuitKey}:changed`;
       expect(await subscribersOn(g, promoted, storeB.channel)).toBe(1);
+      expect(await subscribersOn(g, promoted, circuitChannel, 2)).toBe(2);
       expect(await subscribersOn(g, old, storeB.channel, 0)).toBe(0);
+      expect(await subscribersOn(g, old, circuitChannel, 0)).toBe(0);
 
       // Worker A's settle on the new master gives 9 back: worker B starts now, not at its plan.
       expect(Number.isNaN(waiterStartedAt)).toBe(true);
