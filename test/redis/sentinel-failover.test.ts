@@ -3,8 +3,9 @@
  * (test/support/redis-sentinel.ts), and clients made as production makes them,
  * `new Redis({ sentinels, name })`. Under load from the provider pipelines (`redis:` a Sentinel
  * client, the real SDKs against the simulator) and a RedisStore, the master fails over, planned
- * (`SENTINEL FAILOVER`) or killed (SIGKILL, in each `onUnavailable` mode): every call ends, as a
- * success or a typed error, none hangs, and calls resume on the promoted replica. The stores' and
+ * (`SENTINEL FAILOVER`, with and without ioredis's `failoverDetector`) or killed (SIGKILL, in
+ * each `onUnavailable` mode, and with a capped `retryStrategy`): every call ends, as a success or
+ * a typed error, none hangs, and calls resume on the promoted replica. The stores' and
  * the shared circuit's subscriber connections are `redis.duplicate()`s, which keep the Sentinel
  * options: they follow the master too, so a waiter queued before the failover is moved forward by
  * a settle on the new master, and an open circuit reaches the other worker through it. Each test
@@ -57,7 +58,7 @@ async function group(): Promise<RedisSentinelGroup> {
   return g;
 }
 
-/** A client as production makes one: the Sentinels and the master's name, nothing else. */
+/** A client as production makes one: the Sentinels and the master's name, plus `options`. */
 function sentinelClient(g: RedisSentinelGroup, options: RedisOptions = {}): Redis {
   const redis = new Redis({ sentinels: [...g.sentinels], name: g.name, ...options });
   redis.on('error', () => {}); // the failover is the point of these tests
