@@ -20,15 +20,20 @@ export const timers = (): number =>
 
 /**
  * One in-memory Budget of `rate` requests a second (burst 20) on its key 'requests', held so
- * that nobody starts for `holdMs`: every caller queues.
+ * that nobody starts for `holdMs`: every caller queues. `holdEndsAt` (performance.now() time) is
+ * when the hold ends at the earliest: starts come from then on, whatever the caller did since.
  */
-export async function heldBudget(rate: number, holdMs: number): Promise<Budget> {
+export async function heldBudget(
+  rate: number,
+  holdMs: number,
+): Promise<{ budget: Budget; holdEndsAt: number }> {
   const budget = new Budget({
     dimensions: [
       { name: 'requests', key: 'faults:waiters', limit: rate, periodMs: 1000, burst: 20 },
     ],
     store: new MemoryBudgetStore(),
   });
+  const holdEndsAt = performance.now() + holdMs;
   await budget.holdFor('requests', holdMs, 20);
-  return budget;
+  return { budget, holdEndsAt };
 }
