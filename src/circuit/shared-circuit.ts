@@ -159,9 +159,11 @@ function closeHub(redis: Client, hub: Hub): void {
 function openHub(redis: Client): Hub {
   const existing = hubs.get(redis);
   if (existing) return existing;
+  // 'ready' below subscribes again after every reconnection; ioredis's own re-subscription,
+  // whose promise nobody holds, would reject unhandled when the hub closes before its answer.
   const sub: Client = redis.isCluster
     ? (redis as Cluster).duplicate()
-    : (redis as Redis).duplicate();
+    : (redis as Redis).duplicate({ autoResubscribe: false });
   const hub: Hub = { sub, listeners: new Map(), onEnd: () => closeHub(redis, hub) };
   // Connection errors also reach the caller's own client; here they only mean "poll meanwhile".
   sub.on('error', () => {});

@@ -75,7 +75,10 @@ export interface RedisSubscriberClient {
 
 /** An ioredis `Redis` or `Cluster`: scripts, and a duplicate connection for pub/sub. */
 export interface RedisBudgetClient extends RedisScriptClient {
-  duplicate(): RedisSubscriberClient;
+  /** A new connection; `override`: options of a `Redis` (a `Cluster` is duplicated as is). */
+  duplicate(override?: object): RedisSubscriberClient;
+  /** True on an ioredis `Cluster`. */
+  readonly isCluster?: boolean;
 }
 
 /** A budget key's limit as recorded beside its queue, for `inspect`. */
@@ -532,7 +535,13 @@ export class RedisBudgetStore implements BudgetStore {
    */
   private subscribe(): void {
     if (this.subscriber) return;
-    const sub = this.redis.duplicate();
+    // 'ready' below subscribes again after every reconnection, its promise handled. ioredis's
+    // own re-subscription is turned off: nobody holds its promise, which rejects unhandled when
+    // the subscriber closes before the answer (test/redis/subscriber-reconnect.test.ts). A
+    // Cluster re-subscribes through its own subscriber node and keeps it.
+    const sub = this.redis.isCluster
+      ? this.redis.duplicate()
+      : this.redis.duplicate({ autoResubscribe: false });
     this.subscriber = sub;
     const subscribed = () => {
       if (this.subscriber !== sub) return;
