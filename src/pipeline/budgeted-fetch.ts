@@ -218,8 +218,6 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
           throw error;
         }
         status = response.status;
-        // Contact is made when the answer can teach the others: at once for an error or a stream
-        // (whose usage comes at its end), after its usage for an answer (the output estimate).
         // The provider's figures are applied where they and the budget count the same calls: a
         // stream's headers leave at its first byte, before its settle (at its end); an answer's
         // or an error's leave with it, after the provider settled it, so after ours.
