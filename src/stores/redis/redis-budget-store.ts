@@ -147,6 +147,8 @@ export class RedisBudgetStore implements BudgetStore {
   private subscriber: RedisSubscriberClient | undefined;
   /** The limits record written last by this store, per budget key. */
   private readonly recorded = new Map<string, { readonly rate: Rate; readonly atMs: number }>();
+  /** Budget keys whose limits record is on its way to Redis. */
+  private readonly recording = new Set<string>();
 
   constructor(
     private readonly redis: RedisBudgetClient,
@@ -248,6 +250,10 @@ export class RedisBudgetStore implements BudgetStore {
       const last = this.recorded.get(spec.key);
       const refillMs = Math.ceil(spec.rate.capacityUs / 1000);
       if (last && last.rate === spec.rate && nowMs - last.atMs < refillMs / 2) continue;
+      // One write per key on its way at most: a Redis that stopped answering (paused, before the
+      // outage is seen) must not collect a queue of them.
+      if (this.recording.has(spec.key)) continue;
+      this.recording.add(spec.key);
       this.recorded.set(spec.key, { rate: spec.rate, atMs: nowMs });
       const unit = spec.unit ?? 1;
       const args = [
@@ -258,9 +264,9 @@ export class RedisBudgetStore implements BudgetStore {
         refillMs + this.slackMs,
       ];
       // A failed write is tried again after the same interval: `inspect` lacks it until then.
-      evalScript(this.redis, budgetLimitsScript, [this.limitsKeyOf(spec.key)], args).catch(
-        () => {},
-      );
+      evalScript(this.redis, budgetLimitsScript, [this.limitsKeyOf(spec.key)], args)
+        .catch(() => {})
+        .finally(() => this.recording.delete(spec.key));
     }
   }
 
