@@ -212,7 +212,7 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
             ...(attemptSignal ? { signal: attemptSignal } : {}),
           });
         } catch (error) {
-          target.contact.passOn();
+          // The probe is passed on below, where every error of the attempt ends.
           settle(accounting.failed(reservation, false, 0), 'network-error');
           release();
           throw error;
@@ -308,6 +308,7 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
         });
       });
     } catch (error) {
+      // No answer came of this attempt (a network error, or no slot): another caller probes.
       target.contact.passOn();
       // The slot was never taken (bulkhead full, or an abort while queued): nothing was sent.
       if (permit.isOpen) {

@@ -121,7 +121,7 @@ export class RedisBudgetStore implements BudgetStore {
   readonly recheckMs: number;
   /** The pub/sub channel the shifts of this store's keys go to. */
   readonly channel: string;
-  /** The pub/sub channel of first contacts made (`<name> <stoppedUntil or ->`). */
+  /** The pub/sub channel of first-contact notices (`<budget> <the notice's JSON>`). */
   readonly contactChannel: string;
   /** First contact shared by the workers of this store (pipeline/first-contact.ts). */
   readonly contact: SharedContact;

@@ -27,7 +27,8 @@ return {1, notice}
 /**
  * ARGV: TTL ms, the notice's JSON, channel, budget name. Merges the notice into the recorded one
  * (a later quota stop wins; newer limits and output replace older), keeps it for the TTL and
- * publishes `<name> <merged JSON>` on the channel.
+ * publishes `<name> <the notice's JSON>` on the channel: listeners hear what is new, a worker
+ * starting later reads the whole record.
  */
 export const contactMadeScript: LuaScript = {
   name: 'contact-made',
@@ -43,7 +44,7 @@ end
 local json = cjson.encode(merged)
 redis.call('HSET', KEYS[1], 'state', 'open', 'notice', json)
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
-redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' ' .. json)
+redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' ' .. ARGV[2])
 return 1
 `,
 };
