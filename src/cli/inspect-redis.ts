@@ -149,12 +149,7 @@ export async function inspectRedis(
       unreadable.push({ redisKey: key, reason });
     }
   };
-  const readBudgetKey = async (
-    prefix: string,
-    encoded: string,
-    key: string,
-    idle: boolean,
-  ): Promise<void> => {
+  const readBudgetKey = async (prefix: string, encoded: string, key: string): Promise<void> => {
     const name = decodeKeyName(encoded);
     // A pipeline's budget name is URI-encoded inside the key's name: match the decoded one too.
     const budget = name === undefined ? undefined : pipelineParts(name).budget;
@@ -167,7 +162,7 @@ export async function inspectRedis(
     }
     const s = store;
     const given = options.limits ?? [];
-    await read(key, () => readBudget(redis, s, key, prefix, name, given, idle), budgets);
+    await read(key, () => readBudget(redis, s, key, prefix, name, given), budgets);
   };
   const present = new Set(found);
   for (const key of found) {
@@ -189,14 +184,14 @@ export async function inspectRedis(
     }
     const queue = BUDGET_KEY.exec(key);
     if (queue) {
-      await readBudgetKey(queue[1]!, queue[2]!, key, false);
+      await readBudgetKey(queue[1]!, queue[2]!, key);
       continue;
     }
     const record = BUDGET_LIMITS_KEY.exec(key);
     if (record) {
       // A queue that expired (its bucket full again) still shows, full, while its record lives.
       const queueKey = `{${record[1]}}:q:${record[2]}`;
-      if (!present.has(queueKey)) await readBudgetKey(record[1]!, record[2]!, queueKey, true);
+      if (!present.has(queueKey)) await readBudgetKey(record[1]!, record[2]!, queueKey);
       continue;
     }
     if (!wanted(key, key)) continue;
@@ -267,7 +262,8 @@ function limitFor(name: string, limits: readonly GivenLimit[]): GivenLimit | und
 
 /**
  * One dimension of a budget: its queue read through the store, with the limit recorded beside it
- * (or given). `idle`: the queue key has expired (its bucket full again), the record has not.
+ * (or given). A queue key that has expired (its bucket full again), before SCAN or between SCAN
+ * and this read, is read as the full bucket it stands for, when a limit is known for it.
  */
 async function readBudget(
   redis: Redis,
@@ -276,12 +272,13 @@ async function readBudget(
   prefix: string,
   name: string,
   limits: readonly GivenLimit[],
-  idle: boolean,
 ): Promise<BudgetState | undefined> {
-  if ((await redis.type(redisKey)) !== (idle ? 'none' : 'string')) return undefined;
+  const type = await redis.type(redisKey);
+  if (type !== 'string' && type !== 'none') return undefined;
   if (store.keyOf(name) !== redisKey) return undefined;
   const given = limitFor(name, limits);
   const recorded = given ? undefined : await store.recordedLimits(name);
+  if (type === 'none' && given === undefined && recorded === undefined) return undefined;
   // Without a limit, a stand-in rate whose bucket holds 1 µs: `available` and `nextSlotMs` are
   // then not reported, and a waiting ticket is judged due from the latest start it could have (a
   // bucket holds at least its cost), so only tickets certainly past their claim grace are left
