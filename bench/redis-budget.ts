@@ -26,7 +26,15 @@ const QUOTA = { rpm: 600_000, itpm: 60_000_000, otpm: 180_000 };
 const most = Math.max(...workers);
 
 const runs: [string, RedisPipelineRunOptions][] = [];
-const base = { redisUrl, inFlight, windowMs, perMinute: QUOTA, maxTokens: 1024 };
+const arrivalLagMs = process.env.ARRIVAL_LAG_MS ? Number(process.env.ARRIVAL_LAG_MS) : undefined;
+const base = {
+  redisUrl,
+  inFlight,
+  windowMs,
+  perMinute: QUOTA,
+  maxTokens: 1024,
+  ...(arrivalLagMs !== undefined && { arrivalLagMs }),
+};
 if (scenarios.has('right')) {
   for (const n of workers) runs.push([`right limits, ${n} x ${inFlight}`, { ...base, workers: n }]);
 }

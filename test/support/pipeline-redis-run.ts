@@ -31,6 +31,8 @@ export interface RedisPipelineRunOptions {
   readonly configured?: Readonly<Record<string, number>>;
   /** How the pipelines charge output (default: `max_tokens`, as with bare limits). */
   readonly outputTokens?: 'generated' | 'max_tokens';
+  /** The pipelines' `arrivalLagMs` (default: theirs). */
+  readonly arrivalLagMs?: number;
   /** Output lengths the simulator draws (default: 10% to 50% of `max_tokens`). */
   readonly outputRange?: { min: number; max: number };
   /** More of the simulator: another consumer, faults, how it counts output. */
@@ -112,6 +114,7 @@ export async function runRedisPipeline(
       periodMs: 1000,
       maxTokens: options.maxTokens,
       ...(options.outputTokens ? { outputTokens: options.outputTokens } : {}),
+      ...(options.arrivalLagMs !== undefined ? { arrivalLagMs: options.arrivalLagMs } : {}),
     };
     const workers = Array.from({ length: options.workers }, () => {
       const child = spawn(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(config)], {
