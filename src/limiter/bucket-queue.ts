@@ -76,6 +76,15 @@ export function chargedEnd(ts: number, nowUs: number, costUs: number, lagUs: num
   return Math.max(ts, nowUs + lagUs) + costUs;
 }
 
+/**
+ * The part of a start's charge at `nowUs` that is arrival lag (`chargedEnd` beyond its cost): the
+ * refill the provider would lose if the request took the whole `lagUs` to arrive. A settle may
+ * give back what its request's answer proves was not lost (the request arrived before it).
+ */
+export function lagChargedUs(ts: number, nowUs: number, lagUs: number): number {
+  return Math.max(0, nowUs + lagUs - Math.max(ts, nowUs));
+}
+
 /** Applies a shift to a waiter's planned start on this key. */
 export function shiftedStart(startUs: number, seq: number, shift: QueueShift): number {
   let out = startUs + shift.all;

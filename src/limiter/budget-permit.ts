@@ -10,6 +10,8 @@ import { costUs, floorDiv, type Rate, rateUnits } from './rate.js';
 export class BudgetPermit {
   private open = true;
   private startedAtMs = Number.NaN;
+  /** µs of arrival lag each dimension's start was charged, and when that start was asked (µs). */
+  private lag: { readonly lagsUs: readonly number[]; readonly askedUs: number } | undefined;
 
   /** @internal */
   constructor(
@@ -26,6 +28,14 @@ export class BudgetPermit {
   started(atMs: number): this {
     this.startedAtMs = atMs;
     return this;
+  }
+
+  /**
+   * @internal what the store charged for arrival lag (per dimension, µs) at the start it was
+   * asked for at `askedUs` (the budget's clock)
+   */
+  chargedLag(lagsUs: readonly number[] | undefined, askedUs: number): void {
+    if (lagsUs?.some((l) => l > 0)) this.lag = { lagsUs, askedUs };
   }
 
   /** Clock time (ms) the call was let through. */
@@ -54,10 +64,16 @@ export class BudgetPermit {
    * reservation is charged. `remaining`, per dimension where the provider said (its rate-limit
    * headers, read with this answer), then brings the budget down to it as `Budget.lowerTo` does,
    * in the same store operation.
+   *
+   * `answeredAtMs` (the budget's clock): when the provider's answer to the request came (its
+   * headers). The request had reached the provider by then, so of the arrival lag its start was
+   * charged (`arrivalLagMs`, on a full bucket) the part after that moment was never lost, and is
+   * credited back.
    */
   async settle(
     actual: readonly number[],
     remaining?: readonly (number | undefined)[],
+    answeredAtMs?: number,
   ): Promise<void> {
     const { dimensions } = this.budget;
     if (!Array.isArray(actual) || actual.length !== dimensions.length) {
@@ -78,11 +94,25 @@ export class BudgetPermit {
       // In the rate's units (a power of ten of the caller's for very large limits).
       const diff = rateUnits(d, actual[i]!) - rateUnits(d, this.costs[i]!);
       // A credit rounds down and a charge up: rounding never lets more through than the limit.
-      return diff < 0 ? -floorCostUs(d.rate, -diff) : diff > 0 ? costUs(d.rate, diff) : 0;
+      const delta = diff < 0 ? -floorCostUs(d.rate, -diff) : diff > 0 ? costUs(d.rate, diff) : 0;
+      return delta - this.lagNotLostUs(i, answeredAtMs);
     });
     const leftUs = remaining && dimensions.map((_, i) => this.budget.leftUs(i, remaining[i]));
     if (deltas.every((d) => d === 0) && !leftUs?.some((l) => l >= 0)) return;
     await this.budget.store.adjust(this.budget.specs, deltas, this.budget.nowUs(), leftUs);
+  }
+
+  /**
+   * µs of dimension `index`'s arrival-lag charge that an answer at `answeredAtMs` proves was not
+   * lost. The start was charged as if the request arrived `lagUs` after it; it arrived before the
+   * answer, which came `answeredAtMs - askedUs` after the start was asked for, at the latest (the
+   * store's start lies between the two).
+   */
+  private lagNotLostUs(index: number, answeredAtMs: number | undefined): number {
+    const charged = this.lag?.lagsUs[index] ?? 0;
+    if (charged <= 0 || answeredAtMs === undefined || !Number.isFinite(answeredAtMs)) return 0;
+    const tookUs = Math.ceil(answeredAtMs * 1000) - this.lag!.askedUs;
+    return Math.max(0, Math.min(charged, this.budget.specs[index]!.lagUs - tookUs));
   }
 
   /** Gives the whole reservation back (the call was not made). */

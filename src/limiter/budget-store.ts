@@ -43,6 +43,8 @@ export type BudgetReserveOutcome =
       readonly index: number;
       /** One plan per member. */
       readonly plans: readonly TicketPlan[];
+      /** When it started at once: µs of arrival lag each member was charged (`lagChargedUs`). */
+      readonly lagsUs?: readonly number[];
     }
   | {
       readonly granted: false;
@@ -75,7 +77,11 @@ export interface QueueChange {
 
 /** A claim's answer: start now, wait more (with fresh plans), or the reservation was lost. */
 export type ClaimOutcome =
-  | { readonly status: 'started' }
+  | {
+      readonly status: 'started';
+      /** µs of arrival lag each member was charged (`lagChargedUs`); 0 for one not charged. */
+      readonly lagsUs?: readonly number[];
+    }
   | { readonly status: 'wait'; readonly waitUs: number; readonly plans: readonly TicketPlan[] }
   | { readonly status: 'lost' };
 

@@ -276,6 +276,7 @@ export class Budget {
     }
     const answeredMs = this.answeredAt(askedUs);
     const permit = new BudgetPermit(this, outcome.plans, units, costsUs, askedMs);
+    permit.chargedLag(outcome.lagsUs, askedUs);
     if (signal?.aborted) {
       this.giveBack(permit);
       this.unwatchIfIdle();
@@ -297,9 +298,11 @@ export class Budget {
     const units = this.checkedCosts(costs);
     const askedMs = this.clock.now();
     const costsUs = this.costsUs(units);
-    const outcome = await this.store.reserve(this.specs, costsUs, 0, this.nowUs());
+    const askedUs = this.nowUs();
+    const outcome = await this.store.reserve(this.specs, costsUs, 0, askedUs);
     if (!outcome.granted) return { allowed: false, retryAfterMs: outcome.waitUs / 1000 };
     const permit = new BudgetPermit(this, outcome.plans, units, costsUs, askedMs);
+    permit.chargedLag(outcome.lagsUs, askedUs);
     return { allowed: true, retryAfterMs: 0, permit: permit.started(askedMs) };
   }
 
@@ -600,11 +603,12 @@ export class Budget {
   private claim(waiter: Waiter): void {
     waiter.claiming = true;
     waiter.stale = false;
+    const askedUs = this.nowUs();
     this.store
       .claim(
         this.specs,
         waiter.plans.map((p) => p.seq),
-        this.nowUs(),
+        askedUs,
       )
       .then(
         (outcome) => {
@@ -615,6 +619,7 @@ export class Budget {
             return;
           }
           if (outcome.status === 'started') {
+            waiter.permit.chargedLag(outcome.lagsUs, askedUs);
             waiter.settle({ ok: true });
           } else if (outcome.status === 'lost') {
             waiter.lost = true;

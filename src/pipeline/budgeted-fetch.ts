@@ -172,6 +172,8 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
       body = withUsage;
     }
     let sentAt = deps.now();
+    /** When the provider's answer (its headers) came: the request had reached it by then. */
+    let answeredAt: number | undefined;
     let status: number | undefined;
     /** `left`: the provider's remaining figures read with this answer (global dimensions). */
     const settle = (
@@ -181,7 +183,7 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
       left?: readonly (number | undefined)[],
     ) => {
       const full = withTenant(actual, target);
-      permit.settle(full, left).catch(() => undefined);
+      permit.settle(full, left, answeredAt).catch(() => undefined);
       deps.onSettle({
         modelClass: target.modelClass,
         reserved: reservation.costs,
@@ -218,6 +220,7 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
           throw error;
         }
         status = response.status;
+        answeredAt = deps.now();
         // The provider's figures are applied where they and the budget count the same calls: a
         // stream's headers leave at its first byte, before its settle (at its end); an answer's
         // or an error's leave with it, after the provider settled it, so after ours.

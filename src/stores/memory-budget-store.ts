@@ -1,4 +1,9 @@
-import { BucketQueue, type BucketQueueSnapshot, type QueueShift } from '../limiter/bucket-queue.js';
+import {
+  BucketQueue,
+  type BucketQueueSnapshot,
+  lagChargedUs,
+  type QueueShift,
+} from '../limiter/bucket-queue.js';
 import type {
   BudgetLook,
   BudgetReserveOutcome,
@@ -68,13 +73,15 @@ export class MemoryBudgetStore implements BudgetStore {
     if (--this.untilSweep <= 0) this.sweep(nowUs);
     // FIFO: a call starts at once only when nobody waits on any of its keys.
     const startNow = waitUs === 0 && !queued;
+    const lagsUs = specs.map(() => 0);
     const plans = specs.map((spec, i) => {
       if (costsUs[i] === 0) return NOT_CHARGED;
       const state = this.stored(spec.key, states[i]!);
+      if (startNow) lagsUs[i] = lagChargedUs(state.ts, nowUs, spec.lagUs);
       const seq = state.reserve(nowUs, costsUs[i]!, startNow, spec.lagUs);
       return this.plan(state, seq, nowUs, spec.rate.capacityUs);
     });
-    return { granted: true, waitUs, index, plans };
+    return { granted: true, waitUs, index, plans, ...(startNow && { lagsUs }) };
   }
 
   async claim(
@@ -110,12 +117,15 @@ export class MemoryBudgetStore implements BudgetStore {
       );
       return { status: 'wait', waitUs, plans };
     }
+    const lagsUs = specs.map(() => 0);
     for (let i = 0; i < specs.length; i++) {
       if (seqs[i]! >= 0) {
-        this.tell(specs[i]!.key, states[i]!.claim(nowUs, seqs[i]!, specs[i]!.lagUs));
+        const state = states[i]!;
+        lagsUs[i] = lagChargedUs(state.ts, nowUs, specs[i]!.lagUs);
+        this.tell(specs[i]!.key, state.claim(nowUs, seqs[i]!, specs[i]!.lagUs));
       }
     }
-    return { status: 'started' };
+    return { status: 'started', lagsUs };
   }
 
   async adjust(

@@ -293,7 +293,15 @@ export class RedisBudgetStore implements BudgetStore {
     if ('reply' in sent) {
       const r = numbers(sent.reply, 4);
       if (r[1] === 0) return { granted: false, waitUs: r[2]!, index: r[3]! };
-      return { granted: true, waitUs: r[2]!, index: r[3]!, plans: plans(r, 4, specs.length) };
+      const planned = plans(r, 4, specs.length);
+      const started = planned.every((p) => !p.queued);
+      return {
+        granted: true,
+        waitUs: r[2]!,
+        index: r[3]!,
+        plans: planned,
+        ...(started && { lagsUs: r.slice(4 + 4 * specs.length, 4 + 5 * specs.length) }),
+      };
     }
     return this.degrade('reserve', specs, sent.error, () => {
       if (this.mode === 'fail-open') {
@@ -316,7 +324,7 @@ export class RedisBudgetStore implements BudgetStore {
     if ('reply' in sent) {
       const r = numbers(sent.reply, 2);
       if (r[1] === 0) return { status: 'lost' };
-      if (r[1] === 2) return { status: 'started' };
+      if (r[1] === 2) return { status: 'started', lagsUs: r.slice(2, 2 + specs.length) };
       return { status: 'wait', waitUs: r[2]!, plans: plans(r, 3, specs.length) };
     }
     return this.degrade('claim', specs, sent.error, async (): Promise<ClaimOutcome> => {

@@ -117,6 +117,9 @@ end
 local function charged_end(ts, now, cost, lag)
   return max(ts, now + lag) + cost
 end
+local function lag_charged(ts, now, lag)
+  return max(0, now + lag - max(ts, now))
+end
 local function queue_reserve(s, now, cost, start_now, lag)
   local seq = next_seq(s, now)
   if s.seq == 0 then s.version = now end
@@ -224,7 +227,8 @@ end
 /**
  * KEYS: the members' keys. ARGV[5] = max wait µs, then per member: capacity µs, cost µs, lag µs.
  * Returns {now, granted (0|1), wait, index (0-based), then per member when granted: seq, queued
- * (0|1), wait µs, version (seq -1 for a member of cost 0)}.
+ * (0|1), wait µs, version (seq -1 for a member of cost 0), then per member the µs of arrival lag
+ * its start was charged (0 unless it started at once)}.
  */
 export const budgetReserveScript: LuaScript = {
   name: 'budget-reserve',
@@ -257,15 +261,19 @@ if wait > max_wait then
 end
 local start_now = wait == 0 and not queued
 local reply = { now, 1, wait, index - 1 }
+local charged = {}
 for i = 1, n do
+  charged[i] = 0
   if costs[i] == 0 then
     reply[#reply + 1], reply[#reply + 2], reply[#reply + 3], reply[#reply + 4] = -1, 0, 0, 0
   else
+    if start_now then charged[i] = lag_charged(states[i].ts, now, lags[i]) end
     local seq = queue_reserve(states[i], now, costs[i], start_now, lags[i])
     shifted(i, nil)
     plan(states[i], seq, now, caps[i], reply)
   end
 end
+for i = 1, n do reply[#reply + 1] = charged[i] end
 finish(now)
 return reply
 `,
@@ -273,8 +281,8 @@ return reply
 
 /**
  * KEYS: the members' keys. ARGV[5..]: per member: capacity µs, seq (-1: not charged), lag µs.
- * Returns {now, 0} when lost, {now, 1, wait, then the plans as reserve's} to wait, {now, 2} when
- * started.
+ * Returns {now, 0} when lost, {now, 1, wait, then the plans as reserve's} to wait, {now, 2, then
+ * per member the µs of arrival lag its start was charged} when started.
  */
 export const budgetClaimScript: LuaScript = {
   name: 'budget-claim',
@@ -316,11 +324,17 @@ if wait > 0 then
   finish(now)
   return reply
 end
+local reply = { now, 2 }
 for i = 1, n do
-  if seqs[i] >= 0 then shifted(i, queue_claim(states[i], now, seqs[i], lags[i])) end
+  local charged = 0
+  if seqs[i] >= 0 then
+    charged = lag_charged(states[i].ts, now, lags[i])
+    shifted(i, queue_claim(states[i], now, seqs[i], lags[i]))
+  end
+  reply[#reply + 1] = charged
 end
 finish(now)
-return { now, 2 }
+return reply
 `,
 };
 
