@@ -29,7 +29,7 @@ const MINUTES = 30;
 /** Calls per minute that `workers` callers get through `acquire` / `settle`. */
 async function run(
   workers: number,
-  acquire: (clock: ManualClock) => () => Promise<{ settle(actual: number): Promise<void> }>,
+  acquire: (clock: ManualClock) => () => Promise<{ settle(actual: number): Promise<unknown> }>,
 ): Promise<number> {
   const clock = new ManualClock(0);
   const take = acquire(clock);

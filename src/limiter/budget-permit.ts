@@ -69,12 +69,16 @@ export class BudgetPermit {
    * headers). The request had reached the provider by then, so of the arrival lag its start was
    * charged (`arrivalLagMs`, on a full bucket) the part after that moment was never lost, and is
    * credited back.
+   *
+   * Resolves to the gaps, per dimension where `remaining` was given: how many units the budget
+   * believed in above the provider's figure before coming down to it (negative: below it), which
+   * is what others spent meanwhile (ProviderFeedback). Undefined when nothing was told.
    */
   async settle(
     actual: readonly number[],
     remaining?: readonly (number | undefined)[],
     answeredAtMs?: number,
-  ): Promise<void> {
+  ): Promise<readonly (number | undefined)[] | undefined> {
     const { dimensions } = this.budget;
     if (!Array.isArray(actual) || actual.length !== dimensions.length) {
       throw new InvalidLimiterConfigError(
@@ -88,7 +92,7 @@ export class BudgetPermit {
         throw new InvalidLimiterConfigError('actual', 'non-negative integers', c);
       }
     }
-    if (!this.open) return;
+    if (!this.open) return undefined;
     this.open = false;
     const deltas = dimensions.map((d, i) => {
       // In the rate's units (a power of ten of the caller's for very large limits).
@@ -98,8 +102,15 @@ export class BudgetPermit {
       return delta - this.lagNotLostUs(i, answeredAtMs);
     });
     const leftUs = remaining && dimensions.map((_, i) => this.budget.leftUs(i, remaining[i]));
-    if (deltas.every((d) => d === 0) && !leftUs?.some((l) => l >= 0)) return;
-    await this.budget.store.adjust(this.budget.specs, deltas, this.budget.nowUs(), leftUs);
+    if (deltas.every((d) => d === 0) && !leftUs?.some((l) => l >= 0)) return undefined;
+    const gapsUs = await this.budget.store.adjust(
+      this.budget.specs,
+      deltas,
+      this.budget.nowUs(),
+      leftUs,
+    );
+    if (!gapsUs || !leftUs) return undefined;
+    return leftUs.map((l, i) => (l < 0 ? undefined : this.budget.unitsOfUs(i, gapsUs[i]!)));
   }
 
   /**

@@ -355,6 +355,12 @@ export class Budget {
     return costUs(d.rate, Math.min(Math.floor(remaining / d.unit), d.rate.burst));
   }
 
+  /** @internal units of dimension `index` that `us` µs of schedule hold (signed, rounded down in size) */
+  unitsOfUs(index: number, us: number): number {
+    const d = this.resolved[index]!;
+    return Math.sign(us) * unitsIn(d.rate, Math.abs(us)) * d.unit;
+  }
+
   /**
    * Changes dimension `name`'s limit (per the same period) from now on: a provider whose headers
    * report a lower limit than configured, an adaptive rate. The key's schedule is kept; its unit

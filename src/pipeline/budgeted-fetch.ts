@@ -183,7 +183,10 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
       left?: readonly (number | undefined)[],
     ) => {
       const full = withTenant(actual, target);
-      permit.settle(full, left, answeredAt).catch(() => undefined);
+      permit
+        .settle(full, left, answeredAt)
+        .then((gaps) => target.feedback.noteGaps(gaps))
+        .catch(() => undefined);
       deps.onSettle({
         modelClass: target.modelClass,
         reserved: reservation.costs,

@@ -7,6 +7,10 @@
  *   the response's own settle (both then count the same calls);
  * - 429s that no header explains (no dimension at 0: another consumer, a provider change) cut
  *   the rate by a fifth; after a quiet period it climbs back a tenth at a time.
+ * And one estimate: what others spend between two figures. Each figure brings the shared budget
+ * down to it; the gap found at the next one (the budget above the provider) is what was spent
+ * outside meanwhile. The budget comes down to each figure minus the usual gap, so that it does
+ * not run ahead of the provider until the next figure (fewer 429s with another consumer).
  */
 import type { Budget } from '../limiter/budget.js';
 import type { RateLimitDimensionName, RateLimitHeaders } from '../providers/rate-limit-headers.js';
@@ -32,6 +36,11 @@ export interface FeedbackSnapshot {
   readonly providerLimits: Partial<Record<DimensionName, number>>;
   /** Epoch ms until which a quota refusal stops the budget (calls get QuotaExhaustedError). */
   readonly quotaStoppedUntil?: number;
+  /**
+   * Units per dimension that others (another service on the organisation) spend between two of
+   * the provider's figures, as measured: each figure lowers the budget by as much besides.
+   */
+  readonly outsideSpend: Partial<Record<DimensionName, number>>;
 }
 
 /** Which header dimension feeds which budget dimension. */
@@ -62,6 +71,15 @@ const INCREASE = 0.1;
 const HEARD_CUT_GAP_MS = 1000;
 /** ms between two rounds of `remaining` figures applied to the budget. */
 const LOWER_EVERY_MS = 100;
+/**
+ * Weights of a new gap in the estimate of others' spending between figures: a gap above the
+ * estimate counts more than one below it (our own calls still on their way make gaps look
+ * smaller; the estimate leans to the cautious side, a 429 costs more than a held-back unit).
+ */
+const GAP_WEIGHT_UP = 0.5;
+const GAP_WEIGHT_DOWN = 0.1;
+/** The estimate's ceiling, as a share of the limit (a wrong tier's first gap is not spending). */
+const GAP_CEILING = 0.25;
 
 export interface FeedbackOptions {
   readonly provider: Provider;
@@ -90,8 +108,14 @@ export class ProviderFeedback {
   /** The same, as the headers state them (per minute), to tell other workers. */
   private readonly headerLimits: Partial<Record<DimensionName, number>> = {};
 
+  /** Per global dimension: units others spend between two figures (the gaps' moving average). */
+  private readonly outside: number[];
+  /** The next gaps came of a limit now adopted, not of others' spending. */
+  private skipGaps = false;
+
   constructor(private readonly o: FeedbackOptions) {
     this.providerLimits = o.dimensions.map(() => undefined);
+    this.outside = o.dimensions.map(() => 0);
   }
 
   /**
@@ -125,12 +149,34 @@ export class ProviderFeedback {
       const remaining = headers[header as RateLimitDimensionName]?.remaining;
       const index = dimensions.indexOf(name);
       if (remaining === undefined || index < 0) continue;
-      left[index] = remaining + roundingOf(provider, name, this.scale);
+      const outside = Math.round(this.outside[index]!);
+      left[index] = Math.max(0, remaining + roundingOf(provider, name, this.scale) - outside);
       any = true;
     }
     if (!any) return undefined;
     this.lastLoweredAt = nowMs;
     return left;
+  }
+
+  /**
+   * The gaps a settle found (BudgetPermit.settle, per dimension where a figure was given): the
+   * budget, lowered to the last figure minus the estimate, stood this far above the next one.
+   * With the estimate steady, that is what others spent between the two; the estimate follows.
+   */
+  noteGaps(gaps: readonly (number | undefined)[] | undefined): void {
+    if (!gaps) return;
+    if (this.skipGaps) {
+      this.skipGaps = false;
+      return;
+    }
+    this.o.dimensions.forEach((_, i) => {
+      const gap = gaps[i];
+      if (gap === undefined) return;
+      const ceiling = this.o.budget.dimensions[i]!.limit * GAP_CEILING;
+      const error = gap - this.outside[i]!;
+      const next = this.outside[i]! + (error > 0 ? GAP_WEIGHT_UP : GAP_WEIGHT_DOWN) * error;
+      this.outside[i] = Math.min(ceiling, Math.max(0, next));
+    });
   }
 
   /**
@@ -245,11 +291,16 @@ export class ProviderFeedback {
       const limit = this.providerLimits[i];
       if (limit !== undefined) providerLimits[name] = limit;
     });
+    const outsideSpend: Partial<Record<DimensionName, number>> = {};
+    this.o.dimensions.forEach((name, i) => {
+      if (this.outside[i]! >= 1) outsideSpend[name] = Math.round(this.outside[i]!);
+    });
     const stopped = this.stoppedUntil(nowMs);
     return {
       modelClass: this.o.modelClass,
       adaptiveFactor: Math.round(this.factor * 1000) / 1000,
       providerLimits,
+      outsideSpend,
       ...(stopped !== undefined ? { quotaStoppedUntil: Math.round(stopped) } : {}),
     };
   }
@@ -257,6 +308,11 @@ export class ProviderFeedback {
   /** Sets each dimension to min(configured, provider's) x utilization x the adaptive factor. */
   private apply(reason: LimitChangeEvent['reason']): void {
     const { budget, dimensions, configured, utilization } = this.o;
+    if (reason === 'provider-limit') {
+      // The gap the figures showed was the configured limit's excess, not others' spending.
+      this.outside.fill(0);
+      this.skipGaps = true;
+    }
     dimensions.forEach((name, i) => {
       const base = Math.min(configured[i]!, this.providerLimits[i] ?? Number.POSITIVE_INFINITY);
       const to = Math.max(1, Math.floor(base * utilization * this.factor));

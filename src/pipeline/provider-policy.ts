@@ -224,6 +224,7 @@ export class ProviderPolicy implements IPolicy {
         (f) =>
           f.adaptiveFactor < 1 ||
           Object.keys(f.providerLimits).length > 0 ||
+          Object.keys(f.outsideSpend).length > 0 ||
           f.quotaStoppedUntil !== undefined,
       );
     return {

@@ -133,8 +133,8 @@ export class MemoryBudgetStore implements BudgetStore {
     deltasUs: readonly number[],
     nowUs: number,
     leftUs?: readonly number[],
-  ): Promise<void> {
-    this.atomically(() => this.adjustNow(specs, deltasUs, nowUs, leftUs));
+  ): Promise<readonly number[]> {
+    return this.atomically(() => this.adjustNow(specs, deltasUs, nowUs, leftUs));
   }
 
   private adjustNow(
@@ -142,7 +142,8 @@ export class MemoryBudgetStore implements BudgetStore {
     deltasUs: readonly number[],
     nowUs: number,
     leftUs: readonly number[] | undefined,
-  ): void {
+  ): number[] {
+    const gaps = specs.map(() => 0);
     for (let i = 0; i < specs.length; i++) {
       const spec = specs[i]!;
       const delta = deltasUs[i]!;
@@ -153,9 +154,12 @@ export class MemoryBudgetStore implements BudgetStore {
       const left = leftUs?.[i] ?? -1;
       if (left >= 0) {
         const s = this.stored(spec.key, this.fresh(spec, nowUs));
-        this.tell(spec.key, s.hold(nowUs + 1, spec.rate.capacityUs, left));
+        const cap = spec.rate.capacityUs;
+        gaps[i] = cap - left - s.debtUs(nowUs);
+        this.tell(spec.key, s.hold(nowUs + 1, cap, left));
       }
     }
+    return gaps;
   }
 
   async cancel(

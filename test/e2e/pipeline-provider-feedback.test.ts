@@ -67,7 +67,12 @@ describe('provider feedback', () => {
     expect(snapshot.limits.find((d) => d.name === 'otpm')?.limit).toBe(10_000);
     expect(snapshot.limits.find((d) => d.name === 'rpm')?.limit).toBe(500);
     expect(snapshot.feedback).toEqual([
-      { modelClass: 'limits', adaptiveFactor: 1, providerLimits: { otpm: 10_000 } },
+      {
+        modelClass: 'limits',
+        adaptiveFactor: 1,
+        providerLimits: { otpm: 10_000 },
+        outsideSpend: {},
+      },
     ]);
   });
 
@@ -157,6 +162,7 @@ describe('provider feedback', () => {
         modelClass: 'limits',
         adaptiveFactor: 1,
         providerLimits: {},
+        outsideSpend: {},
         quotaStoppedUntil: Math.round(resumeAt),
       },
     ]);

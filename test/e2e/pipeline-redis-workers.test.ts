@@ -32,7 +32,7 @@ async function eightWorkers(changes: Partial<RedisPipelineRunOptions> = {}) {
 }
 
 function print(name: string, run: RedisPipelineRun): void {
-  const { reports, ...figures } = run;
+  const { reports, series, goAtMs, ...figures } = run;
   const feedback = reports.flatMap((r) => r.feedback ?? []);
   console.log(`${name}:`, JSON.stringify({ ...figures, feedback: feedback[0] }));
 }
@@ -100,9 +100,13 @@ describe('provider feedback across 8 workers x 16 calls on one Redis budget', ()
     });
     print('other consumer at half', run);
     expectTyped(run);
-    // The goal is under 2%; measured 3% (2 of 67) on a loaded machine: the other consumer's
-    // spending between two responses' figures is not seen (docs/pipelines.md, provider feedback).
+    // The goal is under 2% (bench:redis-budget on a quiet machine: 0-3 of about 100); the bound
+    // here leaves room for a loaded machine, where responses (and so figures) come late.
     expect(run.provider429).toBeLessThanOrEqual(Math.max(3, run.requests * 0.05));
+    // The other's spending between two figures is estimated, and held back by every worker that
+    // saw a figure show it.
+    const outside = run.reports.map((r) => r.feedback?.[0]?.outsideSpend?.otpm ?? 0);
+    expect(Math.max(...outside)).toBeGreaterThan(0);
     expect(run.binding).toBe('otpm');
     expect(run.goodput).toBeGreaterThan(0.5);
   });

@@ -209,8 +209,8 @@ describe('RedisBudgetStore and MemoryBudgetStore', () => {
                   const members = op.members.map((m) => specs[m]!);
                   const deltas = members.map((_, i) => op.deltas[i]!);
                   const left = op.left && members.map((_, i) => op.left![i]!);
-                  await memory.adjust(members, deltas, nowUs(), left);
-                  await store.adjust(members, deltas, nowUs(), left);
+                  const gaps = await memory.adjust(members, deltas, nowUs(), left);
+                  expect(await store.adjust(members, deltas, nowUs(), left)).toEqual(gaps);
                   break;
                 }
                 case 'cancel': {

@@ -340,15 +340,16 @@ export class RedisBudgetStore implements BudgetStore {
     deltasUs: readonly number[],
     nowUs: number,
     leftUs?: readonly number[],
-  ) {
-    if (deltasUs.every((d) => d === 0) && !leftUs?.some((l) => l >= 0)) return;
+  ): Promise<readonly number[] | undefined> {
+    if (deltasUs.every((d) => d === 0) && !leftUs?.some((l) => l >= 0)) return specs.map(() => 0);
     const args: number[] = [];
     specs.forEach((s, i) => {
       args.push(s.rate.capacityUs, deltasUs[i]!, leftUs?.[i] ?? -1);
     });
     const sent = await this.send(budgetAdjustScript, specs, args, 'adjust');
-    if ('reply' in sent) return;
-    // Without Redis a credit is dropped (it can only under-admit); 'local' takes it locally.
+    if ('reply' in sent) return numbers(sent.reply, 1 + specs.length).slice(1, 1 + specs.length);
+    // Without Redis a credit is dropped (it can only under-admit); 'local' takes it locally. The
+    // gaps of a local share do not say what the organisation's bucket does: none are told.
     await this.degrade('adjust', specs, sent.error, async () => {
       if (this.mode !== 'local') return;
       const local = this.localCosts(specs, deltasUs, false);
@@ -356,6 +357,7 @@ export class RedisBudgetStore implements BudgetStore {
       const shares = leftUs?.map((l) => (l < 0 ? l : l * this.localWorkers));
       await this.local.adjust(specs, local, nowUs, shares);
     });
+    return undefined;
   }
 
   async cancel(

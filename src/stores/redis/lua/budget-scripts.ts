@@ -341,13 +341,15 @@ return reply
 /**
  * KEYS: the members' keys. ARGV[5..]: per member: capacity µs, delta µs (negative: a credit),
  * then the µs of schedule the provider says are left (-1: nothing said), to which the bucket
- * comes down after the delta (MemoryBudgetStore.adjust). Returns now.
+ * comes down after the delta (MemoryBudgetStore.adjust). Returns {now, then per member the gap
+ * (BudgetStore.adjust; 0 where nothing was said)}.
  */
 export const budgetAdjustScript: LuaScript = {
   name: 'budget-adjust',
   numberOfKeys: 'variadic',
   source: `${LUA_BUCKET_QUEUE}
 local now = clock_us()
+local reply = { now }
 for i = 1, #KEYS do
   local q = 5 + 3 * (i - 1)
   local cap, delta, left = tonumber(ARGV[q]), tonumber(ARGV[q + 1]), tonumber(ARGV[q + 2])
@@ -356,10 +358,16 @@ for i = 1, #KEYS do
     if delta < 0 then shifted(i, queue_refund(s, now, -delta))
     else shifted(i, queue_charge(s, now, delta)) end
   end
-  if left >= 0 then shifted(i, queue_hold(fresh(i, now, cap), now + 1, cap, left)) end
+  local gap = 0
+  if left >= 0 then
+    local s = fresh(i, now, cap)
+    gap = cap - left - max(0, s.ts - now)
+    shifted(i, queue_hold(s, now + 1, cap, left))
+  end
+  reply[#reply + 1] = gap
 end
 finish(now)
-return now
+return reply
 `,
 };
 
