@@ -52,6 +52,10 @@ export interface BucketQueueSnapshot {
   readonly version: number;
   /** End of the latest hold (µs; 0 = none). */
   readonly heldUntil: number;
+  /** What others spend between two of the provider's figures, as estimated (µs; `lowerTo`). */
+  readonly outsideUs: number;
+  /** Until when the estimate holds (µs): a bucket's time without a figure forgets it. */
+  readonly outsideUntil: number;
 }
 
 /**
@@ -108,6 +112,10 @@ export class BucketQueue {
   version = 0;
   /** End of the latest hold (µs; 0 = none). */
   heldUntil = 0;
+  /** What others spend between two of the provider's figures, as estimated (µs; `lowerTo`). */
+  outsideUs = 0;
+  /** Until when the estimate holds (µs). */
+  outsideUntil = 0;
   private readonly tickets = new TicketQueue();
 
   /** Reservations waiting. */
@@ -205,6 +213,31 @@ export class BucketQueue {
   }
 
   /**
+   * The provider says `leftUs` of schedule are left (its `remaining`): the bucket comes down to
+   * that, less what others are estimated to spend before the next figure. The gap between where
+   * the started calls left the bucket and the figure (lowered by the estimate in force) is what
+   * others spent since the last figure, once the estimate is steady; the estimate follows it, by
+   * half the difference upward and a tenth downward (a 429 costs more than a unit held back),
+   * between 0 and a quarter of the bucket, and is forgotten after a bucket's time without a
+   * figure. The same estimate for every worker of the key: each figure, whoever reads it, feeds
+   * and uses it.
+   */
+  lowerTo(nowUs: number, capacityUs: number, leftUs: number): QueueShift | undefined {
+    const used = this.outsideAt(nowUs);
+    const target = Math.max(0, leftUs - used);
+    const error = capacityUs - target - this.debtUs(nowUs) - used;
+    const next = used + (error > 0 ? Math.floor(error / 2) : -Math.floor(-error / 10));
+    this.outsideUs = Math.min(Math.floor(capacityUs / 4), Math.max(0, next));
+    this.outsideUntil = nowUs + capacityUs;
+    return this.hold(nowUs + 1, capacityUs, target);
+  }
+
+  /** The estimate of others' spending between figures in force at `nowUs` (µs). */
+  outsideAt(nowUs: number): number {
+    return nowUs < this.outsideUntil ? this.outsideUs : 0;
+  }
+
+  /**
    * Withdraws a reservation that will not run. A waiting one leaves the queue (the tickets behind
    * it move forward by its cost); one that has started is credited back like a refund.
    */
@@ -268,7 +301,11 @@ export class BucketQueue {
   /** Whether the key behaves as a fresh one at `nowUs` and has no number the clock has not passed. */
   idleAt(nowUs: number): boolean {
     return (
-      this.tickets.length === 0 && this.ts <= nowUs && this.seq <= nowUs && this.version <= nowUs
+      this.tickets.length === 0 &&
+      this.ts <= nowUs &&
+      this.seq <= nowUs &&
+      this.version <= nowUs &&
+      this.outsideUntil <= nowUs
     );
   }
 
@@ -280,6 +317,8 @@ export class BucketQueue {
       seq: this.seq,
       version: this.version,
       heldUntil: this.heldUntil,
+      outsideUs: this.outsideUs,
+      outsideUntil: this.outsideUntil,
     };
   }
 

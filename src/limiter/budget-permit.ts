@@ -70,9 +70,10 @@ export class BudgetPermit {
    * charged (`arrivalLagMs`, on a full bucket) the part after that moment was never lost, and is
    * credited back.
    *
-   * Resolves to the gaps, per dimension where `remaining` was given: how many units the budget
-   * believed in above the provider's figure before coming down to it (negative: below it), which
-   * is what others spent meanwhile (ProviderFeedback). Undefined when nothing was told.
+   * The budget comes down to `remaining` less what others are estimated to spend before the next
+   * figure (the estimate lives with the key, fed by every figure: bucket-queue.ts `lowerTo`).
+   * Resolves to that estimate in units, per dimension where `remaining` was given; undefined
+   * when nothing was told.
    */
   async settle(
     actual: readonly number[],
@@ -103,14 +104,14 @@ export class BudgetPermit {
     });
     const leftUs = remaining && dimensions.map((_, i) => this.budget.leftUs(i, remaining[i]));
     if (deltas.every((d) => d === 0) && !leftUs?.some((l) => l >= 0)) return undefined;
-    const gapsUs = await this.budget.store.adjust(
+    const outsideUs = await this.budget.store.adjust(
       this.budget.specs,
       deltas,
       this.budget.nowUs(),
       leftUs,
     );
-    if (!gapsUs || !leftUs) return undefined;
-    return leftUs.map((l, i) => (l < 0 ? undefined : this.budget.unitsOfUs(i, gapsUs[i]!)));
+    if (!outsideUs || !leftUs) return undefined;
+    return leftUs.map((l, i) => (l < 0 ? undefined : this.budget.unitsOfUs(i, outsideUs[i]!)));
   }
 
   /**

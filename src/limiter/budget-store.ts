@@ -109,10 +109,10 @@ export interface BudgetStore {
   /**
    * Settles: a negative delta is credited (a refund), a positive one charged, at now. Then, where
    * `leftUs[i]` is 0 or more (the provider's `remaining`, in µs of schedule), the bucket comes
-   * down to it (as `hold` for 1 µs would): the answer's settle and its figures in one operation.
-   * Returns, per member, the gap: how far (µs) the started calls left the bucket above the
-   * figure before it came down (negative: below it; 0 where no figure was given). Undefined when
-   * the store could not tell (Redis unreachable).
+   * down to it, less the key's estimate of what others spend between two figures, which the
+   * figure updates (bucket-queue.ts `lowerTo`): the answer's settle and its figures in one
+   * operation. Returns, per member, the estimate after this figure (µs; 0 where no figure was
+   * given). Undefined when the store could not tell (Redis unreachable).
    */
   adjust(
     specs: readonly BudgetSpec[],

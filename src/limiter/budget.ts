@@ -332,17 +332,22 @@ export class Budget {
 
   /**
    * The provider has `remaining` units of dimension `name` now (its rate-limit headers): if this
-   * budget believes in more, it comes down to that, for every worker sharing the key; waiting
-   * callers move back in their order. Never raises the budget.
+   * budget believes in more, it comes down to that, less the key's estimate of what others spend
+   * before the next figure (which this figure updates; `BudgetPermit.settle`), for every worker
+   * sharing the key; waiting callers move back in their order. Never raises the budget.
    */
   async lowerTo(name: string, remaining: number): Promise<void> {
     const index = this.indexOf(name);
     if (!Number.isSafeInteger(remaining) || remaining < 0) {
       throw new InvalidLimiterConfigError('remaining', 'a non-negative integer', remaining);
     }
-    // A hold that ends a microsecond from now, at which `remaining` fits: the bucket is lowered
-    // to `remaining` (never raised; queueHold keeps the later schedule).
-    await this.store.hold(this.specs[index]!, 1, this.leftUs(index, remaining), this.nowUs());
+    const leftUs = this.specs.map((_, i) => (i === index ? this.leftUs(index, remaining) : -1));
+    await this.store.adjust(
+      this.specs,
+      this.specs.map(() => 0),
+      this.nowUs(),
+      leftUs,
+    );
   }
 
   /**

@@ -185,7 +185,7 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
       const full = withTenant(actual, target);
       permit
         .settle(full, left, answeredAt)
-        .then((gaps) => target.feedback.noteGaps(gaps))
+        .then((outside) => target.feedback.noteOutside(outside))
         .catch(() => undefined);
       deps.onSettle({
         modelClass: target.modelClass,

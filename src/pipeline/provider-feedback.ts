@@ -7,10 +7,9 @@
  *   the response's own settle (both then count the same calls);
  * - 429s that no header explains (no dimension at 0: another consumer, a provider change) cut
  *   the rate by a fifth; after a quiet period it climbs back a tenth at a time.
- * And one estimate: what others spend between two figures. Each figure brings the shared budget
- * down to it; the gap found at the next one (the budget above the provider) is what was spent
- * outside meanwhile. The budget comes down to each figure minus the usual gap, so that it does
- * not run ahead of the provider until the next figure (fewer 429s with another consumer).
+ * A `remaining` figure lowers the budget less the key's estimate of what others spend between
+ * two figures (kept and fed by the store, the same for every worker: bucket-queue.ts `lowerTo`),
+ * so that the budget does not run ahead of the provider until the next figure.
  */
 import type { Budget } from '../limiter/budget.js';
 import type { RateLimitDimensionName, RateLimitHeaders } from '../providers/rate-limit-headers.js';
@@ -38,7 +37,8 @@ export interface FeedbackSnapshot {
   readonly quotaStoppedUntil?: number;
   /**
    * Units per dimension that others (another service on the organisation) spend between two of
-   * the provider's figures, as measured: each figure lowers the budget by as much besides.
+   * the provider's figures, as the budget estimates it (the latest this process read): each
+   * figure lowers the budget by as much besides.
    */
   readonly outsideSpend: Partial<Record<DimensionName, number>>;
 }
@@ -71,15 +71,6 @@ const INCREASE = 0.1;
 const HEARD_CUT_GAP_MS = 1000;
 /** ms between two rounds of `remaining` figures applied to the budget. */
 const LOWER_EVERY_MS = 100;
-/**
- * Weights of a new gap in the estimate of others' spending between figures: a gap above the
- * estimate counts more than one below it (our own calls still on their way make gaps look
- * smaller; the estimate leans to the cautious side, a 429 costs more than a held-back unit).
- */
-const GAP_WEIGHT_UP = 0.5;
-const GAP_WEIGHT_DOWN = 0.1;
-/** The estimate's ceiling, as a share of the limit (a wrong tier's first gap is not spending). */
-const GAP_CEILING = 0.25;
 
 export interface FeedbackOptions {
   readonly provider: Provider;
@@ -108,10 +99,8 @@ export class ProviderFeedback {
   /** The same, as the headers state them (per minute), to tell other workers. */
   private readonly headerLimits: Partial<Record<DimensionName, number>> = {};
 
-  /** Per global dimension: units others spend between two figures (the gaps' moving average). */
+  /** Per global dimension: units others spend between two figures, as the store last said. */
   private readonly outside: number[];
-  /** The next gaps came of a limit now adopted, not of others' spending. */
-  private skipGaps = false;
 
   constructor(private readonly o: FeedbackOptions) {
     this.providerLimits = o.dimensions.map(() => undefined);
@@ -142,6 +131,9 @@ export class ProviderFeedback {
    */
   remainingOf(headers: RateLimitHeaders, nowMs: number): (number | undefined)[] | undefined {
     if (nowMs - this.lastLoweredAt < LOWER_EVERY_MS) return undefined;
+    // Figures of a bucket whose lower limit the budget has yet to adopt: the gap to them is the
+    // configured limit's excess, not others' spending; the limit comes down first (readLimits).
+    if (this.limitsWouldChange(headers)) return undefined;
     const { provider, dimensions } = this.o;
     const left: (number | undefined)[] = dimensions.map(() => undefined);
     let any = false;
@@ -149,8 +141,7 @@ export class ProviderFeedback {
       const remaining = headers[header as RateLimitDimensionName]?.remaining;
       const index = dimensions.indexOf(name);
       if (remaining === undefined || index < 0) continue;
-      const outside = Math.round(this.outside[index]!);
-      left[index] = Math.max(0, remaining + roundingOf(provider, name, this.scale) - outside);
+      left[index] = remaining + roundingOf(provider, name, this.scale);
       any = true;
     }
     if (!any) return undefined;
@@ -158,25 +149,26 @@ export class ProviderFeedback {
     return left;
   }
 
-  /**
-   * The gaps a settle found (BudgetPermit.settle, per dimension where a figure was given): the
-   * budget, lowered to the last figure minus the estimate, stood this far above the next one.
-   * With the estimate steady, that is what others spent between the two; the estimate follows.
-   */
-  noteGaps(gaps: readonly (number | undefined)[] | undefined): void {
-    if (!gaps) return;
-    if (this.skipGaps) {
-      this.skipGaps = false;
-      return;
-    }
+  /** The store's estimate of others' spending, per dimension, after a settle's figures. */
+  noteOutside(outside: readonly (number | undefined)[] | undefined): void {
     this.o.dimensions.forEach((_, i) => {
-      const gap = gaps[i];
-      if (gap === undefined) return;
-      const ceiling = this.o.budget.dimensions[i]!.limit * GAP_CEILING;
-      const error = gap - this.outside[i]!;
-      const next = this.outside[i]! + (error > 0 ? GAP_WEIGHT_UP : GAP_WEIGHT_DOWN) * error;
-      this.outside[i] = Math.min(ceiling, Math.max(0, next));
+      const units = outside?.[i];
+      if (units !== undefined) this.outside[i] = units;
     });
+  }
+
+  /** Whether `headers` report a limit below the configured one that is not adopted yet. */
+  private limitsWouldChange(headers: RateLimitHeaders): boolean {
+    const { provider, dimensions } = this.o;
+    for (const [header, name] of Object.entries(HEADER_DIMENSIONS[provider])) {
+      const limit = headers[header as RateLimitDimensionName]?.limit;
+      const index = dimensions.indexOf(name);
+      if (limit === undefined || index < 0) continue;
+      const scaled = Math.floor(limit * this.scale);
+      if (scaled > 0 && scaled < this.o.configured[index]! && this.providerLimits[index] !== scaled)
+        return true;
+    }
+    return false;
   }
 
   /**
@@ -293,7 +285,7 @@ export class ProviderFeedback {
     });
     const outsideSpend: Partial<Record<DimensionName, number>> = {};
     this.o.dimensions.forEach((name, i) => {
-      if (this.outside[i]! >= 1) outsideSpend[name] = Math.round(this.outside[i]!);
+      if (this.outside[i]! >= 1) outsideSpend[name] = this.outside[i]!;
     });
     const stopped = this.stoppedUntil(nowMs);
     return {
@@ -308,11 +300,6 @@ export class ProviderFeedback {
   /** Sets each dimension to min(configured, provider's) x utilization x the adaptive factor. */
   private apply(reason: LimitChangeEvent['reason']): void {
     const { budget, dimensions, configured, utilization } = this.o;
-    if (reason === 'provider-limit') {
-      // The gap the figures showed was the configured limit's excess, not others' spending.
-      this.outside.fill(0);
-      this.skipGaps = true;
-    }
     dimensions.forEach((name, i) => {
       const base = Math.min(configured[i]!, this.providerLimits[i] ?? Number.POSITIVE_INFINITY);
       const to = Math.max(1, Math.floor(base * utilization * this.factor));

@@ -143,7 +143,7 @@ export class MemoryBudgetStore implements BudgetStore {
     nowUs: number,
     leftUs: readonly number[] | undefined,
   ): number[] {
-    const gaps = specs.map(() => 0);
+    const outside = specs.map(() => 0);
     for (let i = 0; i < specs.length; i++) {
       const spec = specs[i]!;
       const delta = deltasUs[i]!;
@@ -154,12 +154,11 @@ export class MemoryBudgetStore implements BudgetStore {
       const left = leftUs?.[i] ?? -1;
       if (left >= 0) {
         const s = this.stored(spec.key, this.fresh(spec, nowUs));
-        const cap = spec.rate.capacityUs;
-        gaps[i] = cap - left - s.debtUs(nowUs);
-        this.tell(spec.key, s.hold(nowUs + 1, cap, left));
+        this.tell(spec.key, s.lowerTo(nowUs, spec.rate.capacityUs, left));
+        outside[i] = s.outsideUs;
       }
     }
-    return gaps;
+    return outside;
   }
 
   async cancel(

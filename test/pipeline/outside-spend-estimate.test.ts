@@ -1,89 +1,84 @@
 /**
- * Another service spending the same organisation's quota shows as gaps: the shared budget,
- * brought down to the provider's last `remaining` figure, stands above the next one by what the
- * other spent meanwhile. The feedback keeps an estimate of that gap and lowers the budget to each
- * figure minus it, so the budget does not run ahead of the provider between figures. Checked
- * through a real budget and real settles (memory store, manual clock): the gap a settle reports,
- * the estimate it feeds, the figure lowered by it, and its bounds.
+ * Another service spending the same organisation's quota shows between two of the provider's
+ * `remaining` figures: the budget, brought down to the last one, stands above the next by what
+ * the other spent. The key keeps an estimate of that (bucket-queue.ts `lowerTo`, the same for
+ * every worker, memory and Redis alike: the budget differential test holds them equal) and each
+ * figure lowers the budget by it besides. Checked through a real budget and real settles against
+ * a model of the provider's bucket (memory store, manual clock; 1 unit is 1 ms of refill).
  */
 import { describe, expect, it } from 'vitest';
 import { Budget, MemoryBudgetStore } from '../../src/index.js';
-import { ProviderFeedback } from '../../src/pipeline/provider-feedback.js';
-import type { RateLimitHeaders } from '../../src/providers/rate-limit-headers.js';
 import { ManualClock } from '../../src/testing/index.js';
 
-const LIMIT = 60_000; // tokens a minute: 1,000 a second
+const CAP = 60_000; // tokens a minute, all in the bucket: 1,000 a second
+
 function setup() {
   const clock = new ManualClock();
   const budget = new Budget({
-    dimensions: [{ name: 'tpm', key: 'tpm', limit: LIMIT, periodMs: 60_000 }],
+    dimensions: [{ name: 'tpm', key: 'tpm', limit: CAP, periodMs: 60_000 }],
     store: new MemoryBudgetStore(),
     clock,
   });
-  const feedback = new ProviderFeedback({
-    provider: 'openai', // exact figures (Anthropic's are rounded to the thousand)
-    modelClass: 'test',
-    budget,
-    dimensions: ['tpm'],
-    configured: [LIMIT],
-    utilization: 1,
-    periodMs: 60_000,
-    onLimitChange: () => {},
-  });
-  return { clock, budget, feedback };
+  return { clock, budget };
 }
-const figures = (remaining: number): RateLimitHeaders => ({ tokens: { remaining } });
 const available = async (b: Budget) => (await b.inspect())[0]!.available;
 
-/** One call: reserve `cost`, settle at once with the provider's figure; returns the gaps. */
-async function call(
-  budget: Budget,
-  cost: number,
-  left: readonly (number | undefined)[] | undefined,
-) {
-  const permit = await budget.acquire([cost]);
-  return permit.settle([cost], left);
+/**
+ * `steps` calls a second apart, each costing 800; the provider's bucket (`provider`) refills as
+ * the budget's (1,000 a second) and also pays `others` a step. Each settle carries the provider's figure. Returns
+ * the estimates the settles reported and how far the budget stood above the provider before
+ * each call.
+ */
+async function run(steps: number, others: number) {
+  const { clock, budget } = setup();
+  let provider = CAP;
+  const estimates: number[] = [];
+  const ahead: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    await clock.advance(1_000);
+    provider = Math.min(CAP, provider + 1_000) - others;
+    ahead.push((await available(budget)) - provider);
+    const permit = await budget.acquire([800]);
+    provider -= 800;
+    const [estimate] = (await permit.settle([800], [provider])) ?? [];
+    estimates.push(estimate!);
+  }
+  return { estimates, ahead, budget };
 }
 
-describe('the estimate of what others spend between two figures', () => {
-  it('a settle reports how far the budget stood above the figure, and comes down to it', async () => {
-    const { budget } = setup();
-    // The budget believes 60,000 - 1,000 are left; the provider says 55,000: others spent 4,000.
-    const gaps = await call(budget, 1_000, [55_000]);
-    expect(gaps).toEqual([4_000]);
-    // Lowered to it (a µs of the hold's rounding aside).
-    expect(55_000 - (await available(budget))).toBeLessThanOrEqual(1);
-    // Below the budget's belief no more: the next figure, equal to it, shows no gap.
-    const [same] = (await call(budget, 1_000, [54_000])) ?? [];
-    expect(Math.abs(same!)).toBeLessThanOrEqual(1);
-    // No figure, no gap told.
-    expect(await call(budget, 1_000, undefined)).toBeUndefined();
+describe("the key's estimate of what others spend between two figures", () => {
+  it('stays at nothing while nobody else spends', async () => {
+    const { estimates, ahead } = await run(30, 0);
+    expect(estimates.every((e) => e === 0)).toBe(true);
+    expect(Math.max(...ahead)).toBeLessThanOrEqual(1);
   });
 
-  it('follows the gaps, leaning up, and lowers each figure by the estimate', async () => {
-    const { feedback } = setup();
-    expect(feedback.remainingOf(figures(10_000), 0)).toEqual([10_000]);
-    feedback.noteGaps([1_000]);
-    // Up by half the distance, then down by a tenth of it.
-    expect(feedback.snapshot(0).outsideSpend).toEqual({ tpm: 500 });
-    expect(feedback.remainingOf(figures(10_000), 1_000)).toEqual([9_500]);
-    feedback.noteGaps([0]);
-    expect(feedback.snapshot(0).outsideSpend).toEqual({ tpm: 450 });
-    expect(feedback.remainingOf(figures(10_000), 2_000)).toEqual([9_550]);
-    // Never below nothing.
-    expect(feedback.remainingOf(figures(100), 3_000)).toEqual([0]);
+  it('follows what another spends, and keeps the budget from running ahead of the provider', async () => {
+    const { estimates, ahead } = await run(60, 400);
+    // Up fast (half the gap), down slowly (a tenth): close to 400 within the minute.
+    expect(estimates[0]).toBeGreaterThan(0);
+    const last = estimates.at(-1)!;
+    expect(last).toBeGreaterThanOrEqual(400);
+    expect(last).toBeLessThanOrEqual(460);
+    // Before the estimate, the budget stood 400 above the provider at a call; after it, never
+    // above it.
+    expect(ahead[1]).toBeGreaterThanOrEqual(399);
+    expect(Math.max(...ahead.slice(10))).toBeLessThanOrEqual(1);
   });
 
-  it("never estimates below nothing nor above a quarter of the limit (a wrong tier's first gap)", async () => {
-    const { feedback } = setup();
-    feedback.noteGaps([-5_000]);
-    expect(feedback.snapshot(0).outsideSpend).toEqual({});
-    feedback.noteGaps([LIMIT]);
-    feedback.noteGaps([LIMIT]);
-    feedback.noteGaps([LIMIT]);
-    expect(feedback.snapshot(0).outsideSpend).toEqual({ tpm: LIMIT / 4 });
-    feedback.noteGaps(undefined);
-    feedback.noteGaps([undefined]);
-    expect(feedback.snapshot(0).outsideSpend).toEqual({ tpm: LIMIT / 4 });
+  it('is bounded by a quarter of the bucket, and forgotten after a bucket without a figure', async () => {
+    const { clock, budget } = setup();
+    const first = await budget.acquire([500]);
+    // The provider says 40,000 less than the budget believes.
+    const [estimate] = (await first.settle([500], [59_500 - 40_000])) ?? [];
+    expect(estimate).toBe(CAP / 4);
+    expect(await available(budget)).toBeLessThanOrEqual(19_500);
+    await clock.advance(60_000);
+    const second = await budget.acquire([500]);
+    // A bucket's time later: a figure equal to the budget's belief finds no estimate to apply.
+    expect(await available(budget)).toBe(59_500);
+    const [after] = (await second.settle([500], [59_500])) ?? [];
+    expect(after).toBe(0);
+    expect(await available(budget)).toBeGreaterThanOrEqual(59_499);
   });
 });

@@ -10,8 +10,9 @@ import type { LuaScript } from '../../../redis/eval-script.js';
  * published on. Costs and capacities are µs of schedule (rate.ts), integers below 2^53, exact in
  * Lua's doubles.
  *
- * A key's state is one string of doubles: the format marker, ts, pend, seq, version, held, then
- * seq, cost, at per waiting ticket. It is written with a TTL that runs out once the key equals a
+ * A key's state is one string of doubles: the format marker (72), ts, pend, seq, version, held,
+ * the estimate of others' spending and until when it holds, then seq, cost, at per waiting
+ * ticket. Format 71, without the estimate, is still read. It is written with a TTL that runs out once the key equals a
  * fresh one and the clock has passed its numbers (a new life numbers from the clock).
  *
  * Each shift is published as `<key> <version> <all> <before seq> <before add> <after seq> <after
@@ -26,7 +27,7 @@ local function clock_us()
   return tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
 local SLACK_MS, GRACE, CHANNEL = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
-local FORMAT, HEAD = 71, 6
+local FORMAT, HEAD = 72, 8
 
 local function unpack_doubles(raw)
   local out, count, pos = {}, #raw / 8, 1
@@ -42,16 +43,21 @@ local function unpack_doubles(raw)
 end
 
 local function decode(raw, key)
-  local s = { ts = 0, pend = 0, seq = 0, version = 0, held = 0, qs = {}, qc = {}, qa = {} }
+  local s = { ts = 0, pend = 0, seq = 0, version = 0, held = 0, og = 0, ogu = 0,
+    qs = {}, qc = {}, qa = {} }
   if not raw then return s end
-  if #raw % 8 ~= 0 or #raw < HEAD * 8 or ((#raw / 8) - HEAD) % 3 ~= 0
-    or struct.unpack('<d', raw) ~= FORMAT then
+  -- Format 71 (head of 6) is the same state before the estimate of others' spending (0).
+  local format = #raw >= 8 and struct.unpack('<d', raw) or 0
+  local head = (format == 71 and 6) or HEAD
+  if #raw % 8 ~= 0 or #raw < head * 8 or ((#raw / 8) - head) % 3 ~= 0
+    or (format ~= FORMAT and format ~= 71) then
     error('key ' .. key .. ' does not hold a budget queue state')
   end
   local v = unpack_doubles(raw)
   s.ts, s.pend, s.seq, s.version, s.held = v[2], v[3], v[4], v[5], v[6]
+  if head == HEAD then s.og, s.ogu = v[7], v[8] end
   local n = 0
-  for i = HEAD + 1, #v, 3 do
+  for i = head + 1, #v, 3 do
     n = n + 1
     s.qs[n], s.qc[n], s.qa[n] = v[i], v[i + 1], v[i + 2]
   end
@@ -61,12 +67,12 @@ end
 -- Writes the state; it expires once it equals a fresh key and the clock has passed its numbers,
 -- and a queue keeps it until its last ticket would be dropped anyway.
 local function save(key, s, now)
-  local v = { FORMAT, s.ts, s.pend, s.seq, s.version, s.held }
+  local v = { FORMAT, s.ts, s.pend, s.seq, s.version, s.held, s.og, s.ogu }
   local n = #s.qs
   for i = 1, n do
     v[HEAD + 3 * i - 2], v[HEAD + 3 * i - 1], v[HEAD + 3 * i] = s.qs[i], s.qc[i], s.qa[i]
   end
-  local until_us = max(s.ts, s.seq, s.version, s.held)
+  local until_us = max(s.ts, s.seq, s.version, s.held, s.ogu)
   if n > 0 then until_us = max(until_us, s.ts + s.pend + GRACE, s.qa[n] + GRACE) end
   local ttl = SLACK_MS
   if until_us > now then ttl = ttl + math.ceil((until_us - now) / 1000) end
@@ -172,6 +178,20 @@ local function queue_hold(s, until_us, cap, cost)
   local sh = move_ts(s, max(s.ts, until_us + cap - min(cost, cap)))
   s.held = max(s.held, until_us)
   return sh
+end
+local function queue_outside_at(s, now)
+  if now < s.ogu then return s.og end
+  return 0
+end
+local function queue_lower_to(s, now, cap, left)
+  local used = queue_outside_at(s, now)
+  local target = max(0, left - used)
+  local err = cap - target - max(0, s.ts - now) - used
+  local nxt
+  if err > 0 then nxt = used + math.floor(err / 2) else nxt = used - math.floor(-err / 10) end
+  s.og = min(math.floor(cap / 4), max(0, nxt))
+  s.ogu = now + cap
+  return queue_hold(s, now + 1, cap, target)
 end
 local function queue_cancel(s, now, seq, cost)
   local at = index_of(s, seq)
@@ -341,8 +361,9 @@ return reply
 /**
  * KEYS: the members' keys. ARGV[5..]: per member: capacity µs, delta µs (negative: a credit),
  * then the µs of schedule the provider says are left (-1: nothing said), to which the bucket
- * comes down after the delta (MemoryBudgetStore.adjust). Returns {now, then per member the gap
- * (BudgetStore.adjust; 0 where nothing was said)}.
+ * comes down after the delta, less the key's estimate of others' spending (queue_lower_to;
+ * MemoryBudgetStore.adjust). Returns {now, then per member the estimate (0 where nothing was
+ * said)}.
  */
 export const budgetAdjustScript: LuaScript = {
   name: 'budget-adjust',
@@ -358,13 +379,13 @@ for i = 1, #KEYS do
     if delta < 0 then shifted(i, queue_refund(s, now, -delta))
     else shifted(i, queue_charge(s, now, delta)) end
   end
-  local gap = 0
+  local outside = 0
   if left >= 0 then
     local s = fresh(i, now, cap)
-    gap = cap - left - max(0, s.ts - now)
-    shifted(i, queue_hold(s, now + 1, cap, left))
+    shifted(i, queue_lower_to(s, now, cap, left))
+    outside = s.og
   end
-  reply[#reply + 1] = gap
+  reply[#reply + 1] = outside
 end
 finish(now)
 return reply
