@@ -13,7 +13,7 @@ import { SharedCircuitStore } from '../../src/circuit/shared-circuit.js';
 import type { InspectSnapshot } from '../../src/cli/inspect-redis.js';
 import { anthropicPolicy, gcra, RedisStore, tokenBucket, wrap } from '../../src/index.js';
 import { startSimulator } from '../../src/simulator/index.js';
-import { redisUrl, uniquePrefix } from '../support/redis.js';
+import { deleteKeysWith, redisUrl, uniquePrefix } from '../support/redis.js';
 
 const bin = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
 const FAKE_KEY = 'sk-ant-api03-NEVERPRINTME0123456789';
@@ -67,13 +67,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const keys: string[] = [];
   // The unique part of the prefix: a pipeline's budget key holds it URI-encoded.
-  const id = prefix.slice(prefix.lastIndexOf(':') + 1);
-  for await (const batch of redis.scanStream({ match: `*${id}*`, count: 1000 })) {
-    keys.push(...(batch as string[]));
-  }
-  if (keys.length > 0) await redis.del(...keys);
+  await deleteKeysWith(redis, prefix.slice(prefix.lastIndexOf(':') + 1));
   redis.disconnect();
 });
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectRedis } from '../../src/cli/inspect-redis.js';
 import { anthropicPolicy } from '../../src/index.js';
 import { startSimulator } from '../../src/simulator/index.js';
-import { redisUrl, uniquePrefix } from '../support/redis.js';
+import { deleteKeysWith, keysMatching, redisUrl, uniquePrefix } from '../support/redis.js';
 
 let redis: Redis;
 const key = uniquePrefix('inspect-expiring');
@@ -49,23 +49,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const keys: string[] = [];
-  for await (const batch of redis.scanStream({ match: `*${id}*`, count: 1000 })) {
-    keys.push(...(batch as string[]));
-  }
-  if (keys.length > 0) await redis.del(...keys);
+  await deleteKeysWith(redis, id);
   redis.disconnect();
 });
 
 describe('inspect, while a budget queue expires', () => {
   it('shows every dimension, full, when the queue keys expire between SCAN and the read', async () => {
-    const queues = async () => {
-      const found: string[] = [];
-      for await (const batch of redis.scanStream({ match: `*:q:*${id}*`, count: 1000 })) {
-        found.push(...(batch as string[]));
-      }
-      return found;
-    };
+    const queues = () => keysMatching(redis, `*:q:*${id}*`);
     // The rpm queue (one request of 6 a minute) lives 10 s; it must be there to race with.
     expect((await queues()).length).toBeGreaterThanOrEqual(1);
     // A Redis whose SCAN returns the keys, then lets this budget's queues expire (deleted here).

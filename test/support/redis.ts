@@ -263,6 +263,21 @@ export function uniquePrefix(name: string): string {
   return `test:${name}:${randomBytes(6).toString('hex')}`;
 }
 
+/** Every key matching `pattern` (a SCAN pattern), found with SCAN, never KEYS. */
+export async function keysMatching(redis: Redis, pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const batch of redis.scanStream({ match: pattern, count: 1000 })) {
+    keys.push(...(batch as string[]));
+  }
+  return keys;
+}
+
+/** Deletes every key holding `id` (a unique prefix's random part: budget names encode it). */
+export async function deleteKeysWith(redis: Redis, id: string): Promise<void> {
+  const keys = await keysMatching(redis, `*${id}*`);
+  if (keys.length > 0) await redis.del(...keys);
+}
+
 /** Older name of `RedisServerHandle`. */
 export type RedisServer = RedisServerHandle;
 
