@@ -334,20 +334,22 @@ export class Budget {
    * The provider has `remaining` units of dimension `name` now (its rate-limit headers): if this
    * budget believes in more, it comes down to that, less the key's estimate of what others spend
    * before the next figure (which this figure updates; `BudgetPermit.settle`), for every worker
-   * sharing the key; waiting callers move back in their order. Never raises the budget.
+   * sharing the key; waiting callers move back in their order. Never raises the budget. Resolves
+   * to the estimate after this figure, in units (undefined when the store could not tell).
    */
-  async lowerTo(name: string, remaining: number): Promise<void> {
+  async lowerTo(name: string, remaining: number): Promise<number | undefined> {
     const index = this.indexOf(name);
     if (!Number.isSafeInteger(remaining) || remaining < 0) {
       throw new InvalidLimiterConfigError('remaining', 'a non-negative integer', remaining);
     }
     const leftUs = this.specs.map((_, i) => (i === index ? this.leftUs(index, remaining) : -1));
-    await this.store.adjust(
+    const outsideUs = await this.store.adjust(
       this.specs,
       this.specs.map(() => 0),
       this.nowUs(),
       leftUs,
     );
+    return outsideUs && this.unitsOfUs(index, outsideUs[index]!);
   }
 
   /**

@@ -116,8 +116,13 @@ export class ProviderFeedback {
     const left = this.remainingOf(headers, nowMs);
     const work: Promise<unknown>[] = [];
     left?.forEach((remaining, i) => {
-      if (remaining !== undefined)
-        work.push(this.o.budget.lowerTo(this.o.dimensions[i]!, remaining));
+      if (remaining === undefined) return;
+      const lowered = this.o.budget.lowerTo(this.o.dimensions[i]!, remaining);
+      work.push(
+        lowered.then((outside) => {
+          if (outside !== undefined) this.outside[i] = outside;
+        }),
+      );
     });
     this.readLimits(headers, nowMs);
     return Promise.all(work);

@@ -12,8 +12,9 @@ import type { LuaScript } from '../../../redis/eval-script.js';
  *
  * A key's state is one string of doubles: the format marker (72), ts, pend, seq, version, held,
  * the estimate of others' spending and until when it holds, then seq, cost, at per waiting
- * ticket. Format 71, without the estimate, is still read. It is written with a TTL that runs out once the key equals a
- * fresh one and the clock has passed its numbers (a new life numbers from the clock).
+ * ticket (format 71, without the estimate, is still read). It is written with a TTL that runs out
+ * once the key equals a fresh one and the clock has passed its numbers (a new life numbers from
+ * the clock).
  *
  * Each shift is published as `<key> <version> <all> <before seq> <before add> <after seq> <after
  * add>` (a `-` for a part that is absent), in the order the operation made them.
