@@ -70,7 +70,7 @@ if (scenarios.has('generated')) {
 
 const rows: Record<string, object> = {};
 for (const [name, options] of runs) {
-  const { reports, series, goAtMs, ...run } = await runRedisPipeline(options);
+  const { reports, ...run } = await runRedisPipeline(options);
   rows[name] = {
     ...run,
     rejected: JSON.stringify(run.rejected),

@@ -32,7 +32,7 @@ async function eightWorkers(changes: Partial<RedisPipelineRunOptions> = {}) {
 }
 
 function print(name: string, run: RedisPipelineRun): void {
-  const { reports, series, goAtMs, ...figures } = run;
+  const { reports, ...figures } = run;
   const feedback = reports.flatMap((r) => r.feedback ?? []);
   console.log(`${name}:`, JSON.stringify({ ...figures, feedback: feedback[0] }));
 }

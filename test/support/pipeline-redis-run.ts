@@ -10,11 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { FeedbackSnapshot } from '../../src/pipeline/provider-feedback.js';
-import {
-  type SimulatorOptions,
-  type SimulatorStats,
-  startSimulator,
-} from '../../src/simulator/index.js';
+import { type SimulatorOptions, startSimulator } from '../../src/simulator/index.js';
 import type { PipelineWorkerConfig } from '../fixtures/pipeline-redis-worker.js';
 import { uniquePrefix } from './redis.js';
 
@@ -77,10 +73,6 @@ export interface RedisPipelineRun {
   /** Requests the spend cap refused. */
   readonly spendCapRefused: number;
   readonly reports: readonly WorkerReport[];
-  /** The simulator's activity per 100 ms over the run (ms from the simulator's start). */
-  readonly series: SimulatorStats['series']['points'];
-  /** ms from the simulator's start at which the workers were told to go. */
-  readonly goAtMs: number;
 }
 
 const WORKER = fileURLToPath(new URL('../fixtures/pipeline-redis-worker.ts', import.meta.url));
@@ -190,8 +182,6 @@ export async function runRedisPipeline(
       goodput: Number(goodput.toFixed(3)),
       spendCapRefused: stats.spendCap.refused - before.spendCap.refused,
       reports,
-      series: stats.series.points.filter((p) => p.t >= before.elapsedMs - 100),
-      goAtMs: before.elapsedMs,
     };
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
