@@ -22,7 +22,13 @@ afterEach(async () => {
 
 const TIMEOUT_MS = 300;
 
-async function setup(options: RedisBudgetStoreOptions): Promise<{
+async function setup(
+  options: RedisBudgetStoreOptions,
+  dimension: { limit: number; periodMs: number; arrivalLagMs?: number } = {
+    limit: 10,
+    periodMs: 1000,
+  },
+): Promise<{
   server: RedisServer;
   store: RedisBudgetStore;
   budget: Budget;
@@ -41,11 +47,8 @@ async function setup(options: RedisBudgetStoreOptions): Promise<{
     redis.disconnect();
     await server.stop();
   });
-  // 10 units a second, burst 10.
-  const budget = new Budget({
-    dimensions: [{ name: 'rpm', key: 'rpm', limit: 10, periodMs: 1000 }],
-    store,
-  });
+  // By default 10 units a second, burst 10.
+  const budget = new Budget({ dimensions: [{ name: 'rpm', key: 'rpm', ...dimension }], store });
   return { server, store, budget };
 }
 
@@ -142,5 +145,25 @@ describe('RedisBudgetStore outage', () => {
     });
     // Re-entered empty: no burst of 10 right after the outage.
     expect(await admittedAtOnce(budget, 20)).toBeLessThanOrEqual(2);
+  });
+
+  it('local: an answered start gets back the arrival lag its share paid, never more', {
+    timeout: 30_000,
+  }, async () => {
+    // 10 units in 10 s (1 s each); a worker's share is a third: 3 s of its bucket per unit.
+    const { server, budget } = await setup(
+      { onUnavailable: 'local', localWorkers: 3 },
+      { limit: 10, periodMs: 10_000, arrivalLagMs: 3_000 },
+    );
+    await server.kill();
+    // The first local start, on a full share: 3 s of cost and 3 s of lag.
+    const first = await budget.tryAcquire([1]);
+    expect(first.allowed).toBe(true);
+    expect((await budget.inspect())[0]!.available).toBe(1);
+    // Answered at once: the lag was never lost, and comes back; the cost stays.
+    await first.permit!.settle([1], undefined, Date.now());
+    // 10 s of share less the 3 s the call costs: 2 units (a lag credited three times over, as a
+    // cost is, would have filled the share again: 3).
+    expect((await budget.inspect())[0]!.available).toBe(2);
   });
 });

@@ -303,12 +303,28 @@ export class RedisBudgetStore implements BudgetStore {
         ...(started && { lagsUs: r.slice(4 + 4 * specs.length, 4 + 5 * specs.length) }),
       };
     }
-    return this.degrade('reserve', specs, sent.error, () => {
+    return this.degrade('reserve', specs, sent.error, async (): Promise<BudgetReserveOutcome> => {
       if (this.mode === 'fail-open') {
         return { granted: true, waitUs: 0, index: 0, plans: specs.map(() => NOT_CHARGED) };
       }
-      return this.local.reserve(specs, this.localCosts(specs, costsUs), maxWaitUs, nowUs);
+      const local = await this.local.reserve(
+        specs,
+        this.localCosts(specs, costsUs),
+        maxWaitUs,
+        nowUs,
+      );
+      return local.granted && local.lagsUs
+        ? { ...local, lagsUs: this.lagsFromLocal(local.lagsUs) }
+        : local;
     });
+  }
+
+  /**
+   * A local start's arrival-lag charges, in the µs a settle gives back through `adjust` (which
+   * scales a local delta up by `localWorkers`, as it does costs): never more than was charged.
+   */
+  private lagsFromLocal(lagsUs: readonly number[]): number[] {
+    return lagsUs.map((l) => Math.floor(l / this.localWorkers));
   }
 
   async claim(
@@ -331,7 +347,10 @@ export class RedisBudgetStore implements BudgetStore {
       if (this.mode === 'fail-open') return { status: 'started' };
       // A ticket of Redis means nothing here (lost: the caller reserves again, locally).
       this.markLocal(specs);
-      return this.local.claim(specs, seqs, nowUs);
+      const local = await this.local.claim(specs, seqs, nowUs);
+      return local.status === 'started' && local.lagsUs
+        ? { ...local, lagsUs: this.lagsFromLocal(local.lagsUs) }
+        : local;
     });
   }
 
