@@ -111,38 +111,59 @@ async function outageRun(holdDelayMs: number): Promise<Run> {
     }
   };
   // On Redis: a slot every 20 ms, the caller keeping pace.
-  for (let i = 0; i < 10; i++) {
-    await reserve('before');
-    clock.set(clock.now() + 20);
+  await driveOutage(clock, reserve, () => recovered, { steps: 10, stepMs: 20, after: 50 });
+  expect(recovered).toBe(true);
+  const localAfterRestart = slots.filter((s) => s.phase === 'restart' && s.local).length;
+  return { slots, ...gaps(slots), localAfterRestart };
+}
+
+/**
+ * Drives one caller's `step` around a Redis outage: `steps` steps `stepMs` apart on Redis, the
+ * kill, a second (the bucket is full again by the time the outage is seen: its start is not what
+ * this measures), as many steps in the outage, the restart, then a step every real ms (2 ms of
+ * the test clock: the caller asks faster than the rate, so starts are granted ahead) until the
+ * store is back and `after` steps more.
+ */
+async function driveOutage(
+  clock: ManualClock,
+  step: (phase: string) => Promise<void>,
+  recovered: () => boolean,
+  o: { steps: number; outageSteps?: number; stepMs: number; after: number },
+): Promise<void> {
+  for (let i = 0; i < o.steps; i++) {
+    await step('before');
+    clock.set(clock.now() + o.stepMs);
   }
   await server.kill();
-  // The bucket is full again by the time the outage is seen (its start is not what this measures).
   clock.set(clock.now() + 1000);
-  for (let i = 0; i < 10; i++) {
-    await reserve('outage');
-    clock.set(clock.now() + 20);
+  for (let i = 0; i < (o.outageSteps ?? o.steps); i++) {
+    await step('outage');
+    clock.set(clock.now() + o.stepMs);
   }
   await server.restart();
-  // Until Redis is back, and as long again: a reservation every real ms, 2 ms of the test clock
-  // each (the caller asks faster than the rate, so slots are granted ahead).
   let after = 0;
-  for (let i = 0; i < 10_000 && after < 50; i++) {
-    if (recovered) after++;
-    await reserve(recovered ? 'back' : 'restart');
+  for (let i = 0; i < 10_000 && after < o.after; i++) {
+    if (recovered()) after++;
+    await step(recovered() ? 'back' : 'restart');
     clock.set(clock.now() + 2);
     await sleep(1);
   }
-  expect(recovered).toBe(true);
-  const sorted = [...slots].sort((a, b) => a.atUs - b.atUs);
+}
+
+/** Pairs of consecutive granted times closer than the interval, and the closest pair. */
+function gaps(granted: readonly { readonly atUs: number }[]): {
+  tooClose: number;
+  closestUs: number;
+} {
+  const sorted = granted.map((g) => g.atUs).sort((a, b) => a - b);
   let tooClose = 0;
   let closestUs = Number.POSITIVE_INFINITY;
   for (let i = 1; i < sorted.length; i++) {
-    const gap = sorted[i]!.atUs - sorted[i - 1]!.atUs;
+    const gap = sorted[i]! - sorted[i - 1]!;
     closestUs = Math.min(closestUs, gap);
     if (gap < INTERVAL_US) tooClose++;
   }
-  const localAfterRestart = slots.filter((s) => s.phase === 'restart' && s.local).length;
-  return { slots, tooClose, closestUs, localAfterRestart };
+  return { tooClose, closestUs };
 }
 
 it('calls served locally while the keys re-enter Redis keep the limit after the outage', {
@@ -229,31 +250,14 @@ async function budgetRun(holdDelayMs: number): Promise<BudgetRun> {
     }
     while (waiting.length < BUDGET_CALLERS) await reserve(nowUs(), phase);
   };
-  for (let i = 0; i < 20; i++) {
-    await step('before');
-    clock.set(clock.now() + 10);
-  }
-  await server.kill();
-  clock.set(clock.now() + 1000);
-  for (let i = 0; i < 30; i++) {
-    await step('outage');
-    clock.set(clock.now() + 10);
-  }
-  await server.restart();
-  let after = 0;
-  for (let i = 0; i < 10_000 && after < 100; i++) {
-    if (recovered) after++;
-    await step(recovered ? 'back' : 'restart');
-    clock.set(clock.now() + 2);
-    await sleep(1);
-  }
+  await driveOutage(clock, step, () => recovered, {
+    steps: 20,
+    outageSteps: 30,
+    stepMs: 10,
+    after: 100,
+  });
   expect(recovered).toBe(true);
-  const sorted = [...starts].sort((a, b) => a.atUs - b.atUs);
-  let tooClose = 0;
-  for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i]!.atUs - sorted[i - 1]!.atUs < INTERVAL_US) tooClose++;
-  }
-  return { starts, tooClose, lost, longestWaitMs: longestWaitUs / 1000 };
+  return { starts, tooClose: gaps(starts).tooClose, lost, longestWaitMs: longestWaitUs / 1000 };
 }
 
 const BUDGET_CALLERS = 4;
