@@ -168,9 +168,7 @@ export class ProviderFeedback {
     for (const [header, name] of Object.entries(HEADER_DIMENSIONS[provider])) {
       const limit = headers[header as RateLimitDimensionName]?.limit;
       const index = dimensions.indexOf(name);
-      if (limit === undefined || index < 0) continue;
-      const scaled = Math.floor(limit * this.scale);
-      if (scaled > 0 && scaled < this.o.configured[index]! && this.providerLimits[index] !== scaled)
+      if (limit !== undefined && index >= 0 && this.newLimit(index, limit) !== undefined)
         return true;
     }
     return false;
@@ -213,11 +211,20 @@ export class ProviderFeedback {
     return this.headerLimits;
   }
 
+  /**
+   * A header limit (per minute) of dimension `index`, at the budget's period, when it is below the
+   * configured limit and not the one adopted already; else undefined.
+   */
+  private newLimit(index: number, headerLimit: number): number | undefined {
+    const limit = Math.floor(headerLimit * this.scale);
+    if (!(limit > 0 && limit < this.o.configured[index]!)) return undefined;
+    return this.providerLimits[index] === limit ? undefined : limit;
+  }
+
   /** Records a header limit (per minute) of dimension `index`; true when it lowers a limit anew. */
   private noteLimit(index: number, headerLimit: number): boolean {
-    const limit = Math.floor(headerLimit * this.scale);
-    if (!(limit > 0 && limit < this.o.configured[index]!)) return false;
-    if (this.providerLimits[index] === limit) return false;
+    const limit = this.newLimit(index, headerLimit);
+    if (limit === undefined) return false;
     this.providerLimits[index] = limit;
     this.headerLimits[this.o.dimensions[index]!] = headerLimit;
     return true;

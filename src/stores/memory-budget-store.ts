@@ -73,15 +73,16 @@ export class MemoryBudgetStore implements BudgetStore {
     if (--this.untilSweep <= 0) this.sweep(nowUs);
     // FIFO: a call starts at once only when nobody waits on any of its keys.
     const startNow = waitUs === 0 && !queued;
-    const lagsUs = specs.map(() => 0);
+    // Only a start at once is charged now, and so pays arrival lag now.
+    const lagsUs = startNow ? specs.map(() => 0) : undefined;
     const plans = specs.map((spec, i) => {
       if (costsUs[i] === 0) return NOT_CHARGED;
       const state = this.stored(spec.key, states[i]!);
-      if (startNow) lagsUs[i] = lagChargedUs(state.ts, nowUs, spec.lagUs);
+      if (lagsUs) lagsUs[i] = lagChargedUs(state.ts, nowUs, spec.lagUs);
       const seq = state.reserve(nowUs, costsUs[i]!, startNow, spec.lagUs);
       return this.plan(state, seq, nowUs, spec.rate.capacityUs);
     });
-    return { granted: true, waitUs, index, plans, ...(startNow && { lagsUs }) };
+    return { granted: true, waitUs, index, plans, ...(lagsUs && { lagsUs }) };
   }
 
   async claim(

@@ -47,6 +47,11 @@ function childEnv(): NodeJS.ProcessEnv {
 // `npx --no` would take `--help` as npx's own flag; `--yes=false` never installs a missing bin.
 const NPX_LOCAL = ['--yes=false'] as const;
 
+/** `npx llm-resilience <args>` in `cwd`, as a user of the installed package runs it. */
+function cli(args: readonly string[], cwd: string): Promise<Outcome> {
+  return run('npx', [...NPX_LOCAL, 'llm-resilience', ...args], cwd);
+}
+
 function run(command: string, args: readonly string[], cwd: string): Promise<Outcome> {
   return new Promise((resolve) => {
     execFile(
@@ -227,24 +232,21 @@ describe('the packed tarball installed into an empty app with the current SDKs',
     // The bin is npm's symlink, the case where an "am I the entry?" path check did nothing.
     const bin = join(app, 'node_modules', '.bin', 'llm-resilience');
     expect((await lstat(bin)).isSymbolicLink()).toBe(true);
-    const outcome = await run('npx', [...NPX_LOCAL, 'llm-resilience', '--help'], app);
+    const outcome = await cli(['--help'], app);
     expect(outcome).toMatchObject({ code: 0, stderr: '' });
     expect(outcome.stdout).toContain('Usage: llm-resilience <command>');
     expect(outcome.stdout).toContain('simulator');
   }, 60_000);
 
   it("prints the simulator's usage and exits 0 for `npx llm-resilience simulator --help`", async () => {
-    const outcome = await run('npx', [...NPX_LOCAL, 'llm-resilience', 'simulator', '--help'], app);
+    const outcome = await cli(['simulator', '--help'], app);
     expect(outcome.code).toBe(0);
     expect(outcome.stdout).toContain('Usage: llm-resilience simulator');
   }, 60_000);
 
   it('`npx llm-resilience simulate --quick` writes the figures as JSON and an SVG chart, skipping a peer that is not installed', async () => {
-    const outcome = await run(
-      'npx',
+    const outcome = await cli(
       [
-        ...NPX_LOCAL,
-        'llm-resilience',
         'simulate',
         '--quick',
         '--strategies',
@@ -277,11 +279,8 @@ describe('the packed tarball installed into an empty app with the current SDKs',
   }, 120_000);
 
   it("`npx llm-resilience plan --json` names seed 004's binding limit", async () => {
-    const outcome = await run(
-      'npx',
+    const outcome = await cli(
       [
-        ...NPX_LOCAL,
-        'llm-resilience',
         'plan',
         '--limits',
         'rpm=2000,itpm=160000,otpm=32000',
@@ -326,11 +325,8 @@ describe('the packed tarball installed into an empty app with the current SDKs',
     }, 600_000);
 
     it('`npx llm-resilience simulate` without the optional chart packages writes the figures and says what to install for the chart', async () => {
-      const outcome = await run(
-        'npx',
+      const outcome = await cli(
         [
-          ...NPX_LOCAL,
-          'llm-resilience',
           'simulate',
           '--quick',
           '--strategies',
@@ -357,11 +353,7 @@ describe('the packed tarball installed into an empty app with the current SDKs',
       const url = await redisUrl();
       const key = uniquePrefix('tarball-inspect');
       await runOk('node', ['budget.mjs', url, key], redisApp, 'The pipeline script in the app');
-      const outcome = await run(
-        'npx',
-        [...NPX_LOCAL, 'llm-resilience', 'inspect', '--redis', url, '--key', key, '--json'],
-        redisApp,
-      );
+      const outcome = await cli(['inspect', '--redis', url, '--key', key, '--json'], redisApp);
       expect(outcome).toMatchObject({ code: 0, stderr: '' });
       const snapshot = JSON.parse(outcome.stdout) as {
         budgets: {
@@ -385,7 +377,7 @@ describe('the packed tarball installed into an empty app with the current SDKs',
   });
 
   it('names an unknown command and exits 2', async () => {
-    const outcome = await run('npx', [...NPX_LOCAL, 'llm-resilience', 'nosuchcommand'], app);
+    const outcome = await cli(['nosuchcommand'], app);
     expect(outcome.code).toBe(2);
     expect(outcome.stderr).toContain('Unknown command "nosuchcommand"');
     expect(outcome.stderr).toContain('Usage: llm-resilience');
