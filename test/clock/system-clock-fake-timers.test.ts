@@ -12,6 +12,15 @@ afterEach(() => {
 });
 
 describe('the system clock under fake timers', () => {
+  it('keeps the global performance object it found, now a plain property', () => {
+    const descriptor = Object.getOwnPropertyDescriptor(globalThis, 'performance');
+    // The clock's module stored the object Node's lazy getter gave: the same one, and it works.
+    expect(descriptor?.get).toBeUndefined();
+    expect(descriptor?.value).toBe(performance);
+    expect(descriptor?.writable).toBe(true);
+    expect(systemClock.now() - performance.timeOrigin).toBeCloseTo(performance.now(), -1);
+  });
+
   it('advances with the faked performance clock', () => {
     vi.useFakeTimers();
     const before = systemClock.now();
