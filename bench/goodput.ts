@@ -9,12 +9,18 @@
  * through the Redis at REDIS_URL (default redis://127.0.0.1:6379) when it answers; without one,
  * each worker gets its share of the quota in memory, as `simulate` says. The full run lasts
  * three periods per strategy: in a shorter one the buckets, full at the start, hardly bind.
- * Prints the figures and the issue's goals beside them; figures, never assertions.
+ * Then, with Redis, the pipelines issue's scenario (bench-results/pipeline-workers.json): 8 worker
+ * processes x 16 calls in flight through one Redis budget for 20 s, `max_tokens` 1024 with
+ * 10-50% used, per-second buckets, through the Anthropic SDK and the OpenAI SDK (the full run
+ * only: --quick stays under 2 minutes); `npm run bench:redis-budget` runs it with its variants.
+ * Prints the figures and the issues' goals beside them; figures, never assertions.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { simulate } from '../src/cli/commands/simulate.js';
 import { parseSimulateArgs } from '../src/cli/simulate/args.js';
+import { redisAnswers } from '../src/cli/simulate/redis-connection.js';
 import { chartSvg, summaryTable } from '../src/cli/simulate/report.js';
+import { runRedisPipeline } from '../test/support/pipeline-redis-run.js';
 
 const quick = process.argv.includes('--quick');
 const time = quick
@@ -30,9 +36,14 @@ const scenarios = [
   { name: 'misconfigured (limits at 2x the real quota)', file: 'misconfigured', factor: 2 },
 ] as const;
 
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const redis = await redisAnswers(redisUrl);
+if (!redis) console.log(`No Redis answered at ${redisUrl}: budgets in memory, one per worker.`);
+const { REDIS_URL: _given, ...withoutRedis } = process.env;
+const env = redis ? { ...process.env, REDIS_URL: redisUrl } : withoutRedis;
+
 mkdirSync('bench-results', { recursive: true });
 for (const { name, file, factor } of scenarios) {
-  const env = { REDIS_URL: 'redis://127.0.0.1:6379', ...process.env };
   const parsed = parseSimulateArgs([...time, '--limit-factor', String(factor)], env);
   if (parsed.kind !== 'run') throw new Error(parsed.kind === 'error' ? parsed.message : 'help');
   console.log(`\n== ${name}`);
@@ -54,4 +65,29 @@ for (const { name, file, factor } of scenarios) {
   writeFileSync(`bench-results/${file}.json`, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(`bench-results/${file}.svg`, await chartSvg(parsed.scenario, outputs));
   console.log(`Wrote bench-results/${file}.json and bench-results/${file}.svg`);
+}
+
+if (quick) {
+  console.log(
+    '\nThe 8-process pipeline scenario runs in the full run (or npm run bench:redis-budget).',
+  );
+} else if (redis) {
+  console.log('\n== pipelines: 8 worker processes x 16 calls in flight, one Redis budget, 20 s');
+  const base = { redisUrl, workers: 8, inFlight: 16, windowMs: 20_000, maxTokens: 1024 };
+  const providers: { provider: 'anthropic' | 'openai'; perMinute: Record<string, number> }[] = [
+    { provider: 'anthropic', perMinute: { rpm: 600_000, itpm: 60_000_000, otpm: 180_000 } },
+    { provider: 'openai', perMinute: { rpm: 600_000, tpm: 360_000 } },
+  ];
+  const runs = [];
+  for (const { provider, perMinute } of providers) {
+    const { reports: _reports, ...run } = await runRedisPipeline({ ...base, provider, perMinute });
+    console.log(
+      `${provider}: ${run.requests} requests, ${run.provider429} provider 429s (goal 0), goodput ${run.goodput} of ${run.binding} (goal >= 0.97)`,
+    );
+    runs.push({ provider, ...run });
+  }
+  writeFileSync('bench-results/pipeline-workers.json', `${JSON.stringify(runs, null, 2)}\n`);
+  console.log('Wrote bench-results/pipeline-workers.json');
+} else {
+  console.log('\nThe 8-process pipeline scenario needs Redis: skipped.');
 }

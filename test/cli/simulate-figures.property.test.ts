@@ -5,8 +5,8 @@ import {
   chartBins,
   goodputOf,
   jainIndex,
+  measuredWindow,
   quantile,
-  warmupMs,
 } from '../../src/cli/simulate/measure.js';
 import type { SeriesPoint } from '../../src/simulator/index.js';
 
@@ -83,10 +83,24 @@ describe('goodput against the binding quota', () => {
     );
   });
 
-  it('leaves out two periods, at least a fifth and at most half of the run', () => {
-    expect(warmupMs(8_000, 1_000)).toBe(2_000);
-    expect(warmupMs(30_000, 1_000)).toBe(6_000);
-    expect(warmupMs(2_000, 1_000)).toBe(1_000);
+  it('measures the last whole periods after one period and a fifth of the run', () => {
+    expect(measuredWindow(8_000, 1_000)).toEqual({ fromMs: 2_000, toMs: 8_000 });
+    expect(measuredWindow(30_000, 1_000)).toEqual({ fromMs: 6_000, toMs: 30_000 });
+    expect(measuredWindow(180_000, 60_000)).toEqual({ fromMs: 60_000, toMs: 180_000 });
+    expect(measuredWindow(150_000, 60_000)).toEqual({ fromMs: 90_000, toMs: 150_000 });
+    // Under two periods: the second half.
+    expect(measuredWindow(1_500, 1_000)).toEqual({ fromMs: 750, toMs: 1_500 });
+  });
+
+  it('counts a limiter of fixed windows, one burst of the quota per period, at its limit', () => {
+    // A period's quota admitted in one 100 ms point at the start of every period, as a fixed
+    // window limiter admits it: over whole periods its rate is the limit.
+    const periodMs = 60_000;
+    const points = Array.from({ length: 1_800 }, (_, i) =>
+      point(i * 100, i % 600 === 1 ? 50 : 0, 0, 0),
+    );
+    const { fromMs, toMs } = measuredWindow(180_000, periodMs);
+    expect(goodputOf(points, { rpm: 50 }, periodMs, fromMs, toMs).ratio).toBe(1);
   });
 });
 

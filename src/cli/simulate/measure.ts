@@ -1,9 +1,12 @@
 /**
  * The figures of one run, from the simulator's 100 ms series and the calls' own records. Pure.
  *
- * Goodput is the steady-state rate the provider admitted on each dimension, over its limit: the
- * first `warmupMs` are left out (the bucket starts full, so a burst-and-die strategy would get a
- * whole period for free), and the rate is taken over the rest of the window. Requests and input
+ * Goodput is the steady-state rate the provider admitted on each dimension, over its limit, taken
+ * over the run's last whole periods (`measuredWindow`): the start is left out (the bucket starts
+ * full, so a burst-and-die strategy would get a whole period for free), and whole periods give a
+ * limiter of fixed windows, which admits a period's quota in a burst at each window's start, one
+ * burst per period measured (a window of 1.5 periods, as this read before, held one burst where
+ * the rate was two thirds of a limit the limiter kept to exactly). Requests and input
  * tokens count when admitted; output tokens when each response ends, which is what the provider
  * finally keeps (`max_tokens` charged at the start is settled then). The binding quota is the
  * dimension used the most.
@@ -60,9 +63,18 @@ export function goodputOf(
   return { binding, ratio: Number(ratio.toFixed(3)), byDimension };
 }
 
-/** The part of a run left out of goodput: two periods, at least a fifth and at most half of it. */
-export function warmupMs(durationMs: number, periodMs: number): number {
-  return Math.min(Math.max(2 * periodMs, durationMs / 5), durationMs / 2);
+/**
+ * The part of a run goodput is measured over: its last whole periods after at least one period
+ * and a fifth of the run (the start, while the full starting bucket drains). A run shorter than
+ * two periods has no whole period after that: its second half.
+ */
+export function measuredWindow(
+  durationMs: number,
+  periodMs: number,
+): { readonly fromMs: number; readonly toMs: number } {
+  const periods = Math.floor((durationMs - Math.max(periodMs, durationMs / 5)) / periodMs);
+  if (periods >= 1) return { fromMs: durationMs - periods * periodMs, toMs: durationMs };
+  return { fromMs: durationMs / 2, toMs: durationMs };
 }
 
 /** The q-quantile (0..1) of `values` by nearest rank; 0 for none. */

@@ -11,10 +11,10 @@ import {
   chartBins,
   goodputOf,
   jainIndex,
+  measuredWindow,
   type QuotaDimension,
   quantile,
   tokenDimensionOf,
-  warmupMs,
 } from './measure.js';
 import type { PoolRun, WorkerPool } from './worker-pool.js';
 
@@ -138,13 +138,13 @@ export async function runStrategy(
 
     const stats = sim.stats();
     const offset = startedAt - stats.startedAt;
-    const warm = warmupMs(durationMs, scenario.periodMs);
+    const measured = measuredWindow(durationMs, scenario.periodMs);
     const goodput = goodputOf(
       stats.series.points,
       scenario.quota,
       scenario.periodMs,
-      offset + warm,
-      offset + durationMs,
+      offset + measured.fromMs,
+      offset + measured.toMs,
     );
     const succeeded = perWorker.reduce((a, b) => a + b, 0);
     const tokenDimension = tokenDimensionOf(scenario.provider, goodput);

@@ -217,9 +217,9 @@ function sleepOrAbort(ms: number, signal: AbortSignal): Promise<void> {
 /**
  * rate-limiter-flexible: one limiter per dimension at the configured quota (RateLimiterRedis), or
  * at this worker's share without Redis (RateLimiterMemory), fixed windows of one period. Each
- * call consumes its start costs on every dimension (giving back what it took when one says no,
- * then waiting as long as that one asks), runs with the SDK's default retries, and rewards the
- * unused output afterwards.
+ * call consumes its start costs on every dimension (giving back what it counted, the refused
+ * dimension's included, when one says no, then waiting as long as that one asks), runs with the
+ * SDK's default retries, and rewards the unused output afterwards.
  */
 async function rateLimiterFlexibleWorker(context: WorkerContext): Promise<WorkerStrategy> {
   type Rlf = typeof import('rate-limiter-flexible');
@@ -243,20 +243,24 @@ async function rateLimiterFlexibleWorker(context: WorkerContext): Promise<Worker
   const sdk = await makeClient(scenario.provider, context.url, {});
   const acquire = async (signal: AbortSignal) => {
     for (;;) {
-      const taken: string[] = [];
+      // A refused `consume` has counted its points all the same (its script increments before
+      // it compares): they are rewarded too, or every refusal would spend the window's quota.
+      const counted: string[] = [];
+      let refused = false;
       let waitMs = 0;
       for (const [d, cost] of Object.entries(costs)) {
+        counted.push(d);
         try {
           await limiters[d]!.consume('org', cost);
-          taken.push(d);
         } catch (refusal) {
           if (refusal instanceof Error) throw refusal;
+          refused = true;
           waitMs = (refusal as { msBeforeNext: number }).msBeforeNext;
           break;
         }
       }
-      if (taken.length === Object.keys(costs).length) return;
-      await Promise.all(taken.map((d) => limiters[d]!.reward('org', costs[d]!)));
+      if (!refused) return;
+      await Promise.all(counted.map((d) => limiters[d]!.reward('org', costs[d]!)));
       await sleepOrAbort(Math.max(1, waitMs), signal);
     }
   };
@@ -299,7 +303,14 @@ async function bottleneckWorker(context: WorkerContext): Promise<WorkerStrategy>
         reservoir: limits[d as keyof Quota]!,
         reservoirRefreshAmount: limits[d as keyof Quota]!,
         reservoirRefreshInterval: scenario.periodMs,
-        ...(connection && { datastore: 'ioredis', connection, clearDatastore: false }),
+        ...(connection && {
+          datastore: 'ioredis',
+          connection,
+          clearDatastore: false,
+          // Clustered, Bottleneck refreshes the reservoir on its heartbeat, every 5 s unless told:
+          // a compressed period of 1 s would be refilled once in five.
+          heartbeatInterval: Math.min(1_000, scenario.periodMs / 4),
+        }),
       });
       // Bottleneck reports its own errors (a lost connection) as events; calls fail on their own.
       limiter.on('error', () => {});
