@@ -9,12 +9,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DOMParser } from 'linkedom';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseSimulateArgs, STRATEGY_NAMES } from '../../src/cli/simulate/args.js';
 import { shareTooSmall, workerShare } from '../../src/cli/simulate/strategies.js';
 import { importPeer, MissingPackageError } from '../../src/cli/simulate/traffic.js';
 import { redisUrl } from '../support/redis.js';
+import { expectReport, expectReportShape, expectSvgChart } from '../support/simulate-report.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'llmr-simulate-'));
@@ -37,47 +37,6 @@ function cli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Outc
         resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
-}
-
-const STRATEGY_KEYS = [
-  'name',
-  'requests',
-  'succeeded',
-  'provider429',
-  'billedRequests',
-  'goodputRatio',
-  'p50LatencyMs',
-  'p95LatencyMs',
-  'fairness',
-];
-
-function checkReportShape(report: Record<string, unknown>, names: readonly string[]) {
-  for (const key of ['scenario', 'provider', 'quota', 'workers', 'inFlightPerWorker', 'durationS'])
-    expect(report).toHaveProperty(key);
-  const strategies = report.strategies as Record<string, unknown>[];
-  expect(strategies.map((s) => s.name)).toEqual(names);
-  for (const s of strategies) for (const key of STRATEGY_KEYS) expect(s).toHaveProperty(key);
-  return strategies as Record<string, number | string | object>[];
-}
-
-function checkReport(report: Record<string, unknown>, names: readonly string[]) {
-  for (const key of ['scenario', 'provider', 'quota', 'workers', 'inFlightPerWorker', 'durationS'])
-    expect(report).toHaveProperty(key);
-  const strategies = report.strategies as Record<string, number | string>[];
-  expect(strategies.map((s) => s.name)).toEqual(names);
-  for (const s of strategies) {
-    for (const key of STRATEGY_KEYS) expect(s).toHaveProperty(key);
-    const n = s as Record<string, number>;
-    expect(n.requests).toBeGreaterThanOrEqual(n.succeeded!);
-    expect(n.succeeded).toBeGreaterThan(0);
-    expect(n.billedRequests).toBeGreaterThanOrEqual(n.provider429!);
-    for (const ratio of [n.goodputRatio!, n.fairness!]) {
-      expect(ratio).toBeGreaterThanOrEqual(0);
-      expect(ratio).toBeLessThanOrEqual(1);
-    }
-    expect(n.p95LatencyMs).toBeGreaterThanOrEqual(n.p50LatencyMs!);
-  }
-  return strategies;
 }
 
 describe('llm-resilience simulate', () => {
@@ -108,7 +67,7 @@ describe('llm-resilience simulate', () => {
     expect(table).toMatch(/│ llm-resilience +│/);
     expect(table).toMatch(/│ naive +│/);
 
-    const strategies = checkReport(JSON.parse(readFileSync(json, 'utf8')), [
+    const strategies = expectReport(JSON.parse(readFileSync(json, 'utf8')), [
       'llm-resilience',
       'naive',
     ]);
@@ -119,18 +78,7 @@ describe('llm-resilience simulate', () => {
     // The default quota is far below the demand: without a limiter the provider refuses calls.
     expect(strategies[1]!.provider429).toBeGreaterThan(0);
 
-    const text = readFileSync(svg, 'utf8');
-    const doc = new DOMParser().parseFromString(text, 'image/svg+xml');
-    const root = doc.documentElement as unknown as {
-      tagName: string;
-      getAttribute(name: string): string | null;
-      querySelectorAll(selector: string): { length: number };
-    };
-    expect(root.tagName.toLowerCase()).toBe('svg');
-    expect(root.getAttribute('xmlns')).toBe('http://www.w3.org/2000/svg');
-    expect(text).toContain('llm-resilience');
-    expect(text).toContain('provider 429s');
-    expect(root.querySelectorAll('path').length).toBeGreaterThan(0);
+    expectSvgChart(readFileSync(svg, 'utf8'), 'llm-resilience');
   });
 
   it("shares the peers' budgets through Redis when given --redis, and says so", {
@@ -151,7 +99,7 @@ describe('llm-resilience simulate', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(stdout).toMatch(/Redis at redis:\/\//);
-    const strategies = checkReport(JSON.parse(readFileSync(json, 'utf8')), [
+    const strategies = expectReport(JSON.parse(readFileSync(json, 'utf8')), [
       'llm-resilience',
       'rate-limiter-flexible',
       'bottleneck',
@@ -159,6 +107,35 @@ describe('llm-resilience simulate', () => {
     expect(strategies[1]!.note).toContain('RateLimiterRedis');
     expect(strategies[2]!.note).toContain('clustered through Redis');
     expect(strategies[0]!.note).toBe('one budget shared through Redis');
+  });
+
+  it('goes on in memory when the Redis given does not answer, and says so first', {
+    timeout: 120_000,
+  }, async () => {
+    const json = join(dir, 'no-redis.json');
+    const { code, stdout, stderr } = await cli([
+      'simulate',
+      '--quick',
+      '--strategies',
+      'llm-resilience,rate-limiter-flexible',
+      '--redis',
+      // Nothing listens on port 1.
+      'redis://127.0.0.1:1',
+      '--no-svg',
+      '--json',
+      json,
+    ]);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout.split('\n').slice(0, 6).join('\n')).toMatch(
+      /No Redis answered at redis:\/\/127\.0\.0\.1:1 within 2 s, so the run goes on without it/,
+    );
+    const strategies = expectReport(JSON.parse(readFileSync(json, 'utf8')), [
+      'llm-resilience',
+      'rate-limiter-flexible',
+    ]);
+    expect(strategies[1]!.note).toContain('RateLimiterMemory');
+    expect(strategies[1]!.succeeded).toBeGreaterThan(0);
   });
 
   it('ends on time when every call is refused at once, and skips a share too small for one call', {
@@ -184,7 +161,7 @@ describe('llm-resilience simulate', () => {
     expect(stdout).toContain(
       "llm-resilience: skipped, without Redis each of the 2 workers gets 1/2 of the quota, and its otpm share (50) is below one call's 512",
     );
-    const [perProcess] = checkReportShape(JSON.parse(readFileSync(json, 'utf8')), ['per-process']);
+    const [perProcess] = expectReportShape(JSON.parse(readFileSync(json, 'utf8')), ['per-process']);
     expect(perProcess!.succeeded).toBe(0);
     expect(perProcess!.failed).toBeGreaterThan(0);
     expect(Object.keys(perProcess!.errors as object)).toEqual(['CostExceedsCapacityError']);

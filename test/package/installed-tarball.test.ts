@@ -16,6 +16,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisUrl, uniquePrefix } from '../support/redis.js';
+import { expectReport, expectSvgChart } from '../support/simulate-report.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -262,20 +263,9 @@ describe('the packed tarball installed into an empty app with the current SDKs',
     // bottleneck is a development dependency of this repository, not of the package.
     expect(outcome.stdout).toContain('bottleneck: skipped');
     expect(outcome.stdout).toContain('npm install bottleneck');
-    const report = JSON.parse(await readFile(join(app, 'out', 'simulate.json'), 'utf8')) as {
-      strategies: { name: string; requests: number; succeeded: number; goodputRatio: number }[];
-    };
-    expect(report.strategies.map((s) => s.name)).toEqual(['llm-resilience', 'naive']);
-    for (const s of report.strategies) {
-      expect(s.requests).toBeGreaterThanOrEqual(s.succeeded);
-      expect(s.goodputRatio).toBeGreaterThanOrEqual(0);
-      expect(s.goodputRatio).toBeLessThanOrEqual(1);
-    }
-    const svg = await readFile(join(app, 'out', 'simulate.svg'), 'utf8');
-    expect(svg).toMatch(
-      /^<\?xml version="1.0" encoding="UTF-8"\?>\n<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/,
-    );
-    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+    const report = JSON.parse(await readFile(join(app, 'out', 'simulate.json'), 'utf8'));
+    expectReport(report, ['llm-resilience', 'naive']);
+    expectSvgChart(await readFile(join(app, 'out', 'simulate.svg'), 'utf8'), 'llm-resilience');
   }, 120_000);
 
   it("`npx llm-resilience plan --json` names seed 004's binding limit", async () => {
