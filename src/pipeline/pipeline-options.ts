@@ -4,7 +4,8 @@
  * at the first call.
  */
 import type { Cluster, Redis } from 'ioredis';
-import type { TierPreset } from '../../policies/types.js';
+import { schemeOfKnownTier } from '../../policies/find-preset.js';
+import type { PresetProvider, TierPreset } from '../../policies/types.js';
 import type { CircuitBreakerPolicyOptions } from '../circuit/circuit-breaker-policy.js';
 import type { Clock } from '../clock.js';
 import type { BulkheadPolicyOptions } from '../concurrency/bulkhead-policy.js';
@@ -46,7 +47,10 @@ export interface PipelineFallback<R = unknown> {
 }
 
 export interface ProviderPolicyOptions<R = unknown> {
-  /** A tier of the provider's preset scheme (`build`, `tier-2`...); with `model`. */
+  /**
+   * A tier of the provider's preset scheme (`build`, `tier-2`...); with `model`. A tier the
+   * provider does not have is refused when the policy is made, with or without `model`.
+   */
   tier?: string;
   /** A preset row (`presets.anthropic...`), instead of `tier` + `model`. */
   preset?: TierPreset;
@@ -55,7 +59,12 @@ export interface ProviderPolicyOptions<R = unknown> {
    * charged to their own class's budget (one class = one budget, as the provider meters it).
    */
   model?: string;
-  /** Limits per `periodMs`: instead of a preset, or over some of its numbers. */
+  /**
+   * Limits per `periodMs`: instead of a preset, or over some of its numbers. Limits win: beside a
+   * tier they replace the numbers they name for every model class, and when they name every
+   * dimension the provider meters, a model the tier has no row for (no known class, or no numbers
+   * in that tier) is charged to a budget of these limits alone instead of being refused.
+   */
   limits?: PipelineLimits;
   /** The period of the limits, in ms. @default 60_000 (the providers' minute) */
   periodMs?: number;
@@ -162,7 +171,11 @@ const TIMEOUT_KEYS = optionKeys<PipelineTimeout>({ attemptMs: true, totalMs: tru
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Refuses what cannot work, naming the option, the allowed range and the value. */
-export function checkPipelineOptions(options: ProviderPolicyOptions, where: string): void {
+export function checkPipelineOptions(
+  options: ProviderPolicyOptions,
+  where: string,
+  provider: PresetProvider,
+): void {
   checkKnownKeys(options, KEYS, where, {
     required: true,
     aliases: { retries: 'retry', breaker: 'circuit', concurrency: 'bulkhead', rate: 'limits' },
@@ -229,6 +242,8 @@ export function checkPipelineOptions(options: ProviderPolicyOptions, where: stri
       throw new InvalidConfigError(name, 'a well-formed string (no lone UTF-16 surrogate)', v);
     }
   }
+  // Looked up now, model or not: without a model the tier would otherwise first be read at a call.
+  if (typeof options.tier === 'string') schemeOfKnownTier(provider, options.tier);
   if (
     options.redis !== undefined &&
     options.store === undefined &&

@@ -109,7 +109,7 @@ export class ProviderPolicy implements IPolicy {
 
   /** @internal use anthropicPolicy() or openaiPolicy() */
   constructor(accounting: Accounting, options: ProviderPolicyOptions, where: string) {
-    checkPipelineOptions(options, where);
+    checkPipelineOptions(options, where, accounting.provider);
     this.clock = options.clock ?? systemClock;
     const clock = options.clock ? { clock: options.clock } : {};
     const store = resolveStore(options);

@@ -54,6 +54,63 @@ describe('provider pipeline options', () => {
     );
   });
 
+  it('refuse a tier the provider does not have, with or without a model, naming its tiers', () => {
+    const refusals = [
+      () => anthropicPolicy({ tier: 'gold' }),
+      () => anthropicPolicy({ tier: 'gold', limits: { rpm: 10, itpm: 1000, otpm: 1000 } }),
+      () => openaiPolicy({ tier: 'tier-9' }),
+      () => openaiPolicy({ tier: 'tier-9', model: 'gpt-4.1' }),
+      // A tier of another provider is not this one's.
+      () => openaiPolicy({ tier: 'scale' }),
+    ];
+    for (const make of refusals) {
+      expect(make).toThrow(InvalidConfigError);
+      expect(make).toThrow(/`tier`/);
+    }
+    expect(() => anthropicPolicy({ tier: 'gold' })).toThrow(/start \| build \| scale/);
+    expect(() => openaiPolicy({ tier: 'tier-9' })).toThrow(/tier-1 \| tier-2 \| tier-3/);
+    expect(() => anthropicPolicy({ tier: 'build' })).not.toThrow();
+  });
+
+  it('with limits naming every dimension, a model the tier has no row for is charged to them', async () => {
+    const limits = { rpm: 10, itpm: 1000, otpm: 1000 };
+    const policy = anthropicPolicy({ tier: 'build', model: 'claude-foo-9', limits });
+    const snapshot = await policy.inspect();
+    expect(snapshot.preset).toBeUndefined();
+    expect(snapshot.limits.map((l) => [l.modelClass, l.name, l.limit])).toEqual([
+      ['limits', 'rpm', 10],
+      ['limits', 'itpm', 1000],
+      ['limits', 'otpm', 1000],
+    ]);
+    // Limits that leave a dimension to the preset cannot stand in for a missing row.
+    expect(() =>
+      anthropicPolicy({ tier: 'build', model: 'claude-foo-9', limits: { rpm: 10 } }),
+    ).toThrow(/sonnet-4\.x/);
+  });
+
+  it('with limits beside a tier, a request for a model of no known class is sent and charged to them', async () => {
+    sim = await startSimulator({ provider: 'anthropic' });
+    const limits = { rpm: 10, itpm: 100_000, otpm: 100_000 };
+    const policy = anthropicPolicy({ tier: 'build', limits, arrivalLagMs: 0 });
+    const client = new Anthropic({
+      baseURL: sim.url,
+      apiKey: 'test',
+      fetch: policy.fetch,
+      maxRetries: 0,
+    });
+    const message = await wrap(policy).execute(() =>
+      client.messages.create({
+        model: 'claude-foo-9',
+        max_tokens: 16,
+        messages: [{ role: 'user', content: 'Hi' }],
+      }),
+    );
+    expect(message.role).toBe('assistant');
+    expect(sim.stats().requests).toBe(1);
+    const rpm = (await policy.inspect()).limits.find((l) => l.name === 'rpm')!;
+    expect([rpm.modelClass, rpm.available]).toEqual(['limits', 9]);
+  });
+
   it('inspect() is JSON with the preset, the circuit and every dimension, and no secret', async () => {
     sim = await startSimulator({ provider: 'anthropic' });
     const policy = anthropicPolicy({
