@@ -13,7 +13,7 @@ import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import type { BudgetStore } from '../limiter/budget-store.js';
 import { checkKnownKeys, optionKeys } from '../options/check-options.js';
 import type { TokenCounter } from '../providers/text-tokens.js';
-import type { RetryPolicyOptions } from '../retry/retry-policy.js';
+import { RETRY_DEFAULTS, type RetryPolicyOptions } from '../retry/retry-policy.js';
 import { type RedisBudgetClient, RedisBudgetStore } from '../stores/redis/redis-budget-store.js';
 
 /** Per-minute limits (or per `periodMs`), instead of or over a preset's. */
@@ -99,7 +99,11 @@ export interface ProviderPolicyOptions<R = unknown> {
   tenant?: string;
   /** Share of each limit a tenant may use, in (0, 1]. @default 1 */
   tenantShare?: number;
-  /** Retries (cockatiel-style options), or `false`. @default { maxRetries: 2 } */
+  /**
+   * Retries (cockatiel-style options), or `false`. With `timeout.totalMs`, values that leave no
+   * room for one retry inside it are refused, and the defaults are bounded by it (`resolveRetry`).
+   * @default { maxRetries: 2 }
+   */
   retry?: Omit<RetryPolicyOptions, 'clock'> | false;
   /** Circuit breaker options, or `false`. @default { consecutiveFailures: 5, halfOpenAfterMs: 30_000 } */
   circuit?: Omit<CircuitBreakerPolicyOptions, 'clock'> | false;
@@ -271,12 +275,74 @@ export function checkPipelineOptions(
       timeout.attemptMs,
     );
   }
+  checkRetriesFit(options.retry, timeout);
   if (options.fallback !== undefined && options.fallback !== false) {
     const to = (options.fallback as PipelineFallback).to;
     if (typeof to !== 'function') {
       throw new InvalidConfigError('fallback.to', 'a function of the error', to);
     }
   }
+}
+
+/**
+ * With a total timeout, the retries the user asked for must be able to happen inside it: not even
+ * one retry fits when an attempt may use the whole total, when the first backoff's envelope is
+ * the whole total, or when a honoured `retry-after` leaves no time for the attempt after it. Only
+ * values the user gave are refused; `resolveRetry` bounds the defaults by the total instead.
+ */
+function checkRetriesFit(
+  retry: ProviderPolicyOptions['retry'],
+  { attemptMs, totalMs }: PipelineTimeout,
+): void {
+  if (totalMs === undefined || typeof retry !== 'object' || retry === null) return;
+  const maxRetries = retry.maxRetries ?? PIPELINE_DEFAULTS.retry.maxRetries;
+  // Retries off, or a wrong maxRetries: the retry stage's own check names it.
+  if (!(typeof maxRetries === 'number' && maxRetries > 0)) return;
+  const total = `timeout.totalMs (${totalMs} ms)`;
+  if (retry.maxRetries !== undefined && attemptMs !== undefined && attemptMs >= totalMs) {
+    throw new InvalidConfigError(
+      'retry.maxRetries',
+      `0, or timeout.attemptMs (${attemptMs} ms) below ${total}: an attempt may use the whole call, leaving no time for a retry`,
+      retry.maxRetries,
+    );
+  }
+  const atMostBelowTotal = (name: 'baseDelayMs' | 'maxRetryAfterMs', why: string) => {
+    const v = retry[name];
+    if (typeof v === 'number' && v >= totalMs) {
+      throw new InvalidConfigError(`retry.${name}`, `less than ${total}: ${why}`, v);
+    }
+  };
+  atMostBelowTotal('baseDelayMs', "the first retry's backoff could take the whole call");
+  atMostBelowTotal(
+    'maxRetryAfterMs',
+    'a retry-after wait that long leaves no time for the attempt after it',
+  );
+}
+
+/**
+ * The retry stage's options: the user's over the pipeline's defaults, or undefined for
+ * `retry: false`. With a total timeout, defaults the user did not set are bounded by it, so that
+ * they fit as `checkRetriesFit` asks of the user's values: `maxRetryAfterMs` (60 s) to 1 ms under
+ * the total (a longer `retry-after` is passed on at once, not waited out until the timeout), and
+ * `baseDelayMs` (500 ms) to half the total.
+ */
+export function resolveRetry(
+  options: ProviderPolicyOptions,
+): Omit<RetryPolicyOptions, 'clock'> | undefined {
+  if (options.retry === false) return undefined;
+  const given = options.retry ?? {};
+  const resolved = { ...PIPELINE_DEFAULTS.retry, ...given };
+  const { totalMs } = resolveTimeout(options.timeout);
+  if (totalMs === undefined) return resolved;
+  return {
+    ...resolved,
+    ...(given.maxRetryAfterMs === undefined
+      ? { maxRetryAfterMs: Math.min(RETRY_DEFAULTS.maxRetryAfterMs, Math.max(0, totalMs - 1)) }
+      : {}),
+    ...(given.baseDelayMs === undefined
+      ? { baseDelayMs: Math.min(RETRY_DEFAULTS.baseDelayMs, totalMs / 2) }
+      : {}),
+  };
 }
 
 /** Where the pipeline's budgets live: `store`, a RedisBudgetStore over `redis`, or none (memory). */
