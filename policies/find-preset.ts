@@ -77,6 +77,15 @@ export function findPreset(query: PresetQuery): TierPreset {
   throw new InvalidConfigError(model === undefined ? 'modelClass' : 'model', detail, model ?? cls);
 }
 
+/**
+ * The scheme of a tier name for a provider (or checks it belongs to `scheme`). Throws
+ * `InvalidConfigError` naming the provider's tiers, and the nearest one to a typo, for a tier the
+ * provider does not have.
+ */
+export function schemeOfKnownTier(provider: PresetProvider, tier: string, scheme?: string): string {
+  return resolveScheme(provider, tier, scheme);
+}
+
 function resolveScheme(provider: PresetProvider, tier: string, asked: string | undefined): string {
   const schemes = presetSchemes[provider];
   if (asked !== undefined) {

@@ -7,7 +7,7 @@ import { findPreset } from '../../policies/find-preset.js';
 import { modelClassOf } from '../../policies/models.js';
 import type { TierPreset } from '../../policies/types.js';
 import { type Clock, systemClock } from '../clock.js';
-import { InvalidConfigError } from '../errors/invalid-config-error.js';
+import { InvalidConfigError, isInvalidConfigError } from '../errors/invalid-config-error.js';
 import { Budget, type BudgetDimension } from '../limiter/budget.js';
 import type { BudgetStore } from '../limiter/budget-store.js';
 import type { Accounting, DimensionName } from './accounting.js';
@@ -18,7 +18,10 @@ import { type LimitChangeEvent, ProviderFeedback } from './provider-feedback.js'
 
 /** Where one model class's calls are charged. */
 export interface BudgetTarget {
-  /** The class ('sonnet-4.x'), or 'limits' when the pipeline has bare limits. */
+  /**
+   * The class ('sonnet-4.x'), or 'limits': the budget of bare limits, which also pays for models
+   * of no known class when limits stand in for the preset.
+   */
   readonly modelClass: string;
   readonly preset?: TierPreset;
   readonly budget: Budget;
@@ -78,13 +81,26 @@ export class BudgetRouter {
     const modelClass = modelClassOf(provider, model);
     const known = modelClass && this.targets.get(modelClass);
     if (known) return known;
-    const row = findPreset({
-      provider,
-      tier: preset?.tier ?? tier!,
-      ...(preset ? { scheme: preset.scheme } : {}),
-      model,
-    });
+    let row: TierPreset;
+    try {
+      row = findPreset({
+        provider,
+        tier: preset?.tier ?? tier!,
+        ...(preset ? { scheme: preset.scheme } : {}),
+        model,
+      });
+    } catch (error) {
+      // Limits win: where the presets have no row for the model (no known class, or no numbers in
+      // this tier), explicit limits naming every dimension make its budget on their own.
+      if (!(isInvalidConfigError(error) && this.limitsNameEveryDimension())) throw error;
+      return this.target(modelClass ?? 'limits', undefined);
+    }
     return this.target(row.modelClass, row);
+  }
+
+  private limitsNameEveryDimension(): boolean {
+    const { limits, accounting } = this.options;
+    return limits !== undefined && accounting.dimensions.every((d) => limits[d] !== undefined);
   }
 
   /** Every target made so far (for inspect). */

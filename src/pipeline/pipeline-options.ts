@@ -4,7 +4,8 @@
  * at the first call.
  */
 import type { Cluster, Redis } from 'ioredis';
-import type { TierPreset } from '../../policies/types.js';
+import { schemeOfKnownTier } from '../../policies/find-preset.js';
+import type { PresetProvider, TierPreset } from '../../policies/types.js';
 import type { CircuitBreakerPolicyOptions } from '../circuit/circuit-breaker-policy.js';
 import type { Clock } from '../clock.js';
 import type { BulkheadPolicyOptions } from '../concurrency/bulkhead-policy.js';
@@ -12,7 +13,7 @@ import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import type { BudgetStore } from '../limiter/budget-store.js';
 import { checkKnownKeys, optionKeys } from '../options/check-options.js';
 import type { TokenCounter } from '../providers/text-tokens.js';
-import type { RetryPolicyOptions } from '../retry/retry-policy.js';
+import { RETRY_DEFAULTS, type RetryPolicyOptions } from '../retry/retry-policy.js';
 import { type RedisBudgetClient, RedisBudgetStore } from '../stores/redis/redis-budget-store.js';
 
 /** Per-minute limits (or per `periodMs`), instead of or over a preset's. */
@@ -46,7 +47,10 @@ export interface PipelineFallback<R = unknown> {
 }
 
 export interface ProviderPolicyOptions<R = unknown> {
-  /** A tier of the provider's preset scheme (`build`, `tier-2`...); with `model`. */
+  /**
+   * A tier of the provider's preset scheme (`build`, `tier-2`...); with `model`. A tier the
+   * provider does not have is refused when the policy is made, with or without `model`.
+   */
   tier?: string;
   /** A preset row (`presets.anthropic...`), instead of `tier` + `model`. */
   preset?: TierPreset;
@@ -55,7 +59,12 @@ export interface ProviderPolicyOptions<R = unknown> {
    * charged to their own class's budget (one class = one budget, as the provider meters it).
    */
   model?: string;
-  /** Limits per `periodMs`: instead of a preset, or over some of its numbers. */
+  /**
+   * Limits per `periodMs`: instead of a preset, or over some of its numbers. Limits win: beside a
+   * tier they replace the numbers they name for every model class, and when they name every
+   * dimension the provider meters, a model the tier has no row for (no known class, or no numbers
+   * in that tier) is charged to a budget of these limits alone instead of being refused.
+   */
   limits?: PipelineLimits;
   /** The period of the limits, in ms. @default 60_000 (the providers' minute) */
   periodMs?: number;
@@ -90,7 +99,11 @@ export interface ProviderPolicyOptions<R = unknown> {
   tenant?: string;
   /** Share of each limit a tenant may use, in (0, 1]. @default 1 */
   tenantShare?: number;
-  /** Retries (cockatiel-style options), or `false`. @default { maxRetries: 2 } */
+  /**
+   * Retries (cockatiel-style options), or `false`. With `timeout.totalMs`, values that leave no
+   * room for one retry inside it are refused, and the defaults are bounded by it (`resolveRetry`).
+   * @default { maxRetries: 2 }
+   */
   retry?: Omit<RetryPolicyOptions, 'clock'> | false;
   /** Circuit breaker options, or `false`. @default { consecutiveFailures: 5, halfOpenAfterMs: 30_000 } */
   circuit?: Omit<CircuitBreakerPolicyOptions, 'clock'> | false;
@@ -162,7 +175,11 @@ const TIMEOUT_KEYS = optionKeys<PipelineTimeout>({ attemptMs: true, totalMs: tru
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Refuses what cannot work, naming the option, the allowed range and the value. */
-export function checkPipelineOptions(options: ProviderPolicyOptions, where: string): void {
+export function checkPipelineOptions(
+  options: ProviderPolicyOptions,
+  where: string,
+  provider: PresetProvider,
+): void {
   checkKnownKeys(options, KEYS, where, {
     required: true,
     aliases: { retries: 'retry', breaker: 'circuit', concurrency: 'bulkhead', rate: 'limits' },
@@ -229,6 +246,8 @@ export function checkPipelineOptions(options: ProviderPolicyOptions, where: stri
       throw new InvalidConfigError(name, 'a well-formed string (no lone UTF-16 surrogate)', v);
     }
   }
+  // Looked up now, model or not: without a model the tier would otherwise first be read at a call.
+  if (typeof options.tier === 'string') schemeOfKnownTier(provider, options.tier);
   if (
     options.redis !== undefined &&
     options.store === undefined &&
@@ -256,12 +275,74 @@ export function checkPipelineOptions(options: ProviderPolicyOptions, where: stri
       timeout.attemptMs,
     );
   }
+  checkRetriesFit(options.retry, timeout);
   if (options.fallback !== undefined && options.fallback !== false) {
     const to = (options.fallback as PipelineFallback).to;
     if (typeof to !== 'function') {
       throw new InvalidConfigError('fallback.to', 'a function of the error', to);
     }
   }
+}
+
+/**
+ * With a total timeout, the retries the user asked for must be able to happen inside it: not even
+ * one retry fits when an attempt may use the whole total, when the first backoff's envelope is
+ * the whole total, or when a honoured `retry-after` leaves no time for the attempt after it. Only
+ * values the user gave are refused; `resolveRetry` bounds the defaults by the total instead.
+ */
+function checkRetriesFit(
+  retry: ProviderPolicyOptions['retry'],
+  { attemptMs, totalMs }: PipelineTimeout,
+): void {
+  if (totalMs === undefined || typeof retry !== 'object' || retry === null) return;
+  const maxRetries = retry.maxRetries ?? PIPELINE_DEFAULTS.retry.maxRetries;
+  // Retries off, or a wrong maxRetries: the retry stage's own check names it.
+  if (!(typeof maxRetries === 'number' && maxRetries > 0)) return;
+  const total = `timeout.totalMs (${totalMs} ms)`;
+  if (retry.maxRetries !== undefined && attemptMs !== undefined && attemptMs >= totalMs) {
+    throw new InvalidConfigError(
+      'retry.maxRetries',
+      `0, or timeout.attemptMs (${attemptMs} ms) below ${total}: an attempt may use the whole call, leaving no time for a retry`,
+      retry.maxRetries,
+    );
+  }
+  const atMostBelowTotal = (name: 'baseDelayMs' | 'maxRetryAfterMs', why: string) => {
+    const v = retry[name];
+    if (typeof v === 'number' && v >= totalMs) {
+      throw new InvalidConfigError(`retry.${name}`, `less than ${total}: ${why}`, v);
+    }
+  };
+  atMostBelowTotal('baseDelayMs', "the first retry's backoff could take the whole call");
+  atMostBelowTotal(
+    'maxRetryAfterMs',
+    'a retry-after wait that long leaves no time for the attempt after it',
+  );
+}
+
+/**
+ * The retry stage's options: the user's over the pipeline's defaults, or undefined for
+ * `retry: false`. With a total timeout, defaults the user did not set are bounded by it, so that
+ * they fit as `checkRetriesFit` asks of the user's values: `maxRetryAfterMs` (60 s) to 1 ms under
+ * the total (a longer `retry-after` is passed on at once, not waited out until the timeout), and
+ * `baseDelayMs` (500 ms) to half the total.
+ */
+export function resolveRetry(
+  options: ProviderPolicyOptions,
+): Omit<RetryPolicyOptions, 'clock'> | undefined {
+  if (options.retry === false) return undefined;
+  const given = options.retry ?? {};
+  const resolved = { ...PIPELINE_DEFAULTS.retry, ...given };
+  const { totalMs } = resolveTimeout(options.timeout);
+  if (totalMs === undefined) return resolved;
+  return {
+    ...resolved,
+    ...(given.maxRetryAfterMs === undefined
+      ? { maxRetryAfterMs: Math.min(RETRY_DEFAULTS.maxRetryAfterMs, Math.max(0, totalMs - 1)) }
+      : {}),
+    ...(given.baseDelayMs === undefined
+      ? { baseDelayMs: Math.min(RETRY_DEFAULTS.baseDelayMs, totalMs / 2) }
+      : {}),
+  };
 }
 
 /** Where the pipeline's budgets live: `store`, a RedisBudgetStore over `redis`, or none (memory). */

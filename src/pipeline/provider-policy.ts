@@ -28,6 +28,7 @@ import {
   checkPipelineOptions,
   PIPELINE_DEFAULTS,
   type ProviderPolicyOptions,
+  resolveRetry,
   resolveStore,
   resolveTimeout,
 } from './pipeline-options.js';
@@ -109,7 +110,7 @@ export class ProviderPolicy implements IPolicy {
 
   /** @internal use anthropicPolicy() or openaiPolicy() */
   constructor(accounting: Accounting, options: ProviderPolicyOptions, where: string) {
-    checkPipelineOptions(options, where);
+    checkPipelineOptions(options, where, accounting.provider);
     this.clock = options.clock ?? systemClock;
     const clock = options.clock ? { clock: options.clock } : {};
     const store = resolveStore(options);
@@ -130,10 +131,8 @@ export class ProviderPolicy implements IPolicy {
       arrivalLagMs: options.arrivalLagMs ?? PIPELINE_DEFAULTS.arrivalLagMs,
       onLimitChange: (e) => this.limitChangeEmitter.emit(e),
     });
-    this.retry =
-      options.retry === false
-        ? undefined
-        : new RetryPolicy({ ...PIPELINE_DEFAULTS.retry, ...options.retry, ...clock });
+    const retry = resolveRetry(options);
+    this.retry = retry ? new RetryPolicy({ ...retry, ...clock }) : undefined;
     // The breaker is always there, so `inspect()` always shows a circuit; `false` never opens it.
     this.breaker = new CircuitBreakerPolicy({
       ...PIPELINE_DEFAULTS.circuit,

@@ -115,6 +115,18 @@ describe('README.md and docs/*.md examples', () => {
     );
   });
 
+  it("the README's first example is a complete Anthropic pipeline in under 10 lines", () => {
+    // The promise of the project's first screen: the pipeline, the SDK call in the mission's
+    // form, nothing else to write. Run as written by the test below, like every example.
+    const first = guides.find((g) => g.file === 'README.md')?.blocks[0];
+    expect(first?.lang).toBe('ts');
+    const code = first?.code ?? '';
+    const lines = code.split('\n').filter((line) => line.trim() !== '');
+    expect(lines.length).toBeLessThan(10);
+    expect(code).toMatch(/anthropicPolicy\(/);
+    expect(code).toMatch(/wrap\(policy\)\.execute\(\(\) => client\.messages\.create\(/);
+  });
+
   it('every block is a runnable ts example, a shell command (sh) or text', () => {
     const strays = guides.flatMap(({ file, blocks }) =>
       blocks

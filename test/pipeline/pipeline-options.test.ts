@@ -54,6 +54,165 @@ describe('provider pipeline options', () => {
     );
   });
 
+  it('refuse a tier the provider does not have, with or without a model, naming its tiers', () => {
+    const refusals = [
+      () => anthropicPolicy({ tier: 'gold' }),
+      () => anthropicPolicy({ tier: 'gold', limits: { rpm: 10, itpm: 1000, otpm: 1000 } }),
+      () => openaiPolicy({ tier: 'tier-9' }),
+      () => openaiPolicy({ tier: 'tier-9', model: 'gpt-4.1' }),
+      // A tier of another provider is not this one's.
+      () => openaiPolicy({ tier: 'scale' }),
+    ];
+    for (const make of refusals) {
+      expect(make).toThrow(InvalidConfigError);
+      expect(make).toThrow(/`tier`/);
+    }
+    expect(() => anthropicPolicy({ tier: 'gold' })).toThrow(/start \| build \| scale/);
+    expect(() => openaiPolicy({ tier: 'tier-9' })).toThrow(/tier-1 \| tier-2 \| tier-3/);
+    expect(() => anthropicPolicy({ tier: 'build' })).not.toThrow();
+  });
+
+  it('with limits naming every dimension, a model the tier has no row for is charged to them', async () => {
+    const limits = { rpm: 10, itpm: 1000, otpm: 1000 };
+    const policy = anthropicPolicy({ tier: 'build', model: 'claude-foo-9', limits });
+    const snapshot = await policy.inspect();
+    expect(snapshot.preset).toBeUndefined();
+    expect(snapshot.limits.map((l) => [l.modelClass, l.name, l.limit])).toEqual([
+      ['limits', 'rpm', 10],
+      ['limits', 'itpm', 1000],
+      ['limits', 'otpm', 1000],
+    ]);
+    // Limits that leave a dimension to the preset cannot stand in for a missing row.
+    expect(() =>
+      anthropicPolicy({ tier: 'build', model: 'claude-foo-9', limits: { rpm: 10 } }),
+    ).toThrow(/sonnet-4\.x/);
+  });
+
+  it('with limits beside a tier, a request for a model of no known class is sent and charged to them', async () => {
+    sim = await startSimulator({ provider: 'anthropic' });
+    const limits = { rpm: 10, itpm: 100_000, otpm: 100_000 };
+    const policy = anthropicPolicy({ tier: 'build', limits, key: 'unlisted', arrivalLagMs: 0 });
+    const client = new Anthropic({
+      baseURL: sim.url,
+      apiKey: 'test',
+      fetch: policy.fetch,
+      maxRetries: 0,
+    });
+    const message = await wrap(policy).execute(() =>
+      client.messages.create({
+        model: 'claude-foo-9',
+        max_tokens: 16,
+        messages: [{ role: 'user', content: 'Hi' }],
+      }),
+    );
+    expect(message.role).toBe('assistant');
+    expect(sim.stats().requests).toBe(1);
+    const rpm = (await policy.inspect()).limits.find((l) => l.name === 'rpm')!;
+    expect([rpm.modelClass, rpm.available]).toEqual(['limits', 9]);
+  });
+
+  it('refuse retries that cannot fit in the total timeout, naming both options and their values', () => {
+    const base = { limits: { rpm: 10, itpm: 1000, otpm: 1000 } };
+    const refusals = [
+      {
+        options: { retry: { maxRetries: 10 }, timeout: { attemptMs: 1000, totalMs: 1000 } },
+        option: 'retry.maxRetries',
+        message: /timeout\.attemptMs \(1000 ms\).*timeout\.totalMs \(1000 ms\).*received 10$/,
+      },
+      {
+        options: { retry: { baseDelayMs: 10_000 }, timeout: 1000 },
+        option: 'retry.baseDelayMs',
+        message: /timeout\.totalMs \(1000 ms\).*received 10000$/,
+      },
+      {
+        options: { retry: { maxRetryAfterMs: 1000 }, timeout: { totalMs: 1000 } },
+        option: 'retry.maxRetryAfterMs',
+        message: /timeout\.totalMs \(1000 ms\).*received 1000$/,
+      },
+    ];
+    for (const { options, option, message } of refusals) {
+      let caught: unknown;
+      try {
+        anthropicPolicy({ ...base, ...options });
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(InvalidConfigError);
+      expect((caught as InvalidConfigError).option).toBe(option);
+      expect((caught as Error).message).toMatch(message);
+    }
+    // What the user did not give is bounded instead, and retries that are off need no room.
+    expect(() => anthropicPolicy({ ...base, timeout: 300 })).not.toThrow();
+    expect(() =>
+      anthropicPolicy({ ...base, timeout: { attemptMs: 1000, totalMs: 1000 } }),
+    ).not.toThrow();
+    expect(() =>
+      anthropicPolicy({ ...base, retry: { maxRetries: 0, baseDelayMs: 10_000 }, timeout: 1000 }),
+    ).not.toThrow();
+  });
+
+  it('with a total timeout, a retry-after as long as the total is passed on at once, not waited out', async () => {
+    sim = await startSimulator({ provider: 'anthropic' });
+    sim.script({ kind: 'rate_limit', retryAfterSeconds: 1 }, { kind: 'ok' });
+    const policy = anthropicPolicy({
+      limits: { rpm: 10, itpm: 100_000, otpm: 100_000 },
+      key: 'retry-after-fits',
+      timeout: 1000,
+    });
+    const client = new Anthropic({
+      baseURL: sim.url,
+      apiKey: 'test',
+      fetch: policy.fetch,
+      maxRetries: 0,
+    });
+    const started = performance.now();
+    await expect(
+      wrap(policy).execute(() =>
+        client.messages.create({
+          model: 'claude-sonnet-4-6',
+          max_tokens: 16,
+          messages: [{ role: 'user', content: 'Hi' }],
+        }),
+      ),
+    ).rejects.toBeInstanceOf(Anthropic.RateLimitError);
+    expect(performance.now() - started).toBeLessThan(900);
+    expect(sim.stats().requests).toBe(1);
+  });
+
+  it('with a total timeout shorter than the default backoff, the backoff shrinks so a retry fits', async () => {
+    sim = await startSimulator({ provider: 'anthropic' });
+    // A first call warms the connection up, so the retried call's time is the backoff's.
+    sim.script({ kind: 'ok' }, { kind: 'overloaded' }, { kind: 'ok' });
+    const policy = anthropicPolicy({
+      limits: { rpm: 1000, itpm: 100_000, otpm: 100_000 },
+      key: 'backoff-shrinks',
+      arrivalLagMs: 0,
+      timeout: 490,
+      // A long draw of the full jitter: 0.99 of the default 500 ms envelope outlasts the call.
+      retry: { random: () => 0.99 },
+    });
+    const delays: number[] = [];
+    policy.onRetry((e) => delays.push(e.delayMs));
+    const client = new Anthropic({
+      baseURL: sim.url,
+      apiKey: 'test',
+      fetch: policy.fetch,
+      maxRetries: 0,
+    });
+    const call = () =>
+      wrap(policy).execute(() =>
+        client.messages.create({
+          model: 'claude-sonnet-4-6',
+          max_tokens: 16,
+          messages: [{ role: 'user', content: 'Hi' }],
+        }),
+      );
+    await call();
+    expect((await call()).role).toBe('assistant');
+    expect(delays).toEqual([243]); // 0.99 of half the total
+    expect(sim.stats().requests).toBe(3);
+  });
+
   it('inspect() is JSON with the preset, the circuit and every dimension, and no secret', async () => {
     sim = await startSimulator({ provider: 'anthropic' });
     const policy = anthropicPolicy({
