@@ -208,7 +208,10 @@ describe('provider pipeline options', () => {
         }),
       );
     await call();
-    expect((await call()).role).toBe('assistant');
+    // The retry fits when its request is sent inside the total (with the default backoff it is
+    // not: the total ends first). Whether its answer also comes back in the ~240 ms left is the
+    // machine's speed, not the rule: not asserted, so a busy machine cannot fail the test.
+    await call().catch(() => undefined);
     expect(delays).toEqual([243]); // 0.99 of half the total
     expect(sim.stats().requests).toBe(3);
   });
