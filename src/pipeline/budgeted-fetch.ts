@@ -204,10 +204,21 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
 
     try {
       return await deps.withSlot(signal, async (release) => {
-        const attemptSignal = anySignal(
-          signal,
-          deps.attemptMs !== undefined ? AbortSignal.timeout(deps.attemptMs) : undefined,
-        );
+        // The attempt timeout runs to the response's headers only: the signal given to fetch also
+        // governs the body, so its timer is cleared on the response and a stream runs on (the
+        // caller's signal still aborts it).
+        const attemptTimer = deps.attemptMs !== undefined ? new AbortController() : undefined;
+        const attemptMs = deps.attemptMs ?? 0;
+        const timer = attemptTimer
+          ? setTimeout(
+              () =>
+                attemptTimer.abort(
+                  new DOMException('The operation was aborted due to timeout', 'TimeoutError'),
+                ),
+              attemptMs,
+            )
+          : undefined;
+        const attemptSignal = anySignal(signal, attemptTimer?.signal);
         let response: Response;
         sentAt = deps.now();
         try {
@@ -217,11 +228,13 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
             ...(attemptSignal ? { signal: attemptSignal } : {}),
           });
         } catch (error) {
+          clearTimeout(timer);
           // The probe is passed on below, where every error of the attempt ends.
           settle(accounting.failed(reservation, false, 0), 'network-error');
           release();
           throw error;
         }
+        clearTimeout(timer);
         status = response.status;
         answeredAt = deps.now();
         // The provider's figures are applied where they and the budget count the same calls: a

@@ -126,6 +126,52 @@ describe('streams through provider pipelines', () => {
     expect(stats.concurrency.peak).toBeLessThanOrEqual(2);
   });
 
+  it('attemptMs cuts a response whose headers are late (retried), and not a stream that runs past it', async () => {
+    // Headers at once, then 40 tokens over 3 s: three times the attempt timeout.
+    const sim = await simulator({
+      provider: 'anthropic',
+      outputTokens: 40,
+      latencyMs: { firstTokenMs: 0, perTokenMs: 75 },
+      faults: { script: [{ kind: 'slow_first_byte', delayMs: 5000 }, { kind: 'ok' }] },
+    });
+    const policy = anthropicPolicy({
+      limits: { rpm: 600, itpm: 1_000_000, otpm: 100_000 },
+      store: new MemoryBudgetStore(),
+      timeout: { attemptMs: 1000 },
+      retry: { maxRetries: 1, baseDelayMs: 1, maxDelayMs: 5 },
+    });
+    const settled: { outcome: string; output: number }[] = [];
+    policy.onSettle((e) => settled.push({ outcome: e.outcome, output: e.actual[2]! }));
+    let retries = 0;
+    policy.onRetry(() => retries++);
+    const client = new Anthropic({
+      baseURL: sim.url,
+      apiKey: 'test',
+      maxRetries: 0,
+      fetch: policy.fetch,
+    });
+    const started = Date.now();
+    const stream = await wrap(policy).execute(() =>
+      client.messages.create({
+        model: 'claude-sonnet-4-6',
+        max_tokens: 64,
+        stream: true,
+        messages: [{ role: 'user', content: 'Tell me a story.' }],
+      }),
+    );
+    let stopped = false;
+    for await (const event of stream) if (event.type === 'message_stop') stopped = true;
+    expect(stopped).toBe(true);
+    expect(Date.now() - started).toBeGreaterThan(2 * 1000);
+    expect(retries).toBe(1);
+    // The late attempt settled as a failed one; the stream on the simulator's count.
+    expect(settled).toEqual([
+      { outcome: 'network-error', output: 0 },
+      { outcome: 'complete', output: sim.stats().tokens.output },
+    ]);
+    expect(sim.stats().tokens.output).toBe(40);
+  });
+
   it('a stream broken after its first event reaches the circuit breaker', async () => {
     const sim = await simulator({
       provider: 'anthropic',
