@@ -201,7 +201,9 @@ export class ProviderEngine {
       fault.kind !== 'none' &&
       fault.kind !== 'slow_first_byte' &&
       fault.kind !== 'reset_mid_stream' &&
-      fault.kind !== 'error_mid_stream'
+      fault.kind !== 'error_mid_stream' &&
+      fault.kind !== 'error_at_stream_start' &&
+      fault.kind !== 'reset_at_stream_start'
     ) {
       this.stats.fault(fault.kind);
       if (fault.kind === 'connection_reset') {
@@ -389,6 +391,12 @@ export class ProviderEngine {
     };
     if (fault.kind === 'slow_first_byte') await sleep(clock, fault.delayMs, signal);
     await sleep(clock, timing.firstTokenMs, signal);
+    if (fault.kind === 'error_at_stream_start' && !request.stream) {
+      // Refused before any output: the overloaded error at once, nothing generated.
+      account.settle();
+      this.sendError(res, this.wire.error('overloaded'), this.headersAt(buckets, clock.now()));
+      return;
+    }
     if (fault.kind === 'error_mid_stream' && !request.stream) {
       // The generation fails at its end: the whole time is spent, the provider's overloaded error
       // is answered instead of the message, and no output token was delivered.
@@ -439,5 +447,8 @@ interface Accounting {
 function cutOf(fault: FaultDecision): Cut | undefined {
   if (fault.kind === 'reset_mid_stream') return { kind: 'reset' };
   if (fault.kind === 'error_mid_stream') return { kind: 'error', error: 'overloaded' };
+  if (fault.kind === 'reset_at_stream_start') return { kind: 'reset', atStart: true };
+  if (fault.kind === 'error_at_stream_start')
+    return { kind: 'error', error: 'overloaded', atStart: true };
   return undefined;
 }

@@ -27,6 +27,14 @@ export type FaultKind =
    * after the generation time.
    */
   | 'error_mid_stream'
+  /**
+   * A stream's first event is the provider's error event (Anthropic `overloaded_error`, OpenAI a
+   * `server_error` chunk), right after the 200, and the response ends cleanly; a JSON request gets
+   * the `overloaded` error at once. Nothing is generated.
+   */
+  | 'error_at_stream_start'
+  /** The 200's headers are sent, then the socket is destroyed before any body byte. */
+  | 'reset_at_stream_start'
   /** The response starts only after `slowFirstByteMs`. */
   | 'slow_first_byte'
   /** OpenAI 429 `insufficient_quota`; Anthropic 400 "credit balance is too low". */
@@ -54,6 +62,8 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'connection_reset',
   'reset_mid_stream',
   'error_mid_stream',
+  'error_at_stream_start',
+  'reset_at_stream_start',
   'slow_first_byte',
   'insufficient_quota',
   'billing',

@@ -4,13 +4,14 @@ import type { SimulatedOutput } from './output.js';
 import type { ErrorKind, ResponseContext, WireFormat } from './wire.js';
 
 /**
- * How an answer is cut short halfway: the connection drops (body or stream), or the stream ends
- * with the provider's error event (streams only: a JSON answer that fails is an error reply,
- * which the caller sends instead of delivering).
+ * How an answer is cut short, halfway or (`atStart`) right after the headers, before any event:
+ * the connection drops (body or stream), or the stream ends with the provider's error event
+ * (streams only: a JSON answer that fails is an error reply, which the caller sends instead of
+ * delivering).
  */
 export type Cut =
-  | { readonly kind: 'reset' }
-  | { readonly kind: 'error'; readonly error: ErrorKind };
+  | { readonly kind: 'reset'; readonly atStart?: boolean }
+  | { readonly kind: 'error'; readonly error: ErrorKind; readonly atStart?: boolean };
 
 /** Everything needed to write one successful answer. */
 export interface Delivery {
@@ -63,8 +64,8 @@ export async function deliver(delivery: Delivery): Promise<number> {
       ...delivery.headers(),
     });
     if (cut?.kind === 'reset') {
-      // Half a body, then the connection drops: the SDK sees a broken response.
-      res.write(payload.slice(0, Math.floor(payload.length / 2)));
+      // Half a body (or none), then the connection drops: the SDK sees a broken response.
+      if (!cut.atStart) res.write(payload.slice(0, Math.floor(payload.length / 2)));
       await dropConnection(res);
       return tokens;
     }
@@ -77,6 +78,11 @@ export async function deliver(delivery: Delivery): Promise<number> {
     'cache-control': 'no-cache',
     ...delivery.headers(),
   });
+  if (cut?.atStart) {
+    if (cut.kind === 'reset') await dropConnection(res);
+    else res.end(wire.streamError(cut.error));
+    return 0;
+  }
   res.write(wire.streamStart(context));
   let delivered = 0;
   const cutAt = Math.floor(output.chunks.length / 2);

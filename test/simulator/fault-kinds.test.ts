@@ -25,6 +25,16 @@ const EXPECTED: Readonly<
   },
   // The JSON answer is the overloaded status; the stream ends with the error event (no status).
   error_mid_stream: { anthropic: ['overloaded', 'overloaded'], openai: ['server', 'server'] },
+  // Before any event: the JSON answer is the overloaded status; the stream's first event is the
+  // error event.
+  error_at_stream_start: {
+    anthropic: ['overloaded', 'overloaded'],
+    openai: ['server', 'server'],
+  },
+  reset_at_stream_start: {
+    anthropic: ['connection', 'connection'],
+    openai: ['connection', 'connection'],
+  },
   slow_first_byte: { anthropic: ['ok', 'ok'], openai: ['ok', 'ok'] },
   // Anthropic's "credit balance is too low" is a 400 invalid_request_error: the whole message is
   // the API's fixed sentence.
@@ -41,6 +51,8 @@ const EXPECTED: Readonly<
 const ADMITTED: ReadonlySet<FaultKind> = new Set([
   'reset_mid_stream',
   'error_mid_stream',
+  'error_at_stream_start',
+  'reset_at_stream_start',
   'slow_first_byte',
 ]);
 

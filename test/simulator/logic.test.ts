@@ -130,6 +130,8 @@ describe('fault plan', () => {
       connection_reset: true,
       reset_mid_stream: true,
       error_mid_stream: true,
+      error_at_stream_start: true,
+      reset_at_stream_start: true,
       slow_first_byte: true,
       insufficient_quota: true,
       billing: true,
