@@ -203,7 +203,7 @@ export class ProviderEngine {
       fault.kind !== 'reset_mid_stream' &&
       fault.kind !== 'error_mid_stream' &&
       fault.kind !== 'error_at_stream_start' &&
-      fault.kind !== 'reset_at_stream_start'
+      fault.kind !== 'close_at_stream_start'
     ) {
       this.stats.fault(fault.kind);
       if (fault.kind === 'connection_reset') {
@@ -447,7 +447,7 @@ interface Accounting {
 function cutOf(fault: FaultDecision): Cut | undefined {
   if (fault.kind === 'reset_mid_stream') return { kind: 'reset' };
   if (fault.kind === 'error_mid_stream') return { kind: 'error', error: 'overloaded' };
-  if (fault.kind === 'reset_at_stream_start') return { kind: 'reset', atStart: true };
+  if (fault.kind === 'close_at_stream_start') return { kind: 'reset', atStart: true };
   if (fault.kind === 'error_at_stream_start')
     return { kind: 'error', error: 'overloaded', atStart: true };
   return undefined;

@@ -33,8 +33,8 @@ export type FaultKind =
    * the `overloaded` error at once. Nothing is generated.
    */
   | 'error_at_stream_start'
-  /** The 200's headers are sent, then the socket is destroyed before any body byte. */
-  | 'reset_at_stream_start'
+  /** The 200's headers are sent, then the connection is closed before any body byte. */
+  | 'close_at_stream_start'
   /** The response starts only after `slowFirstByteMs`. */
   | 'slow_first_byte'
   /** OpenAI 429 `insufficient_quota`; Anthropic 400 "credit balance is too low". */
@@ -63,7 +63,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'reset_mid_stream',
   'error_mid_stream',
   'error_at_stream_start',
-  'reset_at_stream_start',
+  'close_at_stream_start',
   'slow_first_byte',
   'insufficient_quota',
   'billing',

@@ -64,8 +64,12 @@ export async function deliver(delivery: Delivery): Promise<number> {
       ...delivery.headers(),
     });
     if (cut?.kind === 'reset') {
-      // Half a body (or none), then the connection drops: the SDK sees a broken response.
-      if (!cut.atStart) res.write(payload.slice(0, Math.floor(payload.length / 2)));
+      // Half a body, then the connection drops: the SDK sees a broken response.
+      if (cut.atStart) {
+        await closeAfterHeaders(res);
+        return tokens;
+      }
+      res.write(payload.slice(0, Math.floor(payload.length / 2)));
       await dropConnection(res);
       return tokens;
     }
@@ -79,7 +83,7 @@ export async function deliver(delivery: Delivery): Promise<number> {
     ...delivery.headers(),
   });
   if (cut?.atStart) {
-    if (cut.kind === 'reset') await dropConnection(res);
+    if (cut.kind === 'reset') await closeAfterHeaders(res);
     else res.end(wire.streamError(cut.error));
     return 0;
   }
@@ -117,4 +121,16 @@ export async function dropConnection(res: ServerResponse): Promise<void> {
   await new Promise<void>((resolve) => socket.write('', () => resolve()));
   if (socket.destroyed) return;
   socket.resetAndDestroy();
+}
+
+/**
+ * Sends the headers alone (Node holds them for the first body write), then closes the connection
+ * (FIN, not RST: a reset could make the client's kernel discard the headers unread).
+ */
+async function closeAfterHeaders(res: ServerResponse): Promise<void> {
+  res.flushHeaders();
+  const socket = res.socket;
+  if (!socket || socket.destroyed) return;
+  await new Promise<void>((resolve) => socket.write('', () => resolve()));
+  socket.destroy();
 }

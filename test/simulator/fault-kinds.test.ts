@@ -31,7 +31,7 @@ const EXPECTED: Readonly<
     anthropic: ['overloaded', 'overloaded'],
     openai: ['server', 'server'],
   },
-  reset_at_stream_start: {
+  close_at_stream_start: {
     anthropic: ['connection', 'connection'],
     openai: ['connection', 'connection'],
   },
@@ -52,7 +52,7 @@ const ADMITTED: ReadonlySet<FaultKind> = new Set([
   'reset_mid_stream',
   'error_mid_stream',
   'error_at_stream_start',
-  'reset_at_stream_start',
+  'close_at_stream_start',
   'slow_first_byte',
 ]);
 

@@ -131,7 +131,7 @@ describe('fault plan', () => {
       reset_mid_stream: true,
       error_mid_stream: true,
       error_at_stream_start: true,
-      reset_at_stream_start: true,
+      close_at_stream_start: true,
       slow_first_byte: true,
       insufficient_quota: true,
       billing: true,
