@@ -3,6 +3,7 @@
  * given. For each request: read it (model, `max_tokens`, an input estimate), wait for budget,
  * take a bulkhead slot, send it under the attempt timeout, then settle the budget on the real
  * usage, for JSON bodies at once and for streams when they end (the slot is held until then).
+ * A stream is answered once its first event has arrived: one failing before it fails the attempt.
  */
 
 import { QuotaExhaustedError } from '../errors/quota-exhausted-error.js';
@@ -11,6 +12,7 @@ import {
   RateLimitExceededError,
 } from '../errors/rate-limit-exceeded-error.js';
 import { StreamInterruptedError } from '../errors/stream-interrupted-error.js';
+import { StreamStartError } from '../errors/stream-start-error.js';
 import type { BudgetPermit } from '../limiter/budget-permit.js';
 import type { ContactNotice } from '../limiter/budget-store.js';
 import { type RateLimitHeaders, readRateLimitHeaders } from '../providers/rate-limit-headers.js';
@@ -19,6 +21,8 @@ import {
   OPENAI_DEFAULT_MAX_TOKENS,
   withStreamUsage,
 } from '../providers/request.js';
+import { SseDecoder } from '../providers/sse-decoder.js';
+import { StreamUsageTracker } from '../providers/stream-usage.js';
 import { type StreamOutcome, tapUsage } from '../providers/tap-usage.js';
 import type { TokenCounter } from '../providers/text-tokens.js';
 import { type Usage, usageFromJson } from '../providers/usage.js';
@@ -264,6 +268,26 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
           return response;
         }
         if (request.stream && response.body) {
+          target.feedback.observe(figures, deps.now()).catch(() => undefined);
+          target.contact.made(lessons(target));
+          // The attempt lasts until the stream's first event: a failure before it is a failed
+          // request (settled, retried, counted), not a stream handed to the caller.
+          const first = await firstEvent(provider, response.body);
+          if (first.end !== undefined) {
+            // The caller's abort (or the SDK's timeout) stays theirs: the SDK reports it.
+            const aborted = signal?.aborted === true;
+            settle(accounting.failed(reservation, false, 0), aborted ? 'cancelled' : first.end);
+            release();
+            if (aborted) throw signal.reason;
+            const error = new StreamStartError(
+              first.end,
+              startStatus(parsed(first.providerError)),
+              parsed(first.providerError),
+              first.error !== undefined ? { cause: first.error } : undefined,
+            );
+            if (context) context.stageError = error;
+            throw error;
+          }
           let ended!: (error?: unknown) => void;
           const streamEnd = new Promise<void>((resolve, reject) => {
             ended = (error) => (error === undefined ? resolve() : reject(error));
@@ -271,11 +295,9 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
           // Outside `execute` nobody waits for it.
           streamEnd.catch(() => undefined);
           if (context) context.streamEnd = streamEnd;
-          target.feedback.observe(figures, deps.now()).catch(() => undefined);
-          target.contact.made(lessons(target));
           const tapped = tapUsage(
             provider,
-            response.body,
+            first.body,
             (outcome) => {
               ended(settleStream(deps, target, reservation, outcome, settle));
               release();
@@ -383,6 +405,79 @@ function settleStream(
     });
   }
   return undefined;
+}
+
+/** How a stream began: its body, the first event included, or how it failed before any event. */
+type FirstEvent =
+  | { readonly end?: undefined; readonly body: ReadableStream<Uint8Array> }
+  | {
+      readonly end: 'provider-error' | 'broken' | 'incomplete';
+      readonly providerError?: unknown;
+      readonly error?: unknown;
+    };
+
+/**
+ * Reads `body` up to its first complete SSE event (a block with data: comments and blank blocks
+ * fire none). The bytes read are replayed in front of the rest, so the caller's stream loses and
+ * repeats nothing.
+ */
+async function firstEvent(
+  provider: ProviderName,
+  body: ReadableStream<Uint8Array>,
+): Promise<FirstEvent> {
+  const reader = body.getReader();
+  const decoder = new SseDecoder();
+  const read: Uint8Array[] = [];
+  for (;;) {
+    let chunk: Awaited<ReturnType<typeof reader.read>>;
+    try {
+      chunk = await reader.read();
+    } catch (error) {
+      return { end: 'broken', error };
+    }
+    if (chunk.done) return { end: 'incomplete' };
+    read.push(chunk.value);
+    const event = decoder.push(chunk.value).find((block) => block.data !== undefined);
+    if (!event) continue;
+    const tracker = new StreamUsageTracker(provider);
+    tracker.onBlock(event);
+    const { providerError } = tracker.state();
+    if (providerError !== undefined) {
+      reader.cancel().catch(() => undefined);
+      return { end: 'provider-error', providerError };
+    }
+    return {
+      body: new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const next = read.shift();
+          if (next) return controller.enqueue(next);
+          const rest = await reader.read();
+          if (rest.done) controller.close();
+          else controller.enqueue(rest.value);
+        },
+        cancel: (reason) => reader.cancel(reason),
+      }),
+    };
+  }
+}
+
+/** The provider's error event as JSON when it is (the tracker keeps unparsable text as is). */
+function parsed(providerError: unknown): unknown {
+  if (typeof providerError !== 'string') return providerError;
+  try {
+    return JSON.parse(providerError);
+  } catch {
+    return providerError;
+  }
+}
+
+/**
+ * The status a stream's failure before its first event stands for: 529 for Anthropic's
+ * `overloaded_error` (read from the type, as a 529's body says it), 500 otherwise; the error body
+ * goes with it, so a `rate_limit_error` still classifies as a rate limit.
+ */
+function startStatus(providerError: unknown): number {
+  return /"type"\s*:\s*"overloaded_error"/.test(JSON.stringify(providerError ?? '')) ? 529 : 500;
 }
 
 /** The status a provider's mid-stream error event stands for: 529 when it says overloaded. */
