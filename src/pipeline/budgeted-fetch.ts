@@ -15,14 +15,13 @@ import { StreamInterruptedError } from '../errors/stream-interrupted-error.js';
 import { StreamStartError } from '../errors/stream-start-error.js';
 import type { BudgetPermit } from '../limiter/budget-permit.js';
 import type { ContactNotice } from '../limiter/budget-store.js';
+import { firstEvent } from '../providers/first-event.js';
 import { type RateLimitHeaders, readRateLimitHeaders } from '../providers/rate-limit-headers.js';
 import {
   describeRequest,
   OPENAI_DEFAULT_MAX_TOKENS,
   withStreamUsage,
 } from '../providers/request.js';
-import { SseDecoder } from '../providers/sse-decoder.js';
-import { StreamUsageTracker } from '../providers/stream-usage.js';
 import { type StreamOutcome, tapUsage } from '../providers/tap-usage.js';
 import type { TokenCounter } from '../providers/text-tokens.js';
 import { type Usage, usageFromJson } from '../providers/usage.js';
@@ -405,60 +404,6 @@ function settleStream(
     });
   }
   return undefined;
-}
-
-/** How a stream began: its body, the first event included, or how it failed before any event. */
-type FirstEvent =
-  | { readonly end?: undefined; readonly body: ReadableStream<Uint8Array> }
-  | {
-      readonly end: 'provider-error' | 'broken' | 'incomplete';
-      readonly providerError?: unknown;
-      readonly error?: unknown;
-    };
-
-/**
- * Reads `body` up to its first complete SSE event (a block with data: comments and blank blocks
- * fire none). The bytes read are replayed in front of the rest, so the caller's stream loses and
- * repeats nothing.
- */
-async function firstEvent(
-  provider: ProviderName,
-  body: ReadableStream<Uint8Array>,
-): Promise<FirstEvent> {
-  const reader = body.getReader();
-  const decoder = new SseDecoder();
-  const read: Uint8Array[] = [];
-  for (;;) {
-    let chunk: Awaited<ReturnType<typeof reader.read>>;
-    try {
-      chunk = await reader.read();
-    } catch (error) {
-      return { end: 'broken', error };
-    }
-    if (chunk.done) return { end: 'incomplete' };
-    read.push(chunk.value);
-    const event = decoder.push(chunk.value).find((block) => block.data !== undefined);
-    if (!event) continue;
-    const tracker = new StreamUsageTracker(provider);
-    tracker.onBlock(event);
-    const { providerError } = tracker.state();
-    if (providerError !== undefined) {
-      reader.cancel().catch(() => undefined);
-      return { end: 'provider-error', providerError };
-    }
-    return {
-      body: new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          const next = read.shift();
-          if (next) return controller.enqueue(next);
-          const rest = await reader.read();
-          if (rest.done) controller.close();
-          else controller.enqueue(rest.value);
-        },
-        cancel: (reason) => reader.cancel(reason),
-      }),
-    };
-  }
 }
 
 /** The provider's error event as JSON when it is (the tracker keeps unparsable text as is). */
