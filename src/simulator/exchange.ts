@@ -200,6 +200,7 @@ export class ProviderEngine {
     if (
       fault.kind !== 'none' &&
       fault.kind !== 'slow_first_byte' &&
+      fault.kind !== 'slow_first_event' &&
       fault.kind !== 'reset_mid_stream' &&
       fault.kind !== 'error_mid_stream' &&
       fault.kind !== 'error_at_stream_start' &&
@@ -389,7 +390,8 @@ export class ProviderEngine {
       input,
       includeUsage: request.includeUsage,
     };
-    if (fault.kind === 'slow_first_byte') await sleep(clock, fault.delayMs, signal);
+    if (fault.kind === 'slow_first_byte' || (fault.kind === 'slow_first_event' && !request.stream))
+      await sleep(clock, fault.delayMs, signal);
     await sleep(clock, timing.firstTokenMs, signal);
     if (fault.kind === 'error_at_stream_start' && !request.stream) {
       // Refused before any output: the overloaded error at once, nothing generated.
@@ -416,6 +418,9 @@ export class ProviderEngine {
       perTokenMs: timing.perTokenMs,
       stream: request.stream,
       cut: cutOf(fault),
+      ...(fault.kind === 'slow_first_event' && request.stream
+        ? { firstEventDelayMs: fault.delayMs }
+        : {}),
       // Read when written: the bucket as it stands when the response leaves (see `Delivery`).
       headers: () => ({
         [this.wire.requestIdHeader]: this.requestId(),

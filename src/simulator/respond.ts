@@ -24,6 +24,8 @@ export interface Delivery {
   readonly output: SimulatedOutput;
   readonly perTokenMs: number;
   readonly stream: boolean;
+  /** A stream's headers leave at once, its first event this many ms later. */
+  readonly firstEventDelayMs?: number;
   /** Cut the answer short halfway; absent for a complete answer. */
   readonly cut?: Cut;
   /**
@@ -86,6 +88,11 @@ export async function deliver(delivery: Delivery): Promise<number> {
     if (cut.kind === 'reset') await closeAfterHeaders(res);
     else res.end(wire.streamError(cut.error));
     return 0;
+  }
+  if (delivery.firstEventDelayMs !== undefined) {
+    // Node holds the headers for the first body write: they leave alone, the event later.
+    res.flushHeaders();
+    await sleep(clock, delivery.firstEventDelayMs, signal);
   }
   res.write(wire.streamStart(context));
   let delivered = 0;

@@ -36,6 +36,7 @@ const EXPECTED: Readonly<
     openai: ['connection', 'connection'],
   },
   slow_first_byte: { anthropic: ['ok', 'ok'], openai: ['ok', 'ok'] },
+  slow_first_event: { anthropic: ['ok', 'ok'], openai: ['ok', 'ok'] },
   // Anthropic's "credit balance is too low" is a 400 invalid_request_error: the whole message is
   // the API's fixed sentence.
   insufficient_quota: { anthropic: ['quota', 'quota'], openai: ['quota', 'quota'] },
@@ -54,6 +55,7 @@ const ADMITTED: ReadonlySet<FaultKind> = new Set([
   'error_at_stream_start',
   'close_at_stream_start',
   'slow_first_byte',
+  'slow_first_event',
 ]);
 
 /** Reads a stream to its end or its error. */

@@ -133,6 +133,7 @@ describe('fault plan', () => {
       error_at_stream_start: true,
       close_at_stream_start: true,
       slow_first_byte: true,
+      slow_first_event: true,
       insufficient_quota: true,
       billing: true,
       authentication: true,
