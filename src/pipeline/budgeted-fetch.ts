@@ -277,7 +277,11 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
             const aborted = signal?.aborted === true;
             settle(accounting.failed(reservation, false, 0), aborted ? 'cancelled' : first.end);
             release();
-            if (aborted) throw signal.reason;
+            if (aborted) {
+              // execute throws the caller's own abort, not the SDK's reading of it (a timeout).
+              if (context?.signal.aborted) context.stageError = context.signal.reason;
+              throw signal.reason;
+            }
             const error = new StreamStartError(
               first.end,
               startStatus(parsed(first.providerError)),

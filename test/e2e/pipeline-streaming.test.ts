@@ -344,6 +344,85 @@ describe('streams through provider pipelines', () => {
     expect(circuit.lastFailure).toMatchObject({ name: 'StreamStartError', status: 529 });
   });
 
+  it("the caller's abort while a stream waits for its first event: not retried, settled as cancelled, the slot released", async () => {
+    const sim = await simulator({
+      provider: 'anthropic',
+      faults: { script: [{ kind: 'slow_first_event', delayMs: 10_000 }] },
+    });
+    const policy = anthropicPolicy({
+      limits: { rpm: 600, itpm: 1_000_000, otpm: 100_000 },
+      store: new MemoryBudgetStore(),
+      retry: { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 5 },
+    });
+    const outcomes: string[] = [];
+    policy.onSettle((e) => outcomes.push(e.outcome));
+    let retries = 0;
+    policy.onRetry(() => retries++);
+    const client = new Anthropic({
+      baseURL: sim.url,
+      apiKey: 'test',
+      maxRetries: 0,
+      fetch: policy.fetch,
+    });
+    const controller = new AbortController();
+    // Headers come at once; the first event would come 10 s later.
+    const timer = setTimeout(() => controller.abort(), 1000);
+    const started = Date.now();
+    const error = await wrap(policy)
+      .execute(
+        () =>
+          client.messages.create({
+            model: 'claude-sonnet-4-6',
+            max_tokens: 40,
+            stream: true,
+            messages: [{ role: 'user', content: 'Hi' }],
+          }),
+        controller.signal,
+      )
+      .catch((e: unknown) => e);
+    clearTimeout(timer);
+    expect(classifyError(error).kind).toBe('cancelled');
+    expect(Date.now() - started).toBeLessThan(8000);
+    expect(retries).toBe(0);
+    expect(outcomes).toEqual(['cancelled']);
+    expect(sim.stats().requests).toBe(1);
+    expect((await policy.inspect()).bulkhead).toEqual({ executing: 0, queued: 0 });
+  });
+
+  it('the wait for the first event is not cut by attemptMs', async () => {
+    const sim = await simulator({
+      provider: 'anthropic',
+      faults: { script: [{ kind: 'slow_first_event', delayMs: 2000 }] },
+    });
+    const policy = anthropicPolicy({
+      limits: { rpm: 600, itpm: 1_000_000, otpm: 100_000 },
+      store: new MemoryBudgetStore(),
+      timeout: { attemptMs: 500 },
+      retry: { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 5 },
+    });
+    const outcomes: string[] = [];
+    policy.onSettle((e) => outcomes.push(e.outcome));
+    const client = new Anthropic({
+      baseURL: sim.url,
+      apiKey: 'test',
+      maxRetries: 0,
+      fetch: policy.fetch,
+    });
+    const stream = await wrap(policy).execute(() =>
+      client.messages.create({
+        model: 'claude-sonnet-4-6',
+        max_tokens: 40,
+        stream: true,
+        messages: [{ role: 'user', content: 'Hi' }],
+      }),
+    );
+    const types: string[] = [];
+    for await (const event of stream) types.push(event.type);
+    expect(types.at(-1)).toBe('message_stop');
+    expect(outcomes).toEqual(['complete']);
+    expect(sim.stats().requests).toBe(1);
+  });
+
   it('a stream broken after its first event reaches the circuit breaker', async () => {
     const sim = await simulator({
       provider: 'anthropic',
