@@ -273,12 +273,14 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
           // request (settled, retried, counted), not a stream handed to the caller.
           const first = await firstEvent(provider, response.body);
           if (first.end !== undefined) {
-            // The caller's abort (or the SDK's timeout) stays theirs: the SDK reports it.
+            // An abort (the caller's, or the SDK's timeout) is no failure of the stream: settled as
+            // cancelled and thrown as the abort it is.
             const aborted = signal?.aborted === true;
             settle(accounting.failed(reservation, false, 0), aborted ? 'cancelled' : first.end);
             release();
             if (aborted) {
-              // execute throws the caller's own abort, not the SDK's reading of it (a timeout).
+              // execute throws the caller's own abort, not the SDK's reading of it (a timeout);
+              // the SDK reports its own timeout itself.
               if (context?.signal.aborted) context.stageError = context.signal.reason;
               throw signal.reason;
             }
