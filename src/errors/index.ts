@@ -17,4 +17,5 @@ export { isLlmResilienceError, LlmResilienceError } from './llm-resilience-error
 export { isQuotaExhaustedError, QuotaExhaustedError } from './quota-exhausted-error.js';
 export { isRateLimitExceededError, RateLimitExceededError } from './rate-limit-exceeded-error.js';
 export { isStreamInterruptedError, StreamInterruptedError } from './stream-interrupted-error.js';
+export { isStreamStartError, StreamStartError } from './stream-start-error.js';
 export { isUnknownOptionError, UnknownOptionError } from './unknown-option-error.js';

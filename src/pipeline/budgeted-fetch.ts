@@ -3,6 +3,7 @@
  * given. For each request: read it (model, `max_tokens`, an input estimate), wait for budget,
  * take a bulkhead slot, send it under the attempt timeout, then settle the budget on the real
  * usage, for JSON bodies at once and for streams when they end (the slot is held until then).
+ * A stream is answered once its first event has arrived: one failing before it fails the attempt.
  */
 
 import { QuotaExhaustedError } from '../errors/quota-exhausted-error.js';
@@ -11,8 +12,10 @@ import {
   RateLimitExceededError,
 } from '../errors/rate-limit-exceeded-error.js';
 import { StreamInterruptedError } from '../errors/stream-interrupted-error.js';
+import { StreamStartError } from '../errors/stream-start-error.js';
 import type { BudgetPermit } from '../limiter/budget-permit.js';
 import type { ContactNotice } from '../limiter/budget-store.js';
+import { firstEvent } from '../providers/first-event.js';
 import { type RateLimitHeaders, readRateLimitHeaders } from '../providers/rate-limit-headers.js';
 import {
   describeRequest,
@@ -204,10 +207,21 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
 
     try {
       return await deps.withSlot(signal, async (release) => {
-        const attemptSignal = anySignal(
-          signal,
-          deps.attemptMs !== undefined ? AbortSignal.timeout(deps.attemptMs) : undefined,
-        );
+        // The attempt timeout runs to the response's headers only: the signal given to fetch also
+        // governs the body, so its timer is cleared on the response and a stream runs on (the
+        // caller's signal still aborts it).
+        const attemptTimer = deps.attemptMs !== undefined ? new AbortController() : undefined;
+        const attemptMs = deps.attemptMs ?? 0;
+        const timer = attemptTimer
+          ? setTimeout(
+              () =>
+                attemptTimer.abort(
+                  new DOMException('The operation was aborted due to timeout', 'TimeoutError'),
+                ),
+              attemptMs,
+            )
+          : undefined;
+        const attemptSignal = anySignal(signal, attemptTimer?.signal);
         let response: Response;
         sentAt = deps.now();
         try {
@@ -217,11 +231,13 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
             ...(attemptSignal ? { signal: attemptSignal } : {}),
           });
         } catch (error) {
+          clearTimeout(timer);
           // The probe is passed on below, where every error of the attempt ends.
           settle(accounting.failed(reservation, false, 0), 'network-error');
           release();
           throw error;
         }
+        clearTimeout(timer);
         status = response.status;
         answeredAt = deps.now();
         // The provider's figures are applied where they and the budget count the same calls: a
@@ -251,6 +267,32 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
           return response;
         }
         if (request.stream && response.body) {
+          target.feedback.observe(figures, deps.now()).catch(() => undefined);
+          target.contact.made(lessons(target));
+          // The attempt lasts until the stream's first event: a failure before it is a failed
+          // request (settled, retried, counted), not a stream handed to the caller.
+          const first = await firstEvent(provider, response.body);
+          if (first.end !== undefined) {
+            // An abort (the caller's, or the SDK's timeout) is no failure of the stream: settled as
+            // cancelled and thrown as the abort it is.
+            const aborted = signal?.aborted === true;
+            settle(accounting.failed(reservation, false, 0), aborted ? 'cancelled' : first.end);
+            release();
+            if (aborted) {
+              // execute throws the caller's own abort, not the SDK's reading of it (a timeout);
+              // the SDK reports its own timeout itself.
+              if (context?.signal.aborted) context.stageError = context.signal.reason;
+              throw signal.reason;
+            }
+            const error = new StreamStartError(
+              first.end,
+              startStatus(parsed(first.providerError)),
+              parsed(first.providerError),
+              first.error !== undefined ? { cause: first.error } : undefined,
+            );
+            if (context) context.stageError = error;
+            throw error;
+          }
           let ended!: (error?: unknown) => void;
           const streamEnd = new Promise<void>((resolve, reject) => {
             ended = (error) => (error === undefined ? resolve() : reject(error));
@@ -258,11 +300,9 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
           // Outside `execute` nobody waits for it.
           streamEnd.catch(() => undefined);
           if (context) context.streamEnd = streamEnd;
-          target.feedback.observe(figures, deps.now()).catch(() => undefined);
-          target.contact.made(lessons(target));
           const tapped = tapUsage(
             provider,
-            response.body,
+            first.body,
             (outcome) => {
               ended(settleStream(deps, target, reservation, outcome, settle));
               release();
@@ -370,6 +410,25 @@ function settleStream(
     });
   }
   return undefined;
+}
+
+/** The provider's error event as JSON when it is (the tracker keeps unparsable text as is). */
+function parsed(providerError: unknown): unknown {
+  if (typeof providerError !== 'string') return providerError;
+  try {
+    return JSON.parse(providerError);
+  } catch {
+    return providerError;
+  }
+}
+
+/**
+ * The status a stream's failure before its first event stands for: 529 for Anthropic's
+ * `overloaded_error` (read from the type, as a 529's body says it), 500 otherwise; the error body
+ * goes with it, so a `rate_limit_error` still classifies as a rate limit.
+ */
+function startStatus(providerError: unknown): number {
+  return /"type"\s*:\s*"overloaded_error"/.test(JSON.stringify(providerError ?? '')) ? 529 : 500;
 }
 
 /** The status a provider's mid-stream error event stands for: 529 when it says overloaded. */

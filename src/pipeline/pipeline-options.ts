@@ -30,7 +30,10 @@ export interface PipelineLimits {
 
 /** Per-attempt and overall time limits, in ms. */
 export interface PipelineTimeout {
-  /** One attempt, from its start to the response's headers (a stream then runs on). */
+  /**
+   * One attempt, from its start to the response's headers (a stream then runs on, however long;
+   * its wait for the first event is bounded by `totalMs` and the SDK's own timeout).
+   */
   attemptMs?: number;
   /** The whole logical call, retries and waits included. */
   totalMs?: number;

@@ -311,7 +311,8 @@ export class ProviderPolicy implements IPolicy {
 
 /**
  * SDK stream helpers (Anthropic's `messages.stream()`) return at once and connect later: the
- * attempt lasts until they have connected, so an error before the first event is retried.
+ * attempt lasts until they have connected, so an error before the first event is retried (the
+ * policy's fetch answers a stream only once its first event has arrived).
  */
 async function connected(result: unknown): Promise<void> {
   if (typeof result !== 'object' || result === null) return;

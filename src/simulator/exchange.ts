@@ -200,8 +200,11 @@ export class ProviderEngine {
     if (
       fault.kind !== 'none' &&
       fault.kind !== 'slow_first_byte' &&
+      fault.kind !== 'slow_first_event' &&
       fault.kind !== 'reset_mid_stream' &&
-      fault.kind !== 'error_mid_stream'
+      fault.kind !== 'error_mid_stream' &&
+      fault.kind !== 'error_at_stream_start' &&
+      fault.kind !== 'close_at_stream_start'
     ) {
       this.stats.fault(fault.kind);
       if (fault.kind === 'connection_reset') {
@@ -387,8 +390,15 @@ export class ProviderEngine {
       input,
       includeUsage: request.includeUsage,
     };
-    if (fault.kind === 'slow_first_byte') await sleep(clock, fault.delayMs, signal);
+    if (fault.kind === 'slow_first_byte' || (fault.kind === 'slow_first_event' && !request.stream))
+      await sleep(clock, fault.delayMs, signal);
     await sleep(clock, timing.firstTokenMs, signal);
+    if (fault.kind === 'error_at_stream_start' && !request.stream) {
+      // Refused before any output: the overloaded error at once, nothing generated.
+      account.settle();
+      this.sendError(res, this.wire.error('overloaded'), this.headersAt(buckets, clock.now()));
+      return;
+    }
     if (fault.kind === 'error_mid_stream' && !request.stream) {
       // The generation fails at its end: the whole time is spent, the provider's overloaded error
       // is answered instead of the message, and no output token was delivered.
@@ -408,6 +418,9 @@ export class ProviderEngine {
       perTokenMs: timing.perTokenMs,
       stream: request.stream,
       cut: cutOf(fault),
+      ...(fault.kind === 'slow_first_event' && request.stream
+        ? { firstEventDelayMs: fault.delayMs }
+        : {}),
       // Read when written: the bucket as it stands when the response leaves (see `Delivery`).
       headers: () => ({
         [this.wire.requestIdHeader]: this.requestId(),
@@ -439,5 +452,8 @@ interface Accounting {
 function cutOf(fault: FaultDecision): Cut | undefined {
   if (fault.kind === 'reset_mid_stream') return { kind: 'reset' };
   if (fault.kind === 'error_mid_stream') return { kind: 'error', error: 'overloaded' };
+  if (fault.kind === 'close_at_stream_start') return { kind: 'reset', atStart: true };
+  if (fault.kind === 'error_at_stream_start')
+    return { kind: 'error', error: 'overloaded', atStart: true };
   return undefined;
 }

@@ -3,8 +3,9 @@ import type { Random } from './rng.js';
 /**
  * Faults the simulator can inject. Error faults answer at once, before rate-limit admission,
  * and charge nothing; `connection_reset` drops the socket before any response byte and charges
- * nothing; `reset_mid_stream`, `error_mid_stream` and `slow_first_byte` affect an admitted
- * (charged) request.
+ * nothing; `reset_mid_stream`, `error_mid_stream`, `error_at_stream_start`,
+ * `close_at_stream_start`, `slow_first_byte` and `slow_first_event` affect an admitted (charged)
+ * request.
  */
 export type FaultKind =
   /** 429 as if another client of the organisation had used the quota (`retry-after` 1 s). */
@@ -27,8 +28,21 @@ export type FaultKind =
    * after the generation time.
    */
   | 'error_mid_stream'
+  /**
+   * A stream's first event is the provider's error event (Anthropic `overloaded_error`, OpenAI a
+   * `server_error` chunk), right after the 200, and the response ends cleanly; a JSON request gets
+   * the `overloaded` error at once. Nothing is generated.
+   */
+  | 'error_at_stream_start'
+  /** The 200's headers are sent, then the connection is closed before any body byte. */
+  | 'close_at_stream_start'
   /** The response starts only after `slowFirstByteMs`. */
   | 'slow_first_byte'
+  /**
+   * A stream's headers are sent at once, its first event only after `slowFirstByteMs`; a JSON
+   * answer starts after it, as with `slow_first_byte`.
+   */
+  | 'slow_first_event'
   /** OpenAI 429 `insufficient_quota`; Anthropic 400 "credit balance is too low". */
   | 'insufficient_quota'
   /** Anthropic 402 `billing_error`; OpenAI 429 `billing_not_active`. */
@@ -54,7 +68,10 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'connection_reset',
   'reset_mid_stream',
   'error_mid_stream',
+  'error_at_stream_start',
+  'close_at_stream_start',
   'slow_first_byte',
+  'slow_first_event',
   'insufficient_quota',
   'billing',
   'authentication',
@@ -70,7 +87,9 @@ export type ScriptStep =
   | { readonly kind: 'rate_limit'; readonly retryAfterSeconds?: number }
   /** A slow first byte; `delayMs` defaults to the simulator's `slowFirstByteMs`. */
   | { readonly kind: 'slow_first_byte'; readonly delayMs?: number }
-  | { readonly kind: Exclude<FaultKind, 'rate_limit' | 'slow_first_byte'> };
+  /** A stream's first event late; `delayMs` defaults to the simulator's `slowFirstByteMs`. */
+  | { readonly kind: 'slow_first_event'; readonly delayMs?: number }
+  | { readonly kind: Exclude<FaultKind, 'rate_limit' | 'slow_first_byte' | 'slow_first_event'> };
 
 export interface FaultOptions {
   /**
@@ -85,7 +104,10 @@ export interface FaultOptions {
    * @default []
    */
   readonly script?: readonly ScriptStep[];
-  /** Delay before the first response byte of a `slow_first_byte` fault, in ms. @default 10_000 */
+  /**
+   * Delay before the first response byte of a `slow_first_byte` fault (the first event of a
+   * `slow_first_event` one), in ms. @default 10_000
+   */
   readonly slowFirstByteMs?: number;
 }
 
@@ -93,8 +115,8 @@ export interface FaultOptions {
 export type FaultDecision =
   | { readonly kind: 'none'; readonly scripted: boolean }
   | { readonly kind: 'rate_limit'; readonly retryAfterSeconds: number }
-  | { readonly kind: 'slow_first_byte'; readonly delayMs: number }
-  | { readonly kind: Exclude<FaultKind, 'rate_limit' | 'slow_first_byte'> };
+  | { readonly kind: 'slow_first_byte' | 'slow_first_event'; readonly delayMs: number }
+  | { readonly kind: Exclude<FaultKind, 'rate_limit' | 'slow_first_byte' | 'slow_first_event'> };
 
 /** Picks the fault of each request: the script first, then one seeded draw against the rates. */
 export class FaultPlan {
@@ -141,7 +163,8 @@ export class FaultPlan {
       case 'rate_limit':
         return { kind: 'rate_limit', retryAfterSeconds: step.retryAfterSeconds ?? 1 };
       case 'slow_first_byte':
-        return { kind: 'slow_first_byte', delayMs: step.delayMs ?? this.slowFirstByteMs };
+      case 'slow_first_event':
+        return { kind: step.kind, delayMs: step.delayMs ?? this.slowFirstByteMs };
       default:
         return { kind: step.kind };
     }

@@ -55,6 +55,7 @@ const OUTPUT_TOKEN_KEYS = optionKeys<{ min: number; max: number }>({ min: true, 
 const STEP_KEYS: Readonly<Record<string, readonly string[]>> = {
   rate_limit: ['kind', 'retryAfterSeconds'],
   slow_first_byte: ['kind', 'delayMs'],
+  slow_first_event: ['kind', 'delayMs'],
 };
 
 /** Refuses any key of `options`, at any depth, that the simulator does not know. */

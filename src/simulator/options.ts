@@ -413,7 +413,10 @@ function validateStep(index: number, step: ScriptStep): void {
     throw new InvalidConfigError(name, `kind 'ok' or one of ${FAULT_KINDS.join(', ')}`, step.kind);
   if (step.kind === 'rate_limit' && step.retryAfterSeconds !== undefined)
     nonNegative(`${name}.retryAfterSeconds`, step.retryAfterSeconds);
-  if (step.kind === 'slow_first_byte' && step.delayMs !== undefined)
+  if (
+    (step.kind === 'slow_first_byte' || step.kind === 'slow_first_event') &&
+    step.delayMs !== undefined
+  )
     nonNegative(`${name}.delayMs`, step.delayMs);
 }
 

@@ -4,13 +4,14 @@ import type { SimulatedOutput } from './output.js';
 import type { ErrorKind, ResponseContext, WireFormat } from './wire.js';
 
 /**
- * How an answer is cut short halfway: the connection drops (body or stream), or the stream ends
- * with the provider's error event (streams only: a JSON answer that fails is an error reply,
- * which the caller sends instead of delivering).
+ * How an answer is cut short, halfway or (`atStart`) right after the headers, before any event:
+ * the connection drops (body or stream), or the stream ends with the provider's error event
+ * (streams only: a JSON answer that fails is an error reply, which the caller sends instead of
+ * delivering).
  */
 export type Cut =
-  | { readonly kind: 'reset' }
-  | { readonly kind: 'error'; readonly error: ErrorKind };
+  | { readonly kind: 'reset'; readonly atStart?: boolean }
+  | { readonly kind: 'error'; readonly error: ErrorKind; readonly atStart?: boolean };
 
 /** Everything needed to write one successful answer. */
 export interface Delivery {
@@ -23,6 +24,8 @@ export interface Delivery {
   readonly output: SimulatedOutput;
   readonly perTokenMs: number;
   readonly stream: boolean;
+  /** A stream's headers leave at once, its first event this many ms later. */
+  readonly firstEventDelayMs?: number;
   /** Cut the answer short halfway; absent for a complete answer. */
   readonly cut?: Cut;
   /**
@@ -64,6 +67,10 @@ export async function deliver(delivery: Delivery): Promise<number> {
     });
     if (cut?.kind === 'reset') {
       // Half a body, then the connection drops: the SDK sees a broken response.
+      if (cut.atStart) {
+        await closeAfterHeaders(res);
+        return tokens;
+      }
       res.write(payload.slice(0, Math.floor(payload.length / 2)));
       await dropConnection(res);
       return tokens;
@@ -77,6 +84,16 @@ export async function deliver(delivery: Delivery): Promise<number> {
     'cache-control': 'no-cache',
     ...delivery.headers(),
   });
+  if (cut?.atStart) {
+    if (cut.kind === 'reset') await closeAfterHeaders(res);
+    else res.end(wire.streamError(cut.error));
+    return 0;
+  }
+  if (delivery.firstEventDelayMs !== undefined) {
+    // Node holds the headers for the first body write: they leave alone, the event later.
+    res.flushHeaders();
+    await sleep(clock, delivery.firstEventDelayMs, signal);
+  }
   res.write(wire.streamStart(context));
   let delivered = 0;
   const cutAt = Math.floor(output.chunks.length / 2);
@@ -111,4 +128,16 @@ export async function dropConnection(res: ServerResponse): Promise<void> {
   await new Promise<void>((resolve) => socket.write('', () => resolve()));
   if (socket.destroyed) return;
   socket.resetAndDestroy();
+}
+
+/**
+ * Sends the headers alone (Node holds them for the first body write), then closes the connection
+ * (FIN, not RST: a reset could make the client's kernel discard the headers unread).
+ */
+async function closeAfterHeaders(res: ServerResponse): Promise<void> {
+  res.flushHeaders();
+  const socket = res.socket;
+  if (!socket || socket.destroyed) return;
+  await new Promise<void>((resolve) => socket.write('', () => resolve()));
+  socket.destroy();
 }

@@ -158,7 +158,13 @@ describe('no API key or prompt text leaves the library', () => {
       provider: 'anthropic',
       outputTokens: { min: 20, max: 40 },
       faults: {
-        script: [...FAILURES.flat(), { kind: 'error_mid_stream' }, { kind: 'reset_mid_stream' }],
+        script: [
+          ...FAILURES.flat(),
+          { kind: 'error_mid_stream' },
+          { kind: 'reset_mid_stream' },
+          { kind: 'error_at_stream_start' },
+          { kind: 'close_at_stream_start' },
+        ],
       },
     });
     const prefix = uniquePrefix('leak-anthropic');
@@ -195,8 +201,9 @@ describe('no API key or prompt text leaves the library', () => {
     const stopped = await thrown(() => wrap(policy).execute(() => client.messages.create(params)));
     expect((stopped as Error).name).toBe('QuotaExhaustedError');
     errors.push(stopped);
-    // Streams that break after their first event: the error reaches the consumer (a pipeline
-    // without retries, so each broken stream is one request).
+    // Streams that break after their first event: the error reaches the consumer; then two that
+    // fail before it: StreamStartError, from execute (a pipeline without retries, so each broken
+    // stream is one request).
     // Its own budget: the quota refusal above stopped the first one's.
     const once = anthropicPolicy({
       limits: { rpm: 1000, itpm: 1_000_000, otpm: 1_000_000 },
@@ -211,7 +218,7 @@ describe('no API key or prompt text leaves the library', () => {
       fetch: once.fetch,
       maxRetries: 0,
     });
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < 4; i++) {
       errors.push(
         await thrown(() =>
           wrap(once).execute(async () => {
@@ -224,7 +231,11 @@ describe('no API key or prompt text leaves the library', () => {
         ),
       );
     }
-    expect(errors).toHaveLength(8);
+    expect(errors).toHaveLength(10);
+    expect(errors.slice(8).map((e) => (e as Error).name)).toEqual([
+      'StreamStartError',
+      'StreamStartError',
+    ]);
     for (const [i, e] of errors.entries()) expectClean(`error ${i}`, e);
     expect(events.length).toBeGreaterThan(15);
     for (const [i, e] of events.entries()) expectClean(`event ${i}`, e);

@@ -25,7 +25,18 @@ const EXPECTED: Readonly<
   },
   // The JSON answer is the overloaded status; the stream ends with the error event (no status).
   error_mid_stream: { anthropic: ['overloaded', 'overloaded'], openai: ['server', 'server'] },
+  // Before any event: the JSON answer is the overloaded status; the stream's first event is the
+  // error event.
+  error_at_stream_start: {
+    anthropic: ['overloaded', 'overloaded'],
+    openai: ['server', 'server'],
+  },
+  close_at_stream_start: {
+    anthropic: ['connection', 'connection'],
+    openai: ['connection', 'connection'],
+  },
   slow_first_byte: { anthropic: ['ok', 'ok'], openai: ['ok', 'ok'] },
+  slow_first_event: { anthropic: ['ok', 'ok'], openai: ['ok', 'ok'] },
   // Anthropic's "credit balance is too low" is a 400 invalid_request_error: the whole message is
   // the API's fixed sentence.
   insufficient_quota: { anthropic: ['quota', 'quota'], openai: ['quota', 'quota'] },
@@ -41,7 +52,10 @@ const EXPECTED: Readonly<
 const ADMITTED: ReadonlySet<FaultKind> = new Set([
   'reset_mid_stream',
   'error_mid_stream',
+  'error_at_stream_start',
+  'close_at_stream_start',
   'slow_first_byte',
+  'slow_first_event',
 ]);
 
 /** Reads a stream to its end or its error. */
