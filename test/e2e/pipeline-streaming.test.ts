@@ -104,7 +104,11 @@ describe('streams through provider pipelines', () => {
       bulkhead: { maxConcurrent: 2, maxQueue: 100 },
     });
     const settled: number[] = [];
-    policy.onSettle((e) => settled.push(e.actual[1]!));
+    const outputs: number[] = [];
+    policy.onSettle((e) => {
+      settled.push(e.actual[1]!);
+      outputs.push(e.usage?.outputTokens ?? Number.NaN);
+    });
     const client = new OpenAI({
       baseURL: `${sim.url}/v1`,
       apiKey: 'test',
@@ -128,7 +132,9 @@ describe('streams through provider pipelines', () => {
     const stats = sim.stats();
     expect(usageChunks).toBe(0);
     expect(settled).toHaveLength(STREAMS);
+    // TPM counts input and output together; the output settled is the output the provider counted.
     expect(settled.reduce((a, b) => a + b, 0)).toBe(stats.tokens.input + stats.tokens.output);
+    expect(outputs.reduce((a, b) => a + b, 0)).toBe(stats.tokens.output);
     expect(stats.concurrency.peak).toBeLessThanOrEqual(2);
   });
 
