@@ -58,6 +58,8 @@ describe('llm-resilience simulate', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(stdout).toContain('per second: time is compressed');
+    // Already compressed: the note on a short run asks for a longer one only.
+    expect(stdout).toContain('Give --duration 3 or more.');
     expect(stdout).toContain('No Redis');
     // Each worker is a child process: without Redis nothing in memory is shared between them.
     expect(stdout).toContain('Each worker is a process of its own');

@@ -32,7 +32,7 @@ function describe(scenario: Scenario, redisNote: string): string {
     `Each worker is a process of its own, with its own SDK client, limiters and connections. ${redisNote}`,
     ...(scenario.durationS * 1000 < 3 * scenario.periodMs
       ? [
-          `Note: ${scenario.durationS} s is less than three periods of ${scenario.periodMs / 1000} s; the buckets start full, so the limits will hardly bind. Give --duration ${(3 * scenario.periodMs) / 1000} or more, or compressed time (--limits with --period-ms 1000).`,
+          `Note: ${scenario.durationS} s is less than three periods of ${scenario.periodMs / 1000} s; the buckets start full, so the limits will hardly bind. Give --duration ${(3 * scenario.periodMs) / 1000} or more${scenario.periodMs === 1_000 ? '' : ', or compressed time (--limits with --period-ms 1000)'}.`,
         ]
       : []),
   ].join('\n');
