@@ -4,7 +4,9 @@
  * project's compiler options, and run with tsx, against the real Redis of test/support/redis.ts
  * (`REDIS_URL`), a real Redis Cluster (`REDIS_CLUSTER_NODES`) and a real Sentinel group
  * (`REDIS_SENTINELS`, master `mymaster`); examples that need a provider
- * start the simulator themselves. Examples assert their own results with node:assert, so a wrong
+ * start the simulator themselves, except those in the production form (an SDK client with no
+ * `baseURL`), which reach the simulator this test starts through the SDKs' own variables
+ * (`ANTHROPIC_BASE_URL`, `OPENAI_BASE_URL`), as the README says to try them offline. Examples assert their own results with node:assert, so a wrong
  * example fails here, and one that writes to stderr (an SDK's deprecation warning, ioredis's
  * "Unhandled error event") fails too. Every other block is shell (```sh) or text (```text):
  * no TypeScript escapes the runner.
@@ -15,6 +17,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { redisUrl } from '../support/redis.js';
 import { type RedisCluster, startRedisCluster } from '../support/redis-cluster.js';
 import { type RedisSentinelGroup, startRedisSentinel } from '../support/redis-sentinel.js';
@@ -66,11 +69,16 @@ describe('README.md and docs/*.md examples', () => {
   let url: string;
   let cluster: RedisCluster | undefined;
   let sentinel: RedisSentinelGroup | undefined;
+  // The providers of the examples in the production form, reached through the SDKs' variables.
+  let anthropic: Simulator | undefined;
+  let openai: Simulator | undefined;
   beforeAll(async () => {
-    [url, cluster, sentinel] = await Promise.all([
+    [url, cluster, sentinel, anthropic, openai] = await Promise.all([
       redisUrl(),
       startRedisCluster(),
       startRedisSentinel(),
+      startSimulator({ provider: 'anthropic' }),
+      startSimulator({ provider: 'openai' }),
     ]);
     // docs/redis.md names the master as production configs usually do.
     expect(sentinel.name).toBe('mymaster');
@@ -97,7 +105,7 @@ describe('README.md and docs/*.md examples', () => {
   }, 90_000);
   afterAll(async () => {
     rmSync(dir, { recursive: true, force: true });
-    await Promise.all([cluster?.stop(), sentinel?.stop()]);
+    await Promise.all([cluster?.stop(), sentinel?.stop(), anthropic?.close(), openai?.close()]);
   });
 
   it('the README and every guide with code have runnable examples', () => {
@@ -178,6 +186,10 @@ process.exit(0);
           REDIS_URL: url,
           REDIS_CLUSTER_NODES: nodes,
           REDIS_SENTINELS: sentinels,
+          ANTHROPIC_BASE_URL: anthropic!.url,
+          ANTHROPIC_API_KEY: 'test',
+          OPENAI_BASE_URL: `${openai!.url}/v1`,
+          OPENAI_API_KEY: 'test',
         },
         timeout: 55_000,
       });

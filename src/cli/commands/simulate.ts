@@ -165,7 +165,7 @@ async function simulateCommand(scenario: Scenario): Promise<number> {
   }
   console.log(`\n${await summaryTable(report.strategies)}`);
   console.log(
-    'goodput: the admitted rate over the limit of the binding dimension, after the first periods; billed requests: every HTTP attempt the provider received.',
+    'goodput: the admitted rate over the limit of the binding dimension, over the last whole periods; billed requests: every HTTP attempt the provider received.',
   );
   if (scenario.svg !== undefined) {
     try {
