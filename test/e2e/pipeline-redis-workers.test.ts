@@ -4,9 +4,11 @@
  * the same quota per second. At the right limits, then with the provider's feedback steering the
  * budget: a tier configured at twice the real quota, another consumer spending half of it, a
  * spend cap, and output counted as generated. Every call completes or rejects typed; each test
- * prints its figures; the floors leave room for a loaded 2-core machine (`npm run
- * bench:redis-budget` measures the same scenarios for longer). One file: the runs of 8 processes
- * each must not overlap.
+ * prints its figures. At the right limits no 429 at all, as the pipelines issue asks; the goodput
+ * floors (0.85 in 12 s) leave room for a loaded 2-core machine: measured 0.95-0.98 in 12 s beside
+ * other test files, and the issue's 0.97 in 20 s is measured by `npm run bench:redis-budget` and
+ * at the end of `npm run bench` (0.971-0.981). One file: the runs of 8 processes each must not
+ * overlap.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -37,6 +39,9 @@ function print(name: string, run: RedisPipelineRun): void {
   console.log(`${name}:`, JSON.stringify({ ...figures, feedback: feedback[0] }));
 }
 
+/** The least share of the binding quota a 12 s run must use (the bench's goal is 0.97 in 20 s). */
+const GOODPUT_FLOOR = 0.85;
+
 /** Every rejection is of a named error class, never a bare Error or a value. */
 function expectTyped(run: RedisPipelineRun): void {
   for (const name of Object.keys(run.rejected)) {
@@ -47,18 +52,18 @@ function expectTyped(run: RedisPipelineRun): void {
 }
 
 describe('8 workers x 16 calls through one Redis budget', () => {
-  it('complete or reject typed, with few provider 429s and the binding quota well used', {
+  it('complete or reject typed, with no provider 429 and the binding quota well used', {
     timeout: 90_000,
   }, async () => {
     const run = await eightWorkers();
     print('at the right limits', run);
     expectTyped(run);
     expect(run.completed).toBeGreaterThan(0);
-    expect(run.provider429).toBeLessThanOrEqual(Math.max(2, run.requests * 0.02));
+    expect(run.provider429).toBe(0);
     expect(run.binding).toBe('otpm');
-    expect(run.goodput).toBeGreaterThan(0.5);
+    expect(run.goodput).toBeGreaterThan(GOODPUT_FLOOR);
   });
-  it('the same through the OpenAI SDK: few 429s, the token quota well used', {
+  it('the same through the OpenAI SDK: no 429, the token quota well used', {
     timeout: 90_000,
   }, async () => {
     const run = await eightWorkers({
@@ -68,9 +73,9 @@ describe('8 workers x 16 calls through one Redis budget', () => {
     print('OpenAI at the right limits', run);
     expectTyped(run);
     expect(run.completed).toBeGreaterThan(0);
-    expect(run.provider429).toBeLessThanOrEqual(Math.max(2, run.requests * 0.02));
+    expect(run.provider429).toBe(0);
     expect(run.binding).toBe('tpm');
-    expect(run.goodput).toBeGreaterThan(0.5);
+    expect(run.goodput).toBeGreaterThan(GOODPUT_FLOOR);
   });
 });
 
@@ -85,7 +90,7 @@ describe('provider feedback across 8 workers x 16 calls on one Redis budget', ()
     expectTyped(run);
     expect(run.provider429).toBeLessThan(Math.max(2, run.requests * 0.02));
     expect(run.binding).toBe('otpm');
-    expect(run.goodput).toBeGreaterThan(0.5);
+    expect(run.goodput).toBeGreaterThan(GOODPUT_FLOOR);
     // Every worker adopted the provider's limit.
     for (const r of run.reports) expect(r.feedback?.[0]?.providerLimits.otpm).toBe(QUOTA.otpm / 60);
   });
@@ -108,7 +113,7 @@ describe('provider feedback across 8 workers x 16 calls on one Redis budget', ()
     const outside = run.reports.map((r) => r.feedback?.[0]?.outsideSpend?.otpm ?? 0);
     expect(Math.max(...outside)).toBeGreaterThan(0);
     expect(run.binding).toBe('otpm');
-    expect(run.goodput).toBeGreaterThan(0.5);
+    expect(run.goodput).toBeGreaterThan(GOODPUT_FLOOR);
   });
 
   it('a spend cap: one request, then none; inspect says until when', {
@@ -146,8 +151,8 @@ describe('provider feedback across 8 workers x 16 calls on one Redis budget', ()
     });
     print('output counted as generated', run);
     expectTyped(run);
-    expect(run.provider429).toBeLessThanOrEqual(Math.max(1, run.requests * 0.01));
+    expect(run.provider429).toBe(0);
     expect(run.binding).toBe('otpm');
-    expect(run.goodput).toBeGreaterThan(0.6);
+    expect(run.goodput).toBeGreaterThan(GOODPUT_FLOOR);
   });
 });
