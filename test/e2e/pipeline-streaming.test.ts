@@ -14,12 +14,28 @@ import {
   StreamStartError,
   wrap,
 } from '../../src/index.js';
+import type { Simulator } from '../../src/simulator/index.js';
 import { MemoryBudgetStore } from '../../src/stores/memory-budget-store.js';
 import { simulatorsClosedAfterEach } from '../support/simulators.js';
 
 const simulator = simulatorsClosedAfterEach();
 
 const STREAMS = 6;
+
+/** The Anthropic SDK pointed at `sim`, every request through `policy`'s fetch. */
+function claudeThrough(sim: Simulator, policy: { readonly fetch: typeof globalThis.fetch }) {
+  return new Anthropic({ baseURL: sim.url, apiKey: 'test', maxRetries: 0, fetch: policy.fetch });
+}
+
+/** A streamed Sonnet call's parameters. */
+function streamOf(maxTokens: number, content = 'Hi') {
+  return {
+    model: 'claude-sonnet-4-6',
+    max_tokens: maxTokens,
+    stream: true as const,
+    messages: [{ role: 'user' as const, content }],
+  };
+}
 
 describe('streams through provider pipelines', () => {
   it('Anthropic create({ stream: true }): settled output equals the simulator count; 2 at a time', async () => {
@@ -34,21 +50,11 @@ describe('streams through provider pipelines', () => {
     });
     const settled: number[] = [];
     policy.onSettle((e) => settled.push(e.actual[2]!));
-    const client = new Anthropic({
-      baseURL: sim.url,
-      apiKey: 'test',
-      maxRetries: 0,
-      fetch: policy.fetch,
-    });
+    const client = claudeThrough(sim, policy);
     const texts = await Promise.all(
       Array.from({ length: STREAMS }, async () => {
         const stream = await wrap(policy).execute(() =>
-          client.messages.create({
-            model: 'claude-sonnet-4-6',
-            max_tokens: 40,
-            stream: true,
-            messages: [{ role: 'user', content: 'Tell me a story.' }],
-          }),
+          client.messages.create(streamOf(40, 'Tell me a story.')),
         );
         let text = '';
         for await (const event of stream) {
@@ -75,12 +81,7 @@ describe('streams through provider pipelines', () => {
       store: new MemoryBudgetStore(),
       retry: { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 5 },
     });
-    const client = new Anthropic({
-      baseURL: sim.url,
-      apiKey: 'test',
-      maxRetries: 0,
-      fetch: policy.fetch,
-    });
+    const client = claudeThrough(sim, policy);
     const stream = await wrap(policy).execute(() =>
       client.messages.stream({
         model: 'claude-sonnet-4-6',
@@ -156,20 +157,10 @@ describe('streams through provider pipelines', () => {
     policy.onSettle((e) => settled.push({ outcome: e.outcome, output: e.actual[2]! }));
     let retries = 0;
     policy.onRetry(() => retries++);
-    const client = new Anthropic({
-      baseURL: sim.url,
-      apiKey: 'test',
-      maxRetries: 0,
-      fetch: policy.fetch,
-    });
+    const client = claudeThrough(sim, policy);
     const started = Date.now();
     const stream = await wrap(policy).execute(() =>
-      client.messages.create({
-        model: 'claude-sonnet-4-6',
-        max_tokens: 64,
-        stream: true,
-        messages: [{ role: 'user', content: 'Tell me a story.' }],
-      }),
+      client.messages.create(streamOf(64, 'Tell me a story.')),
     );
     let stopped = false;
     for await (const event of stream) if (event.type === 'message_stop') stopped = true;
@@ -200,20 +191,8 @@ describe('streams through provider pipelines', () => {
     policy.onSettle((e) => settled.push({ outcome: e.outcome, output: e.actual[2]! }));
     const retried: string[] = [];
     policy.onRetry((e) => retried.push(e.reason));
-    const client = new Anthropic({
-      baseURL: sim.url,
-      apiKey: 'test',
-      maxRetries: 0,
-      fetch: policy.fetch,
-    });
-    const stream = await wrap(policy).execute(() =>
-      client.messages.create({
-        model: 'claude-sonnet-4-6',
-        max_tokens: 64,
-        stream: true,
-        messages: [{ role: 'user', content: 'Hi' }],
-      }),
-    );
+    const client = claudeThrough(sim, policy);
+    const stream = await wrap(policy).execute(() => client.messages.create(streamOf(64)));
     const types: string[] = [];
     for await (const event of stream) types.push(event.type);
     // The first event reaches the caller once: nothing lost, nothing repeated.
@@ -244,12 +223,7 @@ describe('streams through provider pipelines', () => {
     policy.onSettle((e) => outcomes.push(e.outcome));
     const retried: string[] = [];
     policy.onRetry((e) => retried.push(e.reason));
-    const client = new Anthropic({
-      baseURL: sim.url,
-      apiKey: 'test',
-      maxRetries: 0,
-      fetch: policy.fetch,
-    });
+    const client = claudeThrough(sim, policy);
     const stream = await wrap(policy).execute(() =>
       client.messages.stream({
         model: 'claude-sonnet-4-6',
@@ -326,21 +300,9 @@ describe('streams through provider pipelines', () => {
       retry: { maxRetries: 1, baseDelayMs: 1, maxDelayMs: 5 },
       circuit: { consecutiveFailures: 2, halfOpenAfterMs: 60_000 },
     });
-    const client = new Anthropic({
-      baseURL: sim.url,
-      apiKey: 'test',
-      maxRetries: 0,
-      fetch: policy.fetch,
-    });
+    const client = claudeThrough(sim, policy);
     const error = await wrap(policy)
-      .execute(() =>
-        client.messages.create({
-          model: 'claude-sonnet-4-6',
-          max_tokens: 40,
-          stream: true,
-          messages: [{ role: 'user', content: 'Hi' }],
-        }),
-      )
+      .execute(() => client.messages.create(streamOf(40)))
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StreamStartError);
     expect(classifyError(error).kind).toBe('overloaded');
@@ -364,27 +326,13 @@ describe('streams through provider pipelines', () => {
     policy.onSettle((e) => outcomes.push(e.outcome));
     let retries = 0;
     policy.onRetry(() => retries++);
-    const client = new Anthropic({
-      baseURL: sim.url,
-      apiKey: 'test',
-      maxRetries: 0,
-      fetch: policy.fetch,
-    });
+    const client = claudeThrough(sim, policy);
     const controller = new AbortController();
     // Headers come at once; the first event would come 10 s later.
     const timer = setTimeout(() => controller.abort(), 1000);
     const started = Date.now();
     const error = await wrap(policy)
-      .execute(
-        () =>
-          client.messages.create({
-            model: 'claude-sonnet-4-6',
-            max_tokens: 40,
-            stream: true,
-            messages: [{ role: 'user', content: 'Hi' }],
-          }),
-        controller.signal,
-      )
+      .execute(() => client.messages.create(streamOf(40)), controller.signal)
       .catch((e: unknown) => e);
     clearTimeout(timer);
     expect(classifyError(error).kind).toBe('cancelled');
@@ -408,20 +356,8 @@ describe('streams through provider pipelines', () => {
     });
     const outcomes: string[] = [];
     policy.onSettle((e) => outcomes.push(e.outcome));
-    const client = new Anthropic({
-      baseURL: sim.url,
-      apiKey: 'test',
-      maxRetries: 0,
-      fetch: policy.fetch,
-    });
-    const stream = await wrap(policy).execute(() =>
-      client.messages.create({
-        model: 'claude-sonnet-4-6',
-        max_tokens: 40,
-        stream: true,
-        messages: [{ role: 'user', content: 'Hi' }],
-      }),
-    );
+    const client = claudeThrough(sim, policy);
+    const stream = await wrap(policy).execute(() => client.messages.create(streamOf(40)));
     const types: string[] = [];
     for await (const event of stream) types.push(event.type);
     expect(types.at(-1)).toBe('message_stop');
@@ -439,21 +375,9 @@ describe('streams through provider pipelines', () => {
       store: new MemoryBudgetStore(),
       circuit: { consecutiveFailures: 2, halfOpenAfterMs: 60_000 },
     });
-    const client = new Anthropic({
-      baseURL: sim.url,
-      apiKey: 'test',
-      maxRetries: 0,
-      fetch: policy.fetch,
-    });
+    const client = claudeThrough(sim, policy);
     for (let i = 0; i < 2; i++) {
-      const stream = await wrap(policy).execute(() =>
-        client.messages.create({
-          model: 'claude-sonnet-4-6',
-          max_tokens: 40,
-          stream: true,
-          messages: [{ role: 'user', content: 'Hi' }],
-        }),
-      );
+      const stream = await wrap(policy).execute(() => client.messages.create(streamOf(40)));
       await expect(
         (async () => {
           for await (const _ of stream) {

@@ -1,13 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { firstEvent } from '../../src/providers/first-event.js';
+import { chunk, sse } from '../support/sse.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-const chunk = (data: unknown) =>
-  `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
 
 const ANTHROPIC_STREAM =
   ': a comment fires no event\n\n' +

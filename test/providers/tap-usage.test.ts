@@ -3,13 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { StreamInterruptedError } from '../../src/errors/stream-interrupted-error.js';
 import { type StreamOutcome, tapUsage } from '../../src/providers/tap-usage.js';
 import type { Provider } from '../../src/providers/usage.js';
+import { chunk, sse } from '../support/sse.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-const chunk = (data: unknown) =>
-  `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
 
 /** An Anthropic stream as the API documents it (the input fields repeated in message_delta). */
 const ANTHROPIC_STREAM =
