@@ -286,8 +286,8 @@ export function budgetedFetch(deps: BudgetedFetchDeps): typeof globalThis.fetch 
             }
             const error = new StreamStartError(
               first.end,
-              startStatus(parsed(first.providerError)),
-              parsed(first.providerError),
+              startStatus(first.providerError),
+              first.providerError,
               first.error !== undefined ? { cause: first.error } : undefined,
             );
             if (context) context.stageError = error;
@@ -410,16 +410,6 @@ function settleStream(
     });
   }
   return undefined;
-}
-
-/** The provider's error event as JSON when it is (the tracker keeps unparsable text as is). */
-function parsed(providerError: unknown): unknown {
-  if (typeof providerError !== 'string') return providerError;
-  try {
-    return JSON.parse(providerError);
-  } catch {
-    return providerError;
-  }
 }
 
 /**

@@ -27,14 +27,21 @@ function claudeThrough(sim: Simulator, policy: { readonly fetch: typeof globalTh
   return new Anthropic({ baseURL: sim.url, apiKey: 'test', maxRetries: 0, fetch: policy.fetch });
 }
 
-/** A streamed Sonnet call's parameters. */
-function streamOf(maxTokens: number, content = 'Hi') {
+/** The limits of the Anthropic pipelines here: far above what the tests send. */
+const LIMITS = { rpm: 600, itpm: 1_000_000, otpm: 100_000 };
+
+/** A Sonnet call's parameters (for `messages.stream`, or `create` with `stream: true`). */
+function paramsOf(maxTokens: number, content = 'Hi') {
   return {
     model: 'claude-sonnet-4-6',
     max_tokens: maxTokens,
-    stream: true as const,
     messages: [{ role: 'user' as const, content }],
   };
+}
+
+/** A streamed Sonnet call's parameters for `messages.create`. */
+function streamOf(maxTokens: number, content = 'Hi') {
+  return { ...paramsOf(maxTokens, content), stream: true as const };
 }
 
 describe('streams through provider pipelines', () => {
@@ -44,7 +51,7 @@ describe('streams through provider pipelines', () => {
       latencyMs: { firstTokenMs: 5, perTokenMs: 1 },
     });
     const policy = anthropicPolicy({
-      limits: { rpm: 600, itpm: 1_000_000, otpm: 100_000 },
+      limits: LIMITS,
       store: new MemoryBudgetStore(),
       bulkhead: { maxConcurrent: 2, maxQueue: 100 },
     });
@@ -77,18 +84,12 @@ describe('streams through provider pipelines', () => {
       faults: { script: [{ kind: 'rate_limit', retryAfterSeconds: 0 }, { kind: 'ok' }] },
     });
     const policy = anthropicPolicy({
-      limits: { rpm: 600, itpm: 1_000_000, otpm: 100_000 },
+      limits: LIMITS,
       store: new MemoryBudgetStore(),
       retry: { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 5 },
     });
     const client = claudeThrough(sim, policy);
-    const stream = await wrap(policy).execute(() =>
-      client.messages.stream({
-        model: 'claude-sonnet-4-6',
-        max_tokens: 30,
-        messages: [{ role: 'user', content: 'Hi' }],
-      }),
-    );
+    const stream = await wrap(policy).execute(() => client.messages.stream(paramsOf(30)));
     const message = await stream.finalMessage();
     expect(message.usage.output_tokens).toBeGreaterThan(0);
     expect(sim.stats().requests).toBe(2);
@@ -148,7 +149,7 @@ describe('streams through provider pipelines', () => {
       faults: { script: [{ kind: 'slow_first_byte', delayMs: 5000 }, { kind: 'ok' }] },
     });
     const policy = anthropicPolicy({
-      limits: { rpm: 600, itpm: 1_000_000, otpm: 100_000 },
+      limits: LIMITS,
       store: new MemoryBudgetStore(),
       timeout: { attemptMs: 1000 },
       retry: { maxRetries: 1, baseDelayMs: 1, maxDelayMs: 5 },
@@ -182,7 +183,7 @@ describe('streams through provider pipelines', () => {
       faults: { script: [{ kind: 'error_at_stream_start' }, { kind: 'ok' }] },
     });
     const policy = anthropicPolicy({
-      limits: { rpm: 600, itpm: 1_000_000, otpm: 100_000 },
+      limits: LIMITS,
       store: new MemoryBudgetStore(),
       bulkhead: { maxConcurrent: 1, maxQueue: 10 },
       retry: { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 5 },
@@ -215,7 +216,7 @@ describe('streams through provider pipelines', () => {
       faults: { script: [{ kind: 'close_at_stream_start' }, { kind: 'ok' }] },
     });
     const policy = anthropicPolicy({
-      limits: { rpm: 600, itpm: 1_000_000, otpm: 100_000 },
+      limits: LIMITS,
       store: new MemoryBudgetStore(),
       retry: { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 5 },
     });
@@ -224,13 +225,7 @@ describe('streams through provider pipelines', () => {
     const retried: string[] = [];
     policy.onRetry((e) => retried.push(e.reason));
     const client = claudeThrough(sim, policy);
-    const stream = await wrap(policy).execute(() =>
-      client.messages.stream({
-        model: 'claude-sonnet-4-6',
-        max_tokens: 30,
-        messages: [{ role: 'user', content: 'Hi' }],
-      }),
-    );
+    const stream = await wrap(policy).execute(() => client.messages.stream(paramsOf(30)));
     const message = await stream.finalMessage();
     expect(message.usage.output_tokens).toBeGreaterThan(0);
     expect(outcomes).toEqual(['broken', 'complete']);
@@ -295,7 +290,7 @@ describe('streams through provider pipelines', () => {
       faults: { rates: { error_at_stream_start: 1 } },
     });
     const policy = anthropicPolicy({
-      limits: { rpm: 600, itpm: 1_000_000, otpm: 100_000 },
+      limits: LIMITS,
       store: new MemoryBudgetStore(),
       retry: { maxRetries: 1, baseDelayMs: 1, maxDelayMs: 5 },
       circuit: { consecutiveFailures: 2, halfOpenAfterMs: 60_000 },
@@ -318,7 +313,7 @@ describe('streams through provider pipelines', () => {
       faults: { script: [{ kind: 'slow_first_event', delayMs: 10_000 }] },
     });
     const policy = anthropicPolicy({
-      limits: { rpm: 600, itpm: 1_000_000, otpm: 100_000 },
+      limits: LIMITS,
       store: new MemoryBudgetStore(),
       retry: { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 5 },
     });
@@ -349,7 +344,7 @@ describe('streams through provider pipelines', () => {
       faults: { script: [{ kind: 'slow_first_event', delayMs: 2000 }] },
     });
     const policy = anthropicPolicy({
-      limits: { rpm: 600, itpm: 1_000_000, otpm: 100_000 },
+      limits: LIMITS,
       store: new MemoryBudgetStore(),
       timeout: { attemptMs: 500 },
       retry: { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 5 },
@@ -371,7 +366,7 @@ describe('streams through provider pipelines', () => {
       faults: { rates: { error_mid_stream: 1 } },
     });
     const policy = anthropicPolicy({
-      limits: { rpm: 600, itpm: 1_000_000, otpm: 100_000 },
+      limits: LIMITS,
       store: new MemoryBudgetStore(),
       circuit: { consecutiveFailures: 2, halfOpenAfterMs: 60_000 },
     });
