@@ -20,7 +20,7 @@ import { simulate } from '../src/cli/commands/simulate.js';
 import { parseSimulateArgs } from '../src/cli/simulate/args.js';
 import { redisAnswers } from '../src/cli/simulate/redis-connection.js';
 import { chartSvg, summaryTable } from '../src/cli/simulate/report.js';
-import { runRedisPipeline } from '../test/support/pipeline-redis-run.js';
+import { ISSUE_QUOTA, runRedisPipeline } from '../test/support/pipeline-redis-run.js';
 
 const quick = process.argv.includes('--quick');
 const time = quick
@@ -75,8 +75,8 @@ if (quick) {
   console.log('\n== pipelines: 8 worker processes x 16 calls in flight, one Redis budget, 20 s');
   const base = { redisUrl, workers: 8, inFlight: 16, windowMs: 20_000, maxTokens: 1024 };
   const providers: { provider: 'anthropic' | 'openai'; perMinute: Record<string, number> }[] = [
-    { provider: 'anthropic', perMinute: { rpm: 600_000, itpm: 60_000_000, otpm: 180_000 } },
-    { provider: 'openai', perMinute: { rpm: 600_000, tpm: 360_000 } },
+    { provider: 'anthropic', perMinute: ISSUE_QUOTA.anthropic },
+    { provider: 'openai', perMinute: ISSUE_QUOTA.openai },
   ];
   const runs = [];
   for (const { provider, perMinute } of providers) {

@@ -13,6 +13,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import {
+  ISSUE_QUOTA,
   type RedisPipelineRunOptions,
   runRedisPipeline,
 } from '../test/support/pipeline-redis-run.js';
@@ -22,7 +23,7 @@ const inFlight = Number(process.env.IN_FLIGHT ?? 16);
 const windowMs = Number(process.env.WINDOW_MS ?? 20_000);
 const scenarios = new Set((process.env.SCENARIOS ?? 'right,openai,2x,other,generated').split(','));
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const QUOTA = { rpm: 600_000, itpm: 60_000_000, otpm: 180_000 };
+const QUOTA = ISSUE_QUOTA.anthropic;
 const most = Math.max(...workers);
 
 const runs: [string, RedisPipelineRunOptions][] = [];
@@ -41,7 +42,7 @@ if (scenarios.has('right')) {
 if (scenarios.has('openai')) {
   runs.push([
     `OpenAI, right limits, ${most} x ${inFlight}`,
-    { ...base, provider: 'openai', workers: most, perMinute: { rpm: 600_000, tpm: 360_000 } },
+    { ...base, provider: 'openai', workers: most, perMinute: ISSUE_QUOTA.openai },
   ]);
 }
 if (scenarios.has('2x')) {

@@ -12,13 +12,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  ISSUE_QUOTA,
   type RedisPipelineRun,
   type RedisPipelineRunOptions,
   runRedisPipeline,
 } from '../support/pipeline-redis-run.js';
 import { redisUrl } from '../support/redis.js';
 
-const QUOTA = { rpm: 600_000, itpm: 60_000_000, otpm: 180_000 };
+const QUOTA = ISSUE_QUOTA.anthropic;
 
 /** 8 workers x 16 calls in flight for 12 s at QUOTA, `max_tokens` 1024, with `changes`. */
 async function eightWorkers(changes: Partial<RedisPipelineRunOptions> = {}) {
@@ -68,7 +69,7 @@ describe('8 workers x 16 calls through one Redis budget', () => {
   }, async () => {
     const run = await eightWorkers({
       provider: 'openai',
-      perMinute: { rpm: 600_000, tpm: 360_000 },
+      perMinute: ISSUE_QUOTA.openai,
     });
     print('OpenAI at the right limits', run);
     expectTyped(run);

@@ -14,6 +14,16 @@ import { type SimulatorOptions, startSimulator } from '../../src/simulator/index
 import type { PipelineWorkerConfig } from '../fixtures/pipeline-redis-worker.js';
 import { uniquePrefix } from './redis.js';
 
+/**
+ * The pipelines issue's quotas per minute (per second in the simulator's buckets), as the runs
+ * of the e2e test and the benchmarks use them: output tokens bind for Anthropic, tokens for
+ * OpenAI, requests and input never.
+ */
+export const ISSUE_QUOTA = {
+  anthropic: { rpm: 600_000, itpm: 60_000_000, otpm: 180_000 },
+  openai: { rpm: 600_000, tpm: 360_000 },
+} as const;
+
 export interface RedisPipelineRunOptions {
   readonly redisUrl: string;
   readonly workers: number;
