@@ -58,7 +58,7 @@ export function findPreset(query: PresetQuery): TierPreset {
   if (!isPresetProvider(provider)) {
     throw new InvalidConfigError('provider', oneOf(presetProviders, provider), provider);
   }
-  const scheme = resolveScheme(provider, tier, askedScheme);
+  const scheme = schemeOfKnownTier(provider, tier, askedScheme);
   const cls = resolveClass(provider, model, modelClass);
   const rows = ROWS[provider];
   const row = rows.find((r) => r.scheme === scheme && r.tier === tier && r.modelClass === cls);
@@ -82,11 +82,7 @@ export function findPreset(query: PresetQuery): TierPreset {
  * `InvalidConfigError` naming the provider's tiers, and the nearest one to a typo, for a tier the
  * provider does not have.
  */
-export function schemeOfKnownTier(provider: PresetProvider, tier: string, scheme?: string): string {
-  return resolveScheme(provider, tier, scheme);
-}
-
-function resolveScheme(provider: PresetProvider, tier: string, asked: string | undefined): string {
+export function schemeOfKnownTier(provider: PresetProvider, tier: string, asked?: string): string {
   const schemes = presetSchemes[provider];
   if (asked !== undefined) {
     const info = schemes.find((s) => s.scheme === asked);
