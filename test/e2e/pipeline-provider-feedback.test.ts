@@ -7,6 +7,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/clock.js';
 import {
   anthropicPolicy,
   type LimitChangeEvent,
@@ -148,7 +149,8 @@ describe('provider feedback', () => {
         }),
       );
     await expect(call()).rejects.toBeInstanceOf(OpenAI.RateLimitError);
-    const before = Date.now();
+    // On the pipeline's clock: Date.now() and the monotonic system clock drift apart by ms.
+    const before = systemClock.now();
     const refused = await call().catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(QuotaExhaustedError);
     // No stated end: one period of the limits (a minute), then one request tries again.
